@@ -1,0 +1,106 @@
+# sidecar-operator — run `make help` for the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# npm scripts and everything below run on the Node the project pins (the `node` devDependency),
+# not on whatever Node the machine has.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+ENVTEST_BIN = $(shell hack/envtest/build.sh)
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Set-up
+
+.PHONY: deps
+deps: node_modules/.deps-stamp ## Install Node dependencies (npm ci) and the pinned Node toolchain.
+
+node_modules/.deps-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: system-deps
+system-deps: ## Install the Debian packages the tests need (iptables), when missing.
+	hack/system-deps.sh
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver, kube-controller-manager, etcd and helm into the cache (reused).
+	@echo "envtest binaries: $$(hack/envtest/build.sh)"
+
+##@ Development
+
+.PHONY: generate
+generate: deps ## Generate TypeScript types from the CRD schema.
+	node hack/generate-api.ts
+
+.PHONY: manifests
+manifests: ## Copy the CRDs into the Helm chart.
+	hack/manifests.sh
+
+.PHONY: verify
+verify: deps ## Regenerate everything generated and fail on any difference.
+	node hack/generate-api.ts
+	hack/manifests.sh
+	git diff --exit-code -- src/api charts/sidecar-operator/crds || { echo "generated files are stale: run make generate manifests"; exit 1; }
+
+.PHONY: lint
+lint: deps ## Lint (typescript-eslint) and check formatting (prettier).
+	npm run --silent lint
+
+.PHONY: format
+format: deps ## Format the code.
+	npm run --silent format
+
+.PHONY: typecheck
+typecheck: deps ## Type-check everything, tests included.
+	npm run --silent typecheck
+
+.PHONY: build
+build: deps ## Compile to dist/.
+	npm run --silent build
+
+.PHONY: run
+run: build ## Run the operator against the current kubeconfig.
+	node dist/cli/main.js run $(ARGS)
+
+.PHONY: demo
+demo: build envtest ## Start a local control plane, the operator, and inject a sample workload.
+	node dist/cli/main.js demo $(ARGS)
+
+##@ Test
+
+.PHONY: test
+test: deps system-deps envtest build ## Run every test (unit, integration against a real control plane).
+	node --version
+	npx vitest run
+
+.PHONY: test-unit
+test-unit: deps ## Run the unit tests only (no control plane).
+	npx vitest run --project unit
+
+.PHONY: test-integration
+test-integration: deps system-deps envtest build ## Run the integration tests (real kube-apiserver + etcd).
+	npx vitest run --project integration
+
+.PHONY: helm-lint
+helm-lint: envtest ## Lint and template the chart with the built helm.
+	hack/helm-lint.sh "$(ENVTEST_BIN)/helm"
+
+.PHONY: bench
+bench: build envtest ## Run the benchmarks under bench/.
+	@for b in bench/*/run.sh; do echo "== $$b"; $$b; done
+
+##@ Packaging
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (needs a Docker engine).
+	docker build -t sidecar-operator:dev .
+
+.PHONY: clean
+clean: ## Remove build outputs (the envtest cache is kept).
+	rm -rf dist coverage

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { version } from './version.js';
+
+/**
+ * The `sidecar-operator` command. Each subcommand lives in `commands/<name>.ts` and exports a
+ * `register(program)` function added here.
+ */
+export function buildProgram(): Command {
+  const program = new Command('sidecar-operator')
+    .description('Injects a traffic-intercepting proxy sidecar into pods, configured by SidecarPolicy')
+    .version(version, '-v, --version')
+    .option('--debug', 'print stack traces on errors')
+    .showHelpAfterError()
+    .exitOverride();
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      process.stdout.write(`${version}\n`);
+    });
+  return program;
+}
