@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
@@ -24,9 +25,12 @@ function serial(): string {
     .replace(/^[89a-f]/, '1');
 }
 
+// PEM blocks end with a newline so that they can be concatenated into bundles.
+const pem = (s: string): string => (s.endsWith('\n') ? s : `${s}\n`);
+
 async function keyPem(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  return pem(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
 function validity(days: number): { notBefore: Date; notAfter: Date } {
@@ -49,7 +53,7 @@ export async function createAuthority(commonName: string): Promise<Authority> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert, keys, certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
+  return { cert, keys, certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
 }
 
 export interface LeafOptions {
@@ -89,7 +93,7 @@ export async function issue(ca: Authority, opts: LeafOptions): Promise<KeyPair> 
     signingKey: ca.keys.privateKey,
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
+  return { certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
 }
 
 /** A key pair for signing service-account tokens (PEM public and private key). */
@@ -97,7 +101,7 @@ export async function createSigningKey(): Promise<{ publicPem: string; privatePe
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const spki = await webcrypto.subtle.exportKey('spki', keys.publicKey);
   return {
-    publicPem: x509.PemConverter.encode(spki, 'PUBLIC KEY'),
+    publicPem: pem(x509.PemConverter.encode(spki, 'PUBLIC KEY')),
     privatePem: await keyPem(keys.privateKey),
   };
 }
