@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
+  loadAllYaml,
   VersionApi,
   type KubeConfig,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { findBinaries, type Binaries } from './binaries.js';
 import { kubeconfigYaml, loadKubeConfig } from './kubeconfig.js';
 import { createAuthority, createSigningKey, issue, type Authority, type KeyPair } from './pki.js';
@@ -316,8 +316,9 @@ export async function installCRDs(kc: KubeConfig, path: string): Promise<string[
     : [path];
   const names: string[] = [];
   for (const file of files) {
-    for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-      const crd = doc.toJS() as V1CustomResourceDefinition | null;
+    // Typed API calls serialize from the model's camelCase fields: plain YAML would lose every
+    // x-kubernetes-* extension, so the documents go through the client's deserializer first.
+    for (const crd of loadAllYaml(readFileSync(file, 'utf8')) as (V1CustomResourceDefinition | null)[]) {
       if (crd?.kind !== 'CustomResourceDefinition') continue;
       const name = crd.metadata!.name!;
       try {
