@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { version } from './version.js';
+import { register as registerIptables } from './commands/iptables.js';
 
 /**
  * The `sidecar-operator` command. Each subcommand lives in `commands/<name>.ts` and exports a
@@ -18,5 +19,6 @@ export function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`${version}\n`);
     });
+  registerIptables(program);
   return program;
 }

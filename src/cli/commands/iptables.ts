@@ -1,0 +1,55 @@
+import { Command, Option } from 'commander';
+import { applyIptables, IptablesApplyError } from '../../iptables/apply.js';
+import {
+  FLAG_SPECS,
+  IptablesFlagError,
+  optionsFromStrings,
+  resolveConfig,
+  type IptablesConfig,
+  type IptablesOptionKey,
+} from '../../iptables/index.js';
+import { CliError } from '../errors.js';
+
+/** Exit code for flags the program refuses (nothing has been touched). */
+const EXIT_USAGE = 2;
+
+function addOptions(cmd: Command): void {
+  for (const spec of FLAG_SPECS) {
+    const names = `${spec.short ? `-${spec.short}, ` : ''}--${spec.long}`;
+    cmd.addOption(
+      new Option(spec.kind === 'boolean' ? names : `${names} <${spec.value ?? 'value'}>`, spec.description),
+    );
+  }
+  cmd.addOption(new Option('--no-ipv6', 'never write ip6tables rules'));
+}
+
+/** Flags → validated config, or a one-line error before anything is touched. */
+export function configFromFlags(raw: Partial<Record<IptablesOptionKey, string | boolean>>): IptablesConfig {
+  try {
+    return resolveConfig(optionsFromStrings(raw));
+  } catch (err) {
+    if (err instanceof IptablesFlagError) throw new CliError(`iptables: ${err.message}`, EXIT_USAGE);
+    throw err;
+  }
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('iptables')
+    .description(
+      'write the rules that send the pod’s TCP traffic through the proxy (run by the init container)',
+    )
+    .showHelpAfterError(false)
+    .showSuggestionAfterError(false)
+    .allowExcessArguments(false);
+  addOptions(cmd);
+  cmd.action((raw: Partial<Record<IptablesOptionKey, string | boolean>>) => {
+    const config = configFromFlags(raw);
+    try {
+      applyIptables(config);
+    } catch (err) {
+      if (err instanceof IptablesApplyError) throw new CliError(`iptables: ${err.message}`, 1);
+      throw err;
+    }
+  });
+}
