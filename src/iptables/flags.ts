@@ -246,7 +246,7 @@ export function optionsFromStrings(
       out[spec.key] = v.trim();
     }
   }
-  return out as IptablesOptions;
+  return out;
 }
 
 function findSpec(token: string): FlagSpec | undefined {

@@ -23,7 +23,7 @@ export function parseSave(text: string): Partial<Record<Table, SavedTable>> {
       current.rules.push(line);
     }
   }
-  return out as Partial<Record<Table, SavedTable>>;
+  return out;
 }
 
 /** Counts exact occurrences of a rule line; how tests and apply tell "present once" from "absent". */
