@@ -1,0 +1,75 @@
+import {
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { KubeError } from './errors.js';
+import { requestJson } from './request.js';
+
+/** Server-side apply writes are recorded under this manager, never another tool's. */
+export const FIELD_MANAGER = 'sidecar-operator';
+
+/**
+ * Server-side applies `obj` (a partial object: only the fields we own) under our field manager.
+ * `force` takes fields over from other managers; use it only on objects the operator owns.
+ */
+export async function applyObject<T extends KubernetesObject>(
+  kc: KubeConfig,
+  obj: T,
+  { force = false, dryRun = false }: { force?: boolean; dryRun?: boolean } = {},
+): Promise<T> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  try {
+    return await api.patch<T>(
+      obj,
+      undefined,
+      dryRun ? 'All' : undefined,
+      FIELD_MANAGER,
+      force,
+      PatchStrategy.ServerSideApply,
+    );
+  } catch (err) {
+    throw new KubeError(
+      `apply ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`,
+      err,
+    );
+  }
+}
+
+/**
+ * Server-side applies the status subresource of a custom resource under our field manager.
+ * `path` is the object's path, e.g. /apis/sidecar.dev/v1alpha1/sidecarpolicies/mesh-default.
+ */
+export async function applyStatus<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  obj: T,
+): Promise<T> {
+  try {
+    return await requestJson<T>(kc, {
+      method: 'PATCH',
+      path: `${path}/status`,
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      body: obj,
+      contentType: PatchStrategy.ServerSideApply,
+    });
+  } catch (err) {
+    throw new KubeError(`apply status of ${obj.kind} ${obj.metadata?.name}`, err);
+  }
+}
+
+/** RFC 6902 JSON Patch on any object path, e.g. to remove a finalizer under a test precondition. */
+export async function jsonPatch<T>(kc: KubeConfig, path: string, ops: unknown[]): Promise<T> {
+  try {
+    return await requestJson<T>(kc, {
+      method: 'PATCH',
+      path,
+      query: { fieldManager: FIELD_MANAGER },
+      body: ops,
+      contentType: PatchStrategy.JsonPatch,
+    });
+  } catch (err) {
+    throw new KubeError(`patch ${path}`, err);
+  }
+}

@@ -1,0 +1,14 @@
+export { applyObject, applyStatus, FIELD_MANAGER, jsonPatch } from './apply.js';
+export { loadKubeConfig, PooledKubeConfig, type KubeConfigSource } from './config.js';
+export {
+  apiFailure,
+  isConflict,
+  isForbidden,
+  isGone,
+  isInvalid,
+  isNotFound,
+  KubeError,
+  type ApiFailure,
+} from './errors.js';
+export { Informer, type InformerEvent, type InformerEventType, type InformerOptions } from './informer.js';
+export { HttpStatusError, requestJson, type RawRequest } from './request.js';
