@@ -22,7 +22,7 @@ describe('kube client edge against the real API server', () => {
       kind: 'ConfigMap',
       metadata: { name: 'one', namespace: ns },
       data: { a: '1' },
-    } as V1ConfigMap);
+    });
     expect(cm.data).toEqual({ a: '1' });
     expect(cm.metadata?.managedFields?.map((m) => m.manager)).toEqual([FIELD_MANAGER]);
     // A second apply that drops a field removes it: we own exactly what we apply.
@@ -31,7 +31,7 @@ describe('kube client edge against the real API server', () => {
       kind: 'ConfigMap',
       metadata: { name: 'one', namespace: ns },
       data: { b: '2' },
-    } as V1ConfigMap);
+    });
     const read = await core.readNamespacedConfigMap({ name: 'one', namespace: ns });
     expect(read.data).toEqual({ b: '2' });
   });
@@ -45,7 +45,7 @@ describe('kube client edge against the real API server', () => {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'x', namespace: ns },
-    } as V1ConfigMap).catch((e) => e);
+    }).catch((e) => e);
     expect(denied).toBeInstanceOf(KubeError);
     expect(denied.failure.code).toBe(403);
     expect(denied.message).toMatch(/^apply ConfigMap .*\/x: 403 .*forbidden/);
