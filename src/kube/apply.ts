@@ -1,3 +1,4 @@
+import { FIELD_MANAGER } from '../api/index.js';
 import {
   KubernetesObjectApi,
   PatchStrategy,
@@ -7,8 +8,7 @@ import {
 import { KubeError } from './errors.js';
 import { requestJson } from './request.js';
 
-/** Server-side apply writes are recorded under this manager, never another tool's. */
-export const FIELD_MANAGER = 'sidecar-operator';
+export { FIELD_MANAGER };
 
 /**
  * Server-side applies `obj` (a partial object: only the fields we own) under our field manager.

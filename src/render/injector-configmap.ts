@@ -1,0 +1,62 @@
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { CompiledTemplate } from '../inject/index.js';
+
+/** The ConfigMap (in the operator's namespace) holding one compiled template per policy. */
+export const INJECTOR_CONFIGMAP = 'sidecar-injector';
+/** Label on everything the operator creates, so its objects can be listed and cleaned up. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'sidecar-operator';
+
+/**
+ * Renders the injector ConfigMap: data key = policy name, value = the compiled template as JSON
+ * (keys sorted by policy so the object is byte-stable and an unchanged set is never rewritten).
+ */
+export function renderInjectorConfigMap(
+  namespace: string,
+  templates: readonly CompiledTemplate[],
+): V1ConfigMap {
+  const data: Record<string, string> = {};
+  for (const t of [...templates].sort((a, b) => a.policy.localeCompare(b.policy))) {
+    data[t.policy] = JSON.stringify(t);
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: INJECTOR_CONFIGMAP, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+    data,
+  };
+}
+
+export interface ParsedTemplates {
+  templates: Map<string, CompiledTemplate>;
+  /** Entries that could not be read, by key, with the reason. */
+  errors: { key: string; reason: string }[];
+}
+
+function isTemplate(v: unknown, key: string): v is CompiledTemplate {
+  const t = v as Partial<CompiledTemplate> | null;
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    t.policy === key &&
+    typeof t.revision === 'string' &&
+    typeof t.proxyContainer === 'object' &&
+    Array.isArray(t.volumes)
+  );
+}
+
+/** Reads the templates back; a malformed entry is reported and left out, the others are kept. */
+export function parseInjectorConfigMap(cm: Pick<V1ConfigMap, 'data'>): ParsedTemplates {
+  const templates = new Map<string, CompiledTemplate>();
+  const errors: ParsedTemplates['errors'] = [];
+  for (const [key, raw] of Object.entries(cm.data ?? {})) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (isTemplate(parsed, key)) templates.set(key, parsed);
+      else errors.push({ key, reason: 'not a compiled template for this policy' });
+    } catch (err) {
+      errors.push({ key, reason: `invalid JSON: ${(err as Error).message}` });
+    }
+  }
+  return { templates, errors };
+}
