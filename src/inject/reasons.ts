@@ -1,0 +1,40 @@
+/**
+ * Why a pod was or was not injected. Codes are CamelCase (usable as Event and Condition reasons);
+ * each maps to a sentence for logs, Events and `inject` output.
+ */
+export type ReasonCode =
+  | 'Injected'
+  | 'Reinjected'
+  | 'ExcludedNamespace'
+  | 'HostNetwork'
+  | 'OptedOut'
+  | 'AlreadyInjected'
+  | 'NamespaceDisabled'
+  | 'NamespaceNotSelected'
+  | 'PodSelectorMismatch';
+
+export interface InjectDecision {
+  inject: boolean;
+  reason: ReasonCode;
+  message: string;
+}
+
+const sentences: Record<ReasonCode, (detail: string) => string> = {
+  Injected: (d) => `pod injected with ${d}`,
+  Reinjected: (d) => `pod re-injected with ${d}`,
+  ExcludedNamespace: (d) => `namespace ${d} is never injected`,
+  HostNetwork: () => 'pod uses the host network, where interception would capture the node’s traffic',
+  OptedOut: (d) => `pod opted out with ${d}`,
+  AlreadyInjected: (d) => `pod already carries a sidecar (${d})`,
+  NamespaceDisabled: (d) => `namespace ${d} is labelled sidecar.dev/injection=disabled`,
+  NamespaceNotSelected: (d) => `namespace ${d} is not selected by the policy`,
+  PodSelectorMismatch: (d) => `pod labels do not match the podSelector of policy ${d}`,
+};
+
+export function decision(reason: ReasonCode, detail: string): InjectDecision {
+  return {
+    inject: reason === 'Injected' || reason === 'Reinjected',
+    reason,
+    message: sentences[reason](detail),
+  };
+}

@@ -1,0 +1,57 @@
+import type { Container, LabelSelector, Volume } from './k8s-types.js';
+
+export type SidecarMode = 'Native' | 'Classic';
+export type InterceptionMode = 'REDIRECT' | 'TPROXY' | 'None';
+
+/**
+ * What the init container's iptables flags are derived from. Kept apart from the rendered args
+ * because they differ per pod: inbound ports follow the pod's container ports, and allowed
+ * annotations may change any of them.
+ */
+export interface InterceptionValues {
+  mode: InterceptionMode;
+  outboundPort: number;
+  inboundPort: number;
+  proxyUID: number;
+  proxyGID: number;
+  includeOutboundIPRanges: string[];
+  excludeOutboundIPRanges: string[];
+  /** `["*"]` means: the pod's declared TCP container ports, or all ports when it declares none. */
+  includeInboundPorts: string[];
+  /** The policy's list; the proxy's own ports are added at render time (`proxyPorts`). */
+  excludeInboundPorts: string[];
+  excludeOutboundPorts: string[];
+  /** The proxy's status, health and metrics ports: never captured whatever the annotations say. */
+  proxyPorts: number[];
+}
+
+/**
+ * A policy compiled into everything the webhook needs, fully resolved: no defaults left to apply,
+ * no API server version left to look up. Plain JSON (stored in the injector ConfigMap, one entry per
+ * policy). `revision` is the hash of all the other fields.
+ */
+export interface CompiledTemplate {
+  policy: string;
+  revision: string;
+  sidecarMode: SidecarMode;
+  selector: {
+    namespaces: string[];
+    namespaceSelector?: LabelSelector;
+    podSelector?: LabelSelector;
+  };
+  injection: {
+    holdApplicationUntilProxyStarts: boolean;
+    allowedOverrides: string[];
+  };
+  interception: InterceptionValues;
+  /** Absent when interception mode is None. Its args are the policy's; each pod gets its own. */
+  initContainer?: Container;
+  /** In Native mode already carries restartPolicy Always, the startup probe and the preStop hook. */
+  proxyContainer: Container;
+  volumes: Volume[];
+}
+
+/** The names of what injection adds, recorded in the status annotation. */
+export const INIT_CONTAINER_NAME = 'sidecar-init';
+export const PROXY_CONTAINER_NAME = 'sidecar-proxy';
+export const CONFIG_VOLUME_NAME = 'sidecar-config';
