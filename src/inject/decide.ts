@@ -1,3 +1,4 @@
+import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
 import { decision, type InjectDecision } from './reasons.js';
 import { matchesSelector } from './selector.js';
@@ -21,8 +22,8 @@ export interface InjectContext {
 }
 
 /** Namespaces whose pods make the cluster work: capturing their traffic could break it. */
-export const EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
-export const NAMESPACE_INJECTION_LABEL = 'sidecar.dev/injection';
+export const EXCLUDED_NAMESPACES = NEVER_INJECTED_NAMESPACES;
+export const NAMESPACE_INJECTION_LABEL = INJECTION_LABEL;
 
 const NO = new Set(['false', 'no', 'n', 'off', '0', 'disabled']);
 
@@ -58,7 +59,7 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
 function namespaceDecision(template: CompiledTemplate, ctx: InjectContext): InjectDecision | undefined {
   const { namespace: ns, namespaceLabels: labels } = ctx;
   if (labels === undefined) return undefined;
-  if (labels[NAMESPACE_INJECTION_LABEL] === 'disabled') return decision('NamespaceDisabled', ns);
+  if (labels[NAMESPACE_INJECTION_LABEL] === INJECTION_DISABLED) return decision('NamespaceDisabled', ns);
   const sel = template.selector;
   const byLabels = sel.namespaceSelector !== undefined && matchesSelector(sel.namespaceSelector, labels);
   if (!sel.namespaces.includes(ns) && !byLabels) return decision('NamespaceNotSelected', ns);

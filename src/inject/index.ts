@@ -24,7 +24,7 @@ export {
 export { injectPod, type InjectResult } from './inject-pod.js';
 export { escapePointer, type PatchOperation } from './json-patch.js';
 export type { Container, LabelSelector, ObjectMeta, Pod, PodSpec, Volume } from './k8s-types.js';
-export { OVERRIDES, type InjectWarning, type WarningReason } from './overrides.js';
+export type { InjectWarning, WarningReason } from './overrides.js';
 export type { InjectDecision, ReasonCode } from './reasons.js';
 export { canonicalJson, contentHash } from './revision.js';
 export {

@@ -1,4 +1,4 @@
-import { buildIptablesArgs } from '../iptables/flags.js';
+import { buildIptablesArgs } from '../iptables/index.js';
 import type { Container } from './k8s-types.js';
 import type { InterceptionValues } from './template.js';
 

@@ -1,3 +1,4 @@
+import { OVERRIDE_ANNOTATIONS, type OverrideName } from '../api/index.js';
 import type { InterceptionValues } from './template.js';
 
 /** Why an override annotation was not applied. */
@@ -28,14 +29,8 @@ type Field = keyof Pick<
   | 'excludeOutboundPorts'
 >;
 
-interface Spec {
-  annotation: string;
-  /** Returns an error sentence, or applies the value. */
-  apply: (value: string, out: Overrides) => string | undefined;
-}
-
-const TRAFFIC = 'traffic.sidecar.dev/';
-const PROXY = 'sidecar.dev/';
+/** Applies the value to `out`, or returns why it cannot (a sentence). */
+type Apply = (value: string, out: Overrides) => string | undefined;
 
 const cidr4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const cidr6 = /^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\/(12[0-8]|1[01]\d|\d?\d)$/;
@@ -53,7 +48,7 @@ function isPort(s: string): boolean {
   return /^[1-9]\d{0,4}$/.test(s) && Number(s) <= 65535;
 }
 
-function listOf(field: Field, check: (s: string) => boolean, what: string, star: boolean): Spec['apply'] {
+function listOf(field: Field, check: (s: string) => boolean, what: string, star: boolean): Apply {
   return (value, out) => {
     const items = list(value);
     if (star && items.includes('*')) {
@@ -68,7 +63,7 @@ function listOf(field: Field, check: (s: string) => boolean, what: string, star:
   };
 }
 
-function resource(kind: 'requests' | 'limits', name: 'cpu' | 'memory'): Spec['apply'] {
+function resource(kind: 'requests' | 'limits', name: 'cpu' | 'memory'): Apply {
   return (value, out) => {
     if (!quantity.test(value.trim())) return `"${value}" is not a resource quantity (e.g. 100m, 128Mi)`;
     out[kind] = { ...out[kind], [name]: value.trim() };
@@ -78,50 +73,32 @@ function resource(kind: 'requests' | 'limits', name: 'cpu' | 'memory'): Spec['ap
 
 const isCidr = (s: string): boolean => cidr4.test(s) || cidr6.test(s);
 
-/** Every override the SPEC defines, by its allowedOverrides name. */
-export const OVERRIDES: Readonly<Record<string, Spec>> = {
-  includeOutboundIPRanges: {
-    annotation: `${TRAFFIC}includeOutboundIPRanges`,
-    apply: listOf('includeOutboundIPRanges', isCidr, 'a CIDR', true),
+/** How each override the API defines is checked and applied; its annotation comes from the API. */
+const APPLY: Readonly<Record<OverrideName, Apply>> = {
+  includeOutboundIPRanges: listOf('includeOutboundIPRanges', isCidr, 'a CIDR', true),
+  excludeOutboundIPRanges: listOf('excludeOutboundIPRanges', isCidr, 'a CIDR', false),
+  includeInboundPorts: listOf('includeInboundPorts', isPort, 'a port number', true),
+  excludeInboundPorts: listOf('excludeInboundPorts', isPort, 'a port number', false),
+  excludeOutboundPorts: listOf('excludeOutboundPorts', isPort, 'a port number', false),
+  interceptionMode: (value, out) => {
+    if (value !== 'REDIRECT' && value !== 'TPROXY') return `"${value}" is not REDIRECT or TPROXY`;
+    out.interception = { ...out.interception, mode: value };
+    return undefined;
   },
-  excludeOutboundIPRanges: {
-    annotation: `${TRAFFIC}excludeOutboundIPRanges`,
-    apply: listOf('excludeOutboundIPRanges', isCidr, 'a CIDR', false),
-  },
-  includeInboundPorts: {
-    annotation: `${TRAFFIC}includeInboundPorts`,
-    apply: listOf('includeInboundPorts', isPort, 'a port number', true),
-  },
-  excludeInboundPorts: {
-    annotation: `${TRAFFIC}excludeInboundPorts`,
-    apply: listOf('excludeInboundPorts', isPort, 'a port number', false),
-  },
-  excludeOutboundPorts: {
-    annotation: `${TRAFFIC}excludeOutboundPorts`,
-    apply: listOf('excludeOutboundPorts', isPort, 'a port number', false),
-  },
-  interceptionMode: {
-    annotation: `${TRAFFIC}interceptionMode`,
-    apply: (value, out) => {
-      if (value !== 'REDIRECT' && value !== 'TPROXY') return `"${value}" is not REDIRECT or TPROXY`;
-      out.interception = { ...out.interception, mode: value };
-      return undefined;
-    },
-  },
-  proxyCPU: { annotation: `${PROXY}proxyCPU`, apply: resource('requests', 'cpu') },
-  proxyMemory: { annotation: `${PROXY}proxyMemory`, apply: resource('requests', 'memory') },
-  proxyCPULimit: { annotation: `${PROXY}proxyCPULimit`, apply: resource('limits', 'cpu') },
-  proxyMemoryLimit: { annotation: `${PROXY}proxyMemoryLimit`, apply: resource('limits', 'memory') },
+  proxyCPU: resource('requests', 'cpu'),
+  proxyMemory: resource('requests', 'memory'),
+  proxyCPULimit: resource('limits', 'cpu'),
+  proxyMemoryLimit: resource('limits', 'memory'),
 };
 
-const byAnnotation = new Map(Object.entries(OVERRIDES).map(([name, s]) => [s.annotation, { name, ...s }]));
-/** Annotations under these prefixes that we do not know are reported: a typo should not pass silently. */
-const NOT_OVERRIDES = new Set([
-  'sidecar.dev/inject',
-  'sidecar.dev/status',
-  'sidecar.dev/revision',
-  'sidecar.dev/policy',
-]);
+const byAnnotation = new Map(
+  Object.entries(OVERRIDE_ANNOTATIONS).map(([name, annotation]) => [
+    annotation,
+    { name, apply: APPLY[name as OverrideName] },
+  ]),
+);
+/** Unknown annotations under these prefixes are reported: a typo should not pass silently. */
+const OVERRIDE_PREFIXES = ['traffic.sidecar.dev/', 'sidecar.dev/proxy'];
 
 /**
  * Apply the pod's override annotations that the policy allows, in a fixed order (the table's), and
@@ -144,7 +121,7 @@ export function readOverrides(
     const value = annotations[key] ?? '';
     const known = byAnnotation.get(key);
     if (!known) {
-      if ((key.startsWith(TRAFFIC) || key.startsWith(PROXY)) && !NOT_OVERRIDES.has(key)) {
+      if (OVERRIDE_PREFIXES.some((p) => key.startsWith(p))) {
         out.warnings.push({
           reason: 'UnknownOverride',
           annotation: key,

@@ -1,7 +1,8 @@
-/** Annotation and label keys the engine reads and writes. */
-export const STATUS_ANNOTATION = 'sidecar.dev/status';
-export const REVISION_LABEL = 'sidecar.dev/revision';
-export const INJECT_KEY = 'sidecar.dev/inject';
+import { INJECT_ANNOTATION, REVISION_LABEL, STATUS_ANNOTATION } from '../api/index.js';
+
+export { REVISION_LABEL, STATUS_ANNOTATION };
+/** Label or annotation; a false-like value opts the pod out. */
+export const INJECT_KEY = INJECT_ANNOTATION;
 export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
 /** What the status annotation records: enough to count stale pods and to undo an injection. */

@@ -1,3 +1,4 @@
+import { INIT_CONTAINER, PROXY_CONTAINER } from '../api/index.js';
 import type { Container, LabelSelector, Volume } from './k8s-types.js';
 
 export type SidecarMode = 'Native' | 'Classic';
@@ -52,6 +53,6 @@ export interface CompiledTemplate {
 }
 
 /** The names of what injection adds, recorded in the status annotation. */
-export const INIT_CONTAINER_NAME = 'sidecar-init';
-export const PROXY_CONTAINER_NAME = 'sidecar-proxy';
+export const INIT_CONTAINER_NAME = INIT_CONTAINER;
+export const PROXY_CONTAINER_NAME = PROXY_CONTAINER;
 export const CONFIG_VOLUME_NAME = 'sidecar-config';
