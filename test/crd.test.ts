@@ -1,0 +1,409 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type V1Deployment,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import {
+  GROUP,
+  PLURAL,
+  VERSION,
+  withDefaults,
+  type SidecarPolicy,
+  type SidecarPolicySpec,
+} from '../src/api/index.js';
+import { adminKubeConfig, envtest, testNamespace } from './support.js';
+
+const run = promisify(execFile);
+const examples = join(import.meta.dirname, '..', 'examples');
+const suffix = randomBytes(3).toString('hex');
+const api = adminKubeConfig().makeApiClient(CustomObjectsApi);
+const created = new Set<string>();
+
+afterAll(async () => {
+  for (const name of created) {
+    await api
+      .deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name })
+      .catch(() => undefined);
+  }
+});
+
+async function createPolicy(name: string, spec: unknown): Promise<SidecarPolicy> {
+  const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'SidecarPolicy', metadata: { name }, spec };
+  const out = (await api.createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    body,
+  })) as SidecarPolicy;
+  created.add(name);
+  return out;
+}
+
+async function getPolicy(name: string): Promise<SidecarPolicy> {
+  return (await api.getClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    name,
+  })) as SidecarPolicy;
+}
+
+function docs(file: string): { kind: string; metadata: { name: string }; [k: string]: unknown }[] {
+  return parseAllDocuments(readFileSync(join(examples, file), 'utf8')).map((d) => d.toJS());
+}
+
+const samples = readdirSync(examples)
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((file) =>
+    docs(file)
+      .filter((d) => d.kind === 'SidecarPolicy')
+      .map((d) => [file, d] as const),
+  );
+
+describe('SidecarPolicy samples', () => {
+  it('cover the documented cases', () => {
+    expect(samples.map(([f]) => f).sort()).toEqual(
+      ['bookinfo.yaml', 'minimal.yaml', 'native-sidecar.yaml', 'overrides.yaml', 'tproxy.yaml'].sort(),
+    );
+  });
+
+  it.each(samples)('%s is accepted and reads back with every default applied', async (_file, doc) => {
+    const spec = doc.spec as SidecarPolicySpec;
+    const name = `${doc.metadata.name}-${suffix}`;
+    await createPolicy(name, spec);
+    const got = await getPolicy(name);
+    expect(got.spec).toEqual(withDefaults(spec));
+    // The defaults the controller relies on are present, not merely implied.
+    expect(got.spec.proxy?.uid).toBeGreaterThan(0);
+    expect(got.spec.interception?.outboundPort).toBeTypeOf('number');
+    expect(got.spec.rollout?.strategy).toMatch(/^(Manual|Restart)$/);
+  });
+
+  it('bookinfo is the Istio bookinfo setup', () => {
+    const bookinfo = withDefaults(samples.find(([f]) => f === 'bookinfo.yaml')![1].spec as SidecarPolicySpec);
+    expect(bookinfo.selector.namespaces).toEqual(['bookinfo']);
+    expect(bookinfo.proxy.image).toMatch(/envoy/);
+    expect(bookinfo.proxy.uid).toBe(1337);
+    expect(bookinfo.interception).toMatchObject({
+      mode: 'REDIRECT',
+      outboundPort: 15001,
+      inboundPort: 15006,
+      includeInboundPorts: ['9080'],
+      excludeInboundPorts: ['15020'],
+    });
+  });
+
+  it('the bookinfo productpage workload is accepted by the API server', async () => {
+    const ns = await testNamespace('crd-bookinfo');
+    const kc = adminKubeConfig();
+    const objects = docs('bookinfo-productpage.yaml');
+    const svc = objects.find((o) => o.kind === 'Service') as V1Service;
+    const deploy = objects.find((o) => o.kind === 'Deployment') as V1Deployment;
+    expect(svc.metadata?.namespace).toBe('bookinfo');
+    expect(deploy.spec?.template.spec?.containers[0]?.image).toBe(
+      'docker.io/istio/examples-bookinfo-productpage-v1:1.20.3',
+    );
+    svc.metadata!.namespace = ns;
+    deploy.metadata!.namespace = ns;
+    await kc.makeApiClient(CoreV1Api).createNamespacedService({ namespace: ns, body: svc });
+    const out = await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: ns, body: deploy });
+    expect(out.spec?.template.metadata?.labels).toEqual({ app: 'productpage', version: 'v1' });
+  });
+});
+
+const valid: SidecarPolicySpec = { selector: { namespaces: ['bookinfo'] } };
+
+interface Invalid {
+  what: string;
+  spec: unknown;
+  path: string;
+  /** What the message must also say, where the schema's own wording is ours. */
+  says?: string;
+}
+
+/** A spec that is valid except for what `patch` sets, merged one level deep per section. */
+function spec(patch: Record<string, unknown>): unknown {
+  const out: Record<string, unknown> = { ...valid };
+  for (const [k, v] of Object.entries(patch)) {
+    const base = out[k];
+    out[k] =
+      v !== null && typeof v === 'object' && !Array.isArray(v) && typeof base === 'object'
+        ? { ...base, ...v }
+        : v;
+  }
+  return out;
+}
+
+const invalid: Invalid[] = [
+  {
+    what: 'a CIDR with a /33 prefix',
+    spec: spec({ interception: { includeOutboundIPRanges: ['10.0.0.0/33'] } }),
+    path: 'spec.interception.includeOutboundIPRanges[0]',
+    says: 'must be a CIDR',
+  },
+  {
+    what: 'an address without a prefix length',
+    spec: spec({ interception: { excludeOutboundIPRanges: ['10.0.0.1'] } }),
+    path: 'spec.interception.excludeOutboundIPRanges[0]',
+  },
+  {
+    what: 'an IPv6 CIDR with a /129 prefix',
+    spec: spec({ interception: { excludeOutboundIPRanges: ['fd00::/8', 'fd00::/129'] } }),
+    path: 'spec.interception.excludeOutboundIPRanges[1]',
+  },
+  {
+    what: '"*" mixed with a CIDR',
+    spec: spec({ interception: { includeOutboundIPRanges: ['*', '10.0.0.0/8'] } }),
+    path: 'spec.interception.includeOutboundIPRanges',
+    says: 'cannot be combined with other entries',
+  },
+  {
+    what: '"*" among excluded CIDRs',
+    spec: spec({ interception: { excludeOutboundIPRanges: ['*'] } }),
+    path: 'spec.interception.excludeOutboundIPRanges[0]',
+  },
+  {
+    what: 'outbound capture port 0',
+    spec: spec({ interception: { outboundPort: 0 } }),
+    path: 'spec.interception.outboundPort',
+  },
+  {
+    what: 'inbound capture port 70000',
+    spec: spec({ interception: { inboundPort: 70000 } }),
+    path: 'spec.interception.inboundPort',
+  },
+  { what: 'admin port 0', spec: spec({ proxy: { ports: { admin: 0 } } }), path: 'spec.proxy.ports.admin' },
+  {
+    what: 'metrics port 70000',
+    spec: spec({ proxy: { ports: { metrics: 70000 } } }),
+    path: 'spec.proxy.ports.metrics',
+  },
+  {
+    what: 'proxy UID 0',
+    spec: spec({ proxy: { uid: 0 } }),
+    path: 'spec.proxy.uid',
+    says: 'must not be 0 (root)',
+  },
+  { what: 'proxy GID 0', spec: spec({ proxy: { gid: 0 } }), path: 'spec.proxy.gid' },
+  { what: 'a negative UID', spec: spec({ proxy: { uid: -1 } }), path: 'spec.proxy.uid' },
+  {
+    what: 'an unknown sidecar mode',
+    spec: spec({ injection: { sidecarMode: 'Sidecar' } }),
+    path: 'spec.injection.sidecarMode',
+  },
+  {
+    what: 'an unknown interception mode',
+    spec: spec({ interception: { mode: 'IPVS' } }),
+    path: 'spec.interception.mode',
+  },
+  {
+    what: 'an unknown failure policy',
+    spec: spec({ injection: { failurePolicy: 'Retry' } }),
+    path: 'spec.injection.failurePolicy',
+  },
+  {
+    what: 'an unknown rollout strategy',
+    spec: spec({ rollout: { strategy: 'Canary' } }),
+    path: 'spec.rollout.strategy',
+  },
+  {
+    what: 'inbound and outbound capture on one port',
+    spec: spec({ interception: { inboundPort: 15001 } }),
+    path: 'spec.interception.inboundPort',
+    says: 'must differ from outboundPort',
+  },
+  {
+    what: 'inbound capture on the admin port',
+    spec: spec({ interception: { inboundPort: 15000 } }),
+    path: 'spec.interception.inboundPort',
+    says: "must differ from the proxy's admin",
+  },
+  {
+    what: 'outbound capture on the metrics port',
+    spec: spec({ interception: { outboundPort: 15090 } }),
+    path: 'spec.interception.outboundPort',
+  },
+  {
+    what: 'outbound capture on a moved status port',
+    spec: spec({ proxy: { ports: { status: 16000 } }, interception: { outboundPort: 16000 } }),
+    path: 'spec.interception.outboundPort',
+  },
+  {
+    what: 'status and health on one port',
+    spec: spec({ proxy: { ports: { status: 15021 } } }),
+    path: 'spec.proxy.ports',
+    says: 'must all differ',
+  },
+  { what: 'no selector', spec: { priority: 1 }, path: 'spec.selector' },
+  {
+    what: 'a selector with neither namespaces nor namespaceSelector',
+    spec: { selector: { podSelector: { matchLabels: { a: 'b' } } } },
+    path: 'spec.selector',
+    says: 'at least one of selector.namespaces or selector.namespaceSelector',
+  },
+  {
+    what: 'an empty namespaces list alone',
+    spec: spec({ selector: { namespaces: [] } }),
+    path: 'spec.selector',
+  },
+  {
+    what: 'a namespace name that is not a DNS label',
+    spec: spec({ selector: { namespaces: ['bookinfo', 'Book_Info'] } }),
+    path: 'spec.selector.namespaces[1]',
+  },
+  {
+    what: 'an In requirement without values',
+    spec: spec({ selector: { namespaceSelector: { matchExpressions: [{ key: 'mesh', operator: 'In' }] } } }),
+    path: 'spec.selector.namespaceSelector.matchExpressions[0].values',
+    says: 'must be non-empty for In and NotIn',
+  },
+  {
+    what: 'an unknown label operator',
+    spec: spec({
+      selector: {
+        namespaceSelector: { matchExpressions: [{ key: 'mesh', operator: 'Like', values: ['x'] }] },
+      },
+    }),
+    path: 'spec.selector.namespaceSelector.matchExpressions[0].operator',
+  },
+  {
+    what: 'an unknown override name',
+    spec: spec({ injection: { allowedOverrides: ['proxyCPU', 'proxyImage'] } }),
+    path: 'spec.injection.allowedOverrides[1]',
+  },
+  { what: 'a priority that is a string', spec: spec({ priority: 'high' }), path: 'spec.priority' },
+  {
+    what: 'a hold flag that is a string',
+    spec: spec({ injection: { holdApplicationUntilProxyStarts: 'yes' } }),
+    path: 'spec.injection.holdApplicationUntilProxyStarts',
+  },
+  {
+    what: 'ports given as numbers',
+    spec: spec({ interception: { includeInboundPorts: [9080] } }),
+    path: 'spec.interception.includeInboundPorts[0]',
+  },
+  {
+    what: 'inbound port 70000',
+    spec: spec({ interception: { includeInboundPorts: ['9080', '70000'] } }),
+    path: 'spec.interception.includeInboundPorts[1]',
+    says: 'must be a port number from 1 to 65535',
+  },
+  {
+    what: 'excluded outbound port 0',
+    spec: spec({ interception: { excludeOutboundPorts: ['0'] } }),
+    path: 'spec.interception.excludeOutboundPorts[0]',
+  },
+  {
+    what: 'a webhook timeout over 30 s',
+    spec: spec({ injection: { timeoutSeconds: 31 } }),
+    path: 'spec.injection.timeoutSeconds',
+  },
+  {
+    what: 'maxUnavailable 0',
+    spec: spec({ rollout: { maxUnavailable: 0 } }),
+    path: 'spec.rollout.maxUnavailable',
+  },
+  {
+    what: 'maxUnavailable 150%',
+    spec: spec({ rollout: { maxUnavailable: '150%' } }),
+    path: 'spec.rollout.maxUnavailable',
+    says: 'percentage from 1% to 100%',
+  },
+  {
+    what: 'a resource quantity that is not one',
+    spec: spec({ proxy: { resources: { requests: { cpu: 'lots' } } } }),
+    path: 'spec.proxy.resources.requests.cpu',
+  },
+  {
+    what: 'an env entry without a name',
+    spec: spec({ proxy: { env: [{ value: 'x' }] } }),
+    path: 'spec.proxy.env[0].name',
+  },
+  { what: 'an empty proxy image', spec: spec({ proxy: { image: '' } }), path: 'spec.proxy.image' },
+];
+
+describe('SidecarPolicy validation', () => {
+  it('has a table of at least 20 invalid policies', () => {
+    expect(invalid.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(invalid.map((c, i) => [c.what, c, i] as const))(
+    'refuses %s, naming the field',
+    async (_what, c, i) => {
+      const name = `invalid-${i}-${suffix}`;
+      const err = await createPolicy(name, c.spec).then(
+        () => undefined,
+        (e: unknown) => e as { code?: number; body?: string },
+      );
+      expect(err, 'the API server accepted it').toBeDefined();
+      expect(err!.code).toBe(422);
+      const status = JSON.parse(err!.body!) as {
+        message: string;
+        details?: { causes?: { field?: string }[] };
+      };
+      expect(status.message).toContain(`${c.path}:`);
+      if (c.says) expect(status.message).toContain(c.says);
+      expect(status.details?.causes?.map((x) => x.field)).toContain(c.path);
+    },
+  );
+
+  it('accepts the boundary values', async () => {
+    const name = `boundaries-${suffix}`;
+    await createPolicy(name, {
+      selector: { namespaceSelector: {} },
+      priority: -5,
+      injection: { timeoutSeconds: 30 },
+      proxy: { uid: 1, gid: 2147483647, ports: { admin: 1, status: 65535, health: 2, metrics: 3 } },
+      interception: {
+        outboundPort: 65534,
+        inboundPort: 4,
+        includeOutboundIPRanges: ['0.0.0.0/0', '::/0', '2001:db8::/32'],
+        includeInboundPorts: ['1', '65535'],
+        excludeOutboundPorts: ['65535'],
+      },
+      rollout: { strategy: 'Restart', maxUnavailable: '100%' },
+    });
+    const got = await getPolicy(name);
+    expect(got.spec.rollout?.maxUnavailable).toBe('100%');
+    expect(got.spec.interception?.includeOutboundIPRanges).toEqual(['0.0.0.0/0', '::/0', '2001:db8::/32']);
+  });
+});
+
+describe('SidecarPolicy with kubectl', () => {
+  const kubectl = (...args: string[]) =>
+    run('kubectl', [...args, '--kubeconfig', envtest().adminKubeconfigPath], { timeout: 60_000 });
+
+  it('kubectl explain documents every field', async () => {
+    const { stdout } = await kubectl('explain', 'sidecarpolicy.spec.interception.excludeOutboundIPRanges');
+    expect(stdout).toContain('FIELD: excludeOutboundIPRanges');
+    expect(stdout).toMatch(/Destination CIDRs \(IPv4 or IPv6\) whose outbound traffic is never\s+captured/);
+  });
+
+  it('kubectl get sp shows the printer columns', async () => {
+    const name = `columns-${suffix}`;
+    await createPolicy(name, { selector: { namespaces: ['default'] }, injection: { sidecarMode: 'Native' } });
+    const { stdout } = await kubectl('get', 'sp', name);
+    const [header, row] = stdout.trim().split('\n');
+    expect(header!.split(/\s+/)).toEqual([
+      'NAME',
+      'READY',
+      'MODE',
+      'NAMESPACES',
+      'OUTDATED',
+      'REVISION',
+      'AGE',
+    ]);
+    expect(row).toMatch(new RegExp(`^${name}\\s+Native\\s+\\S+$`));
+    const wide = await kubectl('get', 'sidecarpolicies.sidecar.dev', name, '-o', 'wide');
+    expect(wide.stdout.split('\n')[0]).toMatch(/INTERCEPTION\s+PRIORITY/);
+  });
+});
