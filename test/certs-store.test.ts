@@ -137,7 +137,7 @@ describe('certificate Secret store', () => {
       writeCertificateSecret(r, b!, base),
     ]);
     expect(results.map((x) => x.outcome).sort()).toEqual(['Conflict', 'Updated']);
-    const winner = results[0]!.outcome === 'Updated' ? a! : b!;
+    const winner = results[0].outcome === 'Updated' ? a! : b!;
     const stored = await readCertificateSecret(r);
     expect(field(stored, SecretKeys.leafCert)).toBe(winner.leaf.certPem);
     // The loser is handed the winner's Secret, not its own.
@@ -157,7 +157,7 @@ describe('certificate Secret store', () => {
       writeCertificateSecret(fresh, y!, undefined),
     ]);
     expect(created.map((o) => o.outcome).sort()).toEqual(['Conflict', 'Created']);
-    const kept = created[0]!.outcome === 'Created' ? x! : y!;
+    const kept = created[0].outcome === 'Created' ? x! : y!;
     expect(field(await readCertificateSecret(fresh), SecretKeys.caCert)).toBe(kept.ca.certPem);
     expect(field(created.find((o) => o.outcome === 'Conflict')!.secret, SecretKeys.caCert)).toBe(
       kept.ca.certPem,
