@@ -17,7 +17,7 @@ describe('kube client edge against the real API server', () => {
 
   it('server-side applies under our own field manager and reuses one connection pool', async () => {
     const ns = await testNamespace('kube-apply');
-    const cm = await applyObject(kc, {
+    const cm = await applyObject<V1ConfigMap>(kc, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'one', namespace: ns },

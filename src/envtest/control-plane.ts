@@ -1,0 +1,348 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApiextensionsV1Api,
+  loadAllYaml,
+  VersionApi,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
+import { findBinaries, type Binaries } from './binaries.js';
+import { kubeconfigYaml, loadKubeConfig } from './kubeconfig.js';
+import { createAuthority, createSigningKey, issue, type Authority, type KeyPair } from './pki.js';
+import { freePort, ManagedProcess, sleep, waitFor } from './process.js';
+
+export interface ControlPlaneOptions {
+  /** Also run kube-controller-manager (GC, namespace deletion, Deployment → ReplicaSet → Pod). */
+  controllerManager?: boolean;
+  /** Directories or files of CRD YAML to install before returning. */
+  crds?: string[];
+  /** Extra kube-apiserver flags. */
+  apiServerFlags?: string[];
+  log?: (msg: string) => void;
+}
+
+/** What a test process needs to reach the control plane; serialisable. */
+export interface ControlPlaneInfo {
+  server: string;
+  dir: string;
+  adminKubeconfigPath: string;
+  adminKubeconfig: string;
+  clientCA: KeyPair;
+  serverVersion: string;
+  binaries: Binaries;
+}
+
+const rootDir = join(tmpdir(), 'sidecar-envtest');
+
+/** Removes data directories left by runs whose process no longer exists (e.g. after SIGKILL). */
+function removeStaleDirs(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(rootDir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry.split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      rmSync(join(rootDir, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * A real kube-apiserver + etcd (+ optionally kube-controller-manager) on loopback, started and
+ * stopped by the test process, envtest-style.
+ */
+export class ControlPlane {
+  private readonly procs: ManagedProcess[] = [];
+  private clientCA!: Authority;
+  private servingCA!: Authority;
+  info!: ControlPlaneInfo;
+
+  constructor(private readonly opts: ControlPlaneOptions = {}) {}
+
+  private log(msg: string): void {
+    (this.opts.log ?? (() => undefined))(msg);
+  }
+
+  async start(): Promise<ControlPlaneInfo> {
+    const bins = findBinaries();
+    removeStaleDirs();
+    mkdirSync(rootDir, { recursive: true });
+    const dir = join(rootDir, `${process.pid}-${Date.now().toString(36)}`);
+    mkdirSync(dir, { recursive: true });
+    try {
+      await this.writePki(dir);
+      const etcdUrl = await this.startEtcd(bins, dir);
+      const server = await this.startApiServer(bins, dir, etcdUrl);
+      const admin = await issue(this.clientCA, {
+        commonName: 'admin',
+        organizations: ['system:masters'],
+        usage: 'client',
+      });
+      const adminKubeconfig = kubeconfigYaml(server, this.servingCA.certPem, 'admin', admin);
+      const adminKubeconfigPath = join(dir, 'admin.kubeconfig');
+      writeFileSync(adminKubeconfigPath, adminKubeconfig, { mode: 0o600 });
+      const kc = loadKubeConfig(adminKubeconfig);
+      await this.waitForDefaultNamespace(kc);
+      if (this.opts.controllerManager) await this.startControllerManager(bins, dir, server);
+      for (const path of this.opts.crds ?? []) await installCRDs(kc, path);
+      const version = await kc.makeApiClient(VersionApi).getCode();
+      this.info = {
+        server,
+        dir,
+        adminKubeconfigPath,
+        adminKubeconfig,
+        clientCA: { certPem: this.clientCA.certPem, keyPem: this.clientCA.keyPem },
+        serverVersion: version.gitVersion,
+        binaries: bins,
+      };
+      return this.info;
+    } catch (err) {
+      await this.stop(dir);
+      throw err;
+    }
+  }
+
+  private async writePki(dir: string): Promise<void> {
+    this.clientCA = await createAuthority('envtest-client-ca');
+    this.servingCA = await createAuthority('envtest-serving-ca');
+    const serving = await issue(this.servingCA, {
+      commonName: 'kube-apiserver',
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      usage: 'server',
+    });
+    const sa = await createSigningKey();
+    const files: Record<string, string> = {
+      'client-ca.crt': this.clientCA.certPem,
+      'serving-ca.crt': this.servingCA.certPem,
+      'apiserver.crt': serving.certPem + this.servingCA.certPem,
+      'apiserver.key': serving.keyPem,
+      'sa.pub': sa.publicPem,
+      'sa.key': sa.privatePem,
+    };
+    for (const [name, content] of Object.entries(files))
+      writeFileSync(join(dir, name), content, { mode: 0o600 });
+  }
+
+  private async startEtcd(bins: Binaries, dir: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const [client, peer] = [await freePort(), await freePort()];
+      const url = `http://127.0.0.1:${client}`;
+      const etcd = new ManagedProcess(
+        'etcd',
+        bins.etcd,
+        [
+          `--data-dir=${join(dir, 'etcd')}`,
+          `--listen-client-urls=${url}`,
+          `--advertise-client-urls=${url}`,
+          `--listen-peer-urls=http://127.0.0.1:${peer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+          `--initial-cluster=default=http://127.0.0.1:${peer}`,
+          '--unsafe-no-fsync=true',
+          '--quota-backend-bytes=8589934592',
+          '--log-level=warn',
+        ],
+        join(dir, 'etcd.log'),
+      );
+      etcd.start();
+      this.procs.push(etcd);
+      try {
+        await waitFor('/health', etcd, async () => (await fetch(`${url}/health`)).ok, 20_000);
+        this.log(`etcd ready on ${url}`);
+        return url;
+      } catch (err) {
+        await etcd.stop();
+        this.procs.pop();
+        if (attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async startApiServer(bins: Binaries, dir: string, etcdUrl: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const server = `https://127.0.0.1:${port}`;
+      const args = [
+        `--etcd-servers=${etcdUrl}`,
+        `--cert-dir=${dir}`,
+        `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
+        `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
+        `--secure-port=${port}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--authorization-mode=RBAC',
+        `--client-ca-file=${join(dir, 'client-ca.crt')}`,
+        `--service-account-issuer=${server}/`,
+        `--service-account-key-file=${join(dir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--allow-privileged=true',
+        '--disable-admission-plugins=ServiceAccount',
+        '--enable-priority-and-fairness=false',
+        '--endpoint-reconciler-type=none',
+        ...(this.opts.apiServerFlags ?? []),
+      ];
+      const apiserver = new ManagedProcess(
+        'kube-apiserver',
+        bins.kubeApiserver,
+        args,
+        join(dir, 'kube-apiserver.log'),
+      );
+      apiserver.start();
+      this.procs.push(apiserver);
+      try {
+        await waitFor('/readyz', apiserver, () => this.probe(`${server}/readyz`), 60_000);
+        this.log(`kube-apiserver ready on ${server}`);
+        return server;
+      } catch (err) {
+        await apiserver.stop();
+        this.procs.pop();
+        if (attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private probe(url: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request(url, { ca: this.servingCA.certPem, timeout: 2_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  }
+
+  private async startControllerManager(bins: Binaries, dir: string, server: string): Promise<void> {
+    const cred = await issue(this.clientCA, {
+      commonName: 'system:kube-controller-manager',
+      organizations: ['system:masters'],
+      usage: 'client',
+    });
+    const kubeconfig = join(dir, 'kube-controller-manager.kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigYaml(server, this.servingCA.certPem, 'kcm', cred), { mode: 0o600 });
+    const port = await freePort();
+    const kcm = new ManagedProcess(
+      'kube-controller-manager',
+      bins.kubeControllerManager,
+      [
+        `--kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${port}`,
+        `--cert-dir=${join(dir, 'kcm-certs')}`,
+        `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+        `--root-ca-file=${join(dir, 'serving-ca.crt')}`,
+        '--use-service-account-credentials=false',
+        '--controllers=*,-nodeipam,-nodelifecycle,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-ttl,-bootstrapsigner,-tokencleaner',
+        '--concurrent-deployment-syncs=5',
+        '--concurrent-replicaset-syncs=5',
+        '--concurrent-gc-syncs=20',
+        '--namespace-sync-period=10s',
+      ],
+      join(dir, 'kube-controller-manager.log'),
+    );
+    kcm.start();
+    this.procs.push(kcm);
+    await waitFor('/healthz', kcm, () => this.probeInsecure(`https://127.0.0.1:${port}/healthz`), 60_000);
+    this.log('kube-controller-manager ready');
+  }
+
+  private probeInsecure(url: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  }
+
+  private async waitForDefaultNamespace(kc: KubeConfig): Promise<void> {
+    const { CoreV1Api } = await import('@kubernetes/client-node');
+    const core = kc.makeApiClient(CoreV1Api);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await core.readNamespace({ name: 'default' });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error('namespace default never appeared', { cause: err });
+        await sleep(200);
+      }
+    }
+  }
+
+  /** A client certificate for `user` in `groups`, signed by the API server's client CA. */
+  async userKubeconfig(user: string, groups: string[] = []): Promise<string> {
+    const cred = await issue(this.clientCA, { commonName: user, organizations: groups, usage: 'client' });
+    return kubeconfigYaml(this.info.server, this.servingCA.certPem, user, cred);
+  }
+
+  /** Stops every process (reverse start order) and removes the data directory. */
+  async stop(dir = this.info?.dir): Promise<void> {
+    for (const proc of [...this.procs].reverse()) await proc.stop();
+    this.procs.length = 0;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+
+  pids(): number[] {
+    return this.procs.map((p) => p.pid).filter((p): p is number => p !== undefined);
+  }
+}
+
+/** Creates or updates every CRD in a file or directory and waits until each is Established. */
+export async function installCRDs(kc: KubeConfig, path: string): Promise<string[]> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const { statSync } = await import('node:fs');
+  const files = statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => join(path, f))
+    : [path];
+  const names: string[] = [];
+  for (const file of files) {
+    // Typed API calls serialize from the model's camelCase fields: plain YAML would lose every
+    // x-kubernetes-* extension, so the documents go through the client's deserializer first.
+    for (const crd of loadAllYaml(readFileSync(file, 'utf8')) as (V1CustomResourceDefinition | null)[]) {
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      const name = crd.metadata!.name!;
+      try {
+        await api.createCustomResourceDefinition({ body: crd });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+        const current = await api.readCustomResourceDefinition({ name });
+        crd.metadata!.resourceVersion = current.metadata!.resourceVersion;
+        await api.replaceCustomResourceDefinition({ name, body: crd });
+      }
+      names.push(name);
+    }
+  }
+  for (const name of names) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const crd = await api.readCustomResourceDefinition({ name });
+      const established = crd.status?.conditions?.some(
+        (c) => c.type === 'Established' && c.status === 'True',
+      );
+      if (established) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 30 s`);
+      await sleep(100);
+    }
+  }
+  return names;
+}
