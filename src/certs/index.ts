@@ -14,7 +14,14 @@ export {
   type CertificateAction,
   type CertificateSettings,
 } from './schedule.js';
-export { parseServingMaterial, SecretKeys, type ServingMaterial } from './secret-format.js';
+export {
+  parseServingMaterial,
+  SecretAnnotations,
+  SecretKeys,
+  summarizeSecret,
+  type CertificateSummary,
+  type ServingMaterial,
+} from './secret-format.js';
 export type { CertificatePhase } from './state.js';
 export {
   DEFAULT_SECRET_NAME,

@@ -14,6 +14,8 @@ import {
 } from './schedule.js';
 import {
   decodeSecret,
+  parseServingMaterial,
+  summarizeSecret,
   encodeSecret,
   SecretAnnotations,
   SecretKeys,
@@ -161,6 +163,18 @@ describe('decideCertificateAction', () => {
     expect(issuer(s)).toBe('CN=sidecar-operator-ca-1');
     expect(s.metadata?.annotations?.[SecretAnnotations.phase]).toBe('Overlap');
     expect(s.metadata?.annotations?.[SecretAnnotations.rotationStartedAt]).toBe(at(38).toISOString());
+    expect(summarizeSecret(s)).toEqual({
+      phase: 'Overlap',
+      caNotAfter: at(60),
+      nextCANotAfter: at(98),
+      leafNotAfter: at(46),
+      bundle: ['CN=sidecar-operator-ca-1', 'CN=sidecar-operator-ca-2'],
+    });
+    const served = parseServingMaterial(s);
+    expect(served.certPem).toBe(pem(s, SecretKeys.leafCert));
+    expect(served.keyPem).toBe(pem(s, SecretKeys.leafKey));
+    expect(served.bundlePem).toBe(pem(s, SecretKeys.bundle));
+    expect(served.notAfter).toEqual(at(46));
   });
 
   it('waits for the bundle to be everywhere, then for the grace, then switches the leaf', async () => {
@@ -279,6 +293,19 @@ describe('decideCertificateAction', () => {
     const { secret } = await step(undefined, at(0), { settings: DEFAULT_CERTIFICATE_SETTINGS });
     const r = await step(secret, at(1), { settings: DEFAULT_CERTIFICATE_SETTINGS });
     expect(r.action.kind === 'None' && r.action.nextCheckAt).toEqual(at(3601));
+  });
+});
+
+describe('parseServingMaterial', () => {
+  it('falls back to ca.crt (as cert-manager writes it) and names what is missing', async () => {
+    const { secret } = await step(undefined, at(0));
+    const { [SecretKeys.bundle]: _bundle, ...certManagerLike } = secret.data!;
+    expect(parseServingMaterial({ data: certManagerLike }).bundlePem).toBe(pem(secret, SecretKeys.caCert));
+    expect(() => parseServingMaterial({ data: { ...secret.data, [SecretKeys.leafKey]: '' } })).toThrow(
+      /tls.key/,
+    );
+    expect(() => parseServingMaterial({ data: {} })).toThrow(/tls.crt/);
+    expect(summarizeSecret(undefined)).toBeUndefined();
   });
 });
 

@@ -185,3 +185,28 @@ export function parseServingMaterial(secret: SecretLike): ServingMaterial {
   }
   return { certPem, keyPem, bundlePem, notAfter: inspectCertificate(certPem).notAfter };
 }
+
+/** Expiry facts for conditions and metrics (no key material). */
+export interface CertificateSummary {
+  phase: ReturnType<typeof phaseOf>;
+  caNotAfter: Date;
+  /** The CA that will sign next, during a rotation. */
+  nextCANotAfter: Date | undefined;
+  leafNotAfter: Date;
+  /** Subjects of the CAs in the bundle, oldest first. */
+  bundle: string[];
+}
+
+/** Summarizes a certificate Secret; undefined when it is missing or unusable. */
+export function summarizeSecret(secret: SecretLike | undefined): CertificateSummary | undefined {
+  const decoded = decodeSecret(secret);
+  if (decoded.kind !== 'Ready') return undefined;
+  const { state } = decoded;
+  return {
+    phase: phaseOf(state),
+    caNotAfter: state.ca.info.notAfter,
+    nextCANotAfter: state.nextCA?.info.notAfter,
+    leafNotAfter: state.leaf.info.notAfter,
+    bundle: splitPemBundle(canonicalBundle(state)).map((p) => inspectCertificate(p).subject),
+  };
+}
