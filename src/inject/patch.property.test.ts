@@ -101,19 +101,17 @@ describe('the JSON Patch', () => {
   });
 
   it('re-injection with a new revision is also a valid patch that reaches the engine’s pod', () => {
-    const [next] = [
-      compileTemplate(
-        {
-          metadata: { name: 'mesh' },
-          spec: { selector: { namespaces: ['apps'] }, proxy: { image: 'registry.example/proxy:2' } },
-        },
-        { nativeSidecars: true },
-      ),
-    ];
+    const next = compileTemplate(
+      {
+        metadata: { name: 'mesh' },
+        spec: { selector: { namespaces: ['apps'] }, proxy: { image: 'registry.example/proxy:2' } },
+      },
+      { nativeSidecars: true },
+    );
     fc.assert(
       fc.property(pod, fc.constantFrom(...templates), (input, template) => {
         const first = injectPod(input, template, ctx);
-        const again = injectPod(first.pod, next!, { ...ctx, reinject: true });
+        const again = injectPod(first.pod, next, { ...ctx, reinject: true });
         expect(jsonpatch.validate(again.patch, structuredClone(first.pod))).toBeUndefined();
         const patched = jsonpatch.applyPatch(
           structuredClone(first.pod),
