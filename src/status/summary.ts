@@ -1,0 +1,48 @@
+import { ConditionType, Reason, type SidecarPolicyStatus } from '../api/index.js';
+import { canonicalJson } from '../inject/index.js';
+import type { ConditionInput } from './conditions.js';
+
+/** The conditions that must all be True for the policy to be in force. */
+export const READY_DEPENDENCIES: readonly string[] = [
+  ConditionType.TemplateRendered,
+  ConditionType.WebhookConfigured,
+  ConditionType.NamespacesSynced,
+  ConditionType.CertificateReady,
+];
+
+/**
+ * The summary `Ready` condition: the first dependency that is not True decides (its reason and
+ * message carried up, so `kubectl get` shows the actual cause), else Reconciled.
+ */
+export function summarizeReady(conditions: readonly ConditionInput[]): ConditionInput {
+  for (const type of READY_DEPENDENCIES) {
+    const c = conditions.find((x) => x.type === type);
+    if (!c) {
+      return {
+        type: ConditionType.Ready,
+        status: 'Unknown',
+        reason: Reason.Reconciling,
+        message: `${type} not evaluated yet`,
+      };
+    }
+    if (c.status !== 'True') {
+      return {
+        type: ConditionType.Ready,
+        status: c.status === 'Unknown' ? 'Unknown' : 'False',
+        reason: c.reason,
+        message: `${type}: ${c.message}`,
+      };
+    }
+  }
+  return {
+    type: ConditionType.Ready,
+    status: 'True',
+    reason: Reason.Reconciled,
+    message: 'policy is in force',
+  };
+}
+
+/** True when writing `next` would change what is stored (key order and absent fields ignored). */
+export function statusChanged(current: SidecarPolicyStatus | undefined, next: SidecarPolicyStatus): boolean {
+  return canonicalJson(current ?? {}) !== canonicalJson(next);
+}
