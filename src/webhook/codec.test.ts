@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { decodeAdmissionReview, encodeAdmissionReview } from './codec.js';
+
+const request = {
+  uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+  kind: { group: '', version: 'v1', kind: 'Pod' },
+  resource: { group: '', version: 'v1', resource: 'pods' },
+  operation: 'CREATE',
+  namespace: 'apps',
+  object: { metadata: { generateName: 'web-' }, spec: { containers: [] } },
+  dryRun: false,
+};
+const review = (req: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: req, ...extra });
+
+describe('decodeAdmissionReview', () => {
+  it('accepts a v1 review and keeps what the handler reads', () => {
+    const r = decodeAdmissionReview(review(request));
+    expect(r).toEqual({
+      ok: true,
+      request: {
+        uid: request.uid,
+        kind: request.kind,
+        resource: request.resource,
+        operation: 'CREATE',
+        namespace: 'apps',
+        object: request.object,
+        dryRun: false,
+      },
+    });
+  });
+
+  it('defaults an omitted core group and accepts a null object on DELETE', () => {
+    const r = decodeAdmissionReview(
+      review({ ...request, kind: { version: 'v1', kind: 'Pod' }, operation: 'DELETE', object: null }),
+    );
+    expect(r.ok && r.request.kind.group).toBe('');
+    expect(r.ok && r.request.object).toBeNull();
+  });
+
+  const malformed: [string, string, RegExp][] = [
+    ['truncated JSON', review(request).slice(0, 40), /not JSON/],
+    ['empty body', '', /not JSON/],
+    ['a JSON array', '[]', /not a JSON object/],
+    ['a JSON string', '"AdmissionReview"', /not a JSON object/],
+    ['v1beta1', review(request).replace('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'), /apiVersion/],
+    ['wrong kind', review(request).replace('"AdmissionReview"', '"Pod"'), /kind must be AdmissionReview/],
+    ['no request', review(undefined), /request is missing/],
+    ['missing uid', review({ ...request, uid: undefined }), /uid/],
+    ['empty uid', review({ ...request, uid: '' }), /uid/],
+    ['numeric uid', review({ ...request, uid: 7 }), /uid/],
+    ['kind not an object', review({ ...request, kind: 'Pod' }), /request.kind/],
+    ['kind without version', review({ ...request, kind: { group: '', kind: 'Pod' } }), /request.kind/],
+    ['resource missing', review({ ...request, resource: undefined }), /request.resource/],
+    ['unknown operation', review({ ...request, operation: 'PATCH' }), /operation/],
+    [
+      'CREATE without object',
+      review({ ...request, object: undefined }),
+      /object must be an object for CREATE/,
+    ],
+    ['object is an array', review({ ...request, object: [] }), /object must be an object/],
+    ['namespace not a string', review({ ...request, namespace: 3 }), /namespace/],
+    ['dryRun not a boolean', review({ ...request, dryRun: 'yes' }), /dryRun/],
+  ];
+  it.each(malformed)('refuses %s with a reason', (_what, body, reason) => {
+    const r = decodeAdmissionReview(body);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(reason);
+  });
+});
+
+describe('encodeAdmissionReview', () => {
+  it('echoes the uid and base64-encodes a JSON patch', () => {
+    const patch = [{ op: 'add' as const, path: '/metadata/labels/x', value: 'y' }];
+    const out = JSON.parse(
+      encodeAdmissionReview({
+        uid: 'u1',
+        allowed: true,
+        patch,
+        warnings: ['w'],
+        auditAnnotations: { 'skip-reason': 'HostNetwork' },
+      }),
+    );
+    expect(out.apiVersion).toBe('admission.k8s.io/v1');
+    expect(out.kind).toBe('AdmissionReview');
+    expect(out.response.uid).toBe('u1');
+    expect(out.response.allowed).toBe(true);
+    expect(out.response.patchType).toBe('JSONPatch');
+    expect(JSON.parse(Buffer.from(out.response.patch, 'base64').toString())).toEqual(patch);
+    expect(out.response.warnings).toEqual(['w']);
+    expect(out.response.auditAnnotations).toEqual({ 'skip-reason': 'HostNetwork' });
+  });
+
+  it('leaves out an empty patch, empty warnings and annotations, and carries a status', () => {
+    const out = JSON.parse(
+      encodeAdmissionReview({
+        uid: 'u2',
+        allowed: false,
+        patch: [],
+        warnings: [],
+        auditAnnotations: {},
+        status: { code: 500, message: 'boom' },
+      }),
+    );
+    expect(out.response).toEqual({ uid: 'u2', allowed: false, status: { code: 500, message: 'boom' } });
+  });
+});

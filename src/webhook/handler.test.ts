@@ -1,0 +1,195 @@
+import fc from 'fast-check';
+import jsonpatch from 'fast-json-patch';
+import { describe, expect, it } from 'vitest';
+import { compileTemplate, type CompiledTemplate, type Pod } from '../inject/index.js';
+import type { AdmissionRequest } from './codec.js';
+import { handleAdmission } from './handler.js';
+
+const template = compileTemplate(
+  { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
+  { nativeSidecars: true },
+);
+const templates: ReadonlyMap<string, CompiledTemplate> = new Map([['mesh', template]]);
+const ctx = { operatorNamespace: 'sidecar-system' };
+
+function podRequest(object: Record<string, unknown>, over: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  return {
+    uid: 'uid-1',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace: 'apps',
+    object,
+    dryRun: false,
+    ...over,
+  };
+}
+
+const appPod = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { generateName: 'web-', labels: { app: 'web' } },
+  spec: { containers: [{ name: 'app', image: 'nginx' }] },
+  ...extra,
+});
+
+function apply(object: Record<string, unknown>, patch: unknown): Pod {
+  return jsonpatch.applyPatch(structuredClone(object), patch as jsonpatch.Operation[], true, false)
+    .newDocument as unknown as Pod;
+}
+
+describe('handleAdmission', () => {
+  it('injects a pod: allowed, a patch that adds the sidecar, the revision in the audit annotations', () => {
+    const out = handleAdmission('mesh', podRequest(appPod()), templates, ctx);
+    expect(out.result).toBe('injected');
+    expect(out.reason).toBe('Injected');
+    expect(out.pod).toBe('web-');
+    expect(out.response.uid).toBe('uid-1');
+    expect(out.response.allowed).toBe(true);
+    expect(out.response.auditAnnotations).toEqual({ 'injected-revision': `mesh@${template.revision}` });
+    const pod = apply(appPod(), out.response.patch);
+    expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(['sidecar-init', 'sidecar-proxy']);
+    expect(pod.spec?.volumes?.map((v) => v.name)).toContain('sidecar-config');
+    expect(JSON.parse(pod.metadata!.annotations!['sidecar.dev/status']!).revision).toBe(template.revision);
+  });
+
+  it('injects from a copy without managedFields and never patches them', () => {
+    const managedFields = [{ manager: 'kubectl', fieldsV1: { 'f:spec': {} } }];
+    const object = appPod({ metadata: { name: 'big', managedFields } });
+    const out = handleAdmission('mesh', podRequest(object), templates, ctx);
+    expect(out.result).toBe('injected');
+    expect(JSON.stringify(out.response.patch)).not.toContain('managedFields');
+    expect(JSON.stringify(out.response.patch)).not.toContain('kubectl');
+    expect((object.metadata as { managedFields: unknown }).managedFields).toBe(managedFields);
+    expect(apply(object, out.response.patch).metadata?.managedFields).toEqual(managedFields);
+  });
+
+  it('takes the namespace from the request when the pod does not name one', () => {
+    const out = handleAdmission(
+      'mesh',
+      podRequest(appPod(), { namespace: 'sidecar-system' }),
+      templates,
+      ctx,
+    );
+    expect(out).toMatchObject({
+      result: 'skipped',
+      reason: 'ExcludedNamespace',
+      namespace: 'sidecar-system',
+    });
+  });
+
+  const skipped: [string, Record<string, unknown>, string][] = [
+    ['hostNetwork', appPod({ spec: { hostNetwork: true, containers: [{ name: 'a' }] } }), 'HostNetwork'],
+    ['opted out', appPod({ metadata: { annotations: { 'sidecar.dev/inject': 'false' } } }), 'OptedOut'],
+    ['not matching the pod selector', appPod(), 'PodSelectorMismatch'],
+  ];
+  it.each(skipped)(
+    'skips a pod %s: allowed, no patch, reason in audit annotations',
+    (what, object, reason) => {
+      const t =
+        reason === 'PodSelectorMismatch'
+          ? new Map([
+              [
+                'mesh',
+                compileTemplate(
+                  {
+                    metadata: { name: 'mesh' },
+                    spec: { selector: { namespaces: ['apps'], podSelector: { matchLabels: { app: 'db' } } } },
+                  },
+                  { nativeSidecars: true },
+                ),
+              ],
+            ])
+          : templates;
+      const out = handleAdmission('mesh', podRequest(object), t, ctx);
+      expect(out.result, what).toBe('skipped');
+      expect(out.reason).toBe(reason);
+      expect(out.response).toEqual({
+        uid: 'uid-1',
+        allowed: true,
+        auditAnnotations: { 'skip-reason': reason },
+      });
+    },
+  );
+
+  it('skips a pod it already injected (reinvocation), so a second call adds nothing', () => {
+    const first = handleAdmission('mesh', podRequest(appPod()), templates, ctx);
+    const injected = apply(appPod(), first.response.patch) as unknown as Record<string, unknown>;
+    const again = handleAdmission('mesh', podRequest(injected), templates, ctx);
+    expect(again.result).toBe('skipped');
+    expect(again.reason).toBe('AlreadyInjected');
+    expect(again.response.patch).toBeUndefined();
+  });
+
+  it('ignores what is not a pod CREATE: allowed, no patch', () => {
+    const cases: AdmissionRequest[] = [
+      podRequest(appPod(), { operation: 'UPDATE' }),
+      podRequest(appPod(), { operation: 'DELETE', object: null }),
+      podRequest(appPod(), { subResource: 'ephemeralcontainers' }),
+      podRequest(
+        { kind: 'Deployment' },
+        {
+          kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+          resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+        },
+      ),
+    ];
+    for (const req of cases) {
+      const out = handleAdmission('mesh', req, templates, ctx);
+      expect(out.result).toBe('ignored');
+      expect(out.response).toEqual({ uid: 'uid-1', allowed: true });
+    }
+    expect(handleAdmission('mesh', cases[0]!, templates, ctx).reason).toBe('NotCreate');
+    expect(handleAdmission('mesh', cases[3]!, templates, ctx).reason).toBe('NotPod');
+  });
+
+  it('admits a pod for an unknown policy with a warning', () => {
+    const out = handleAdmission('gone', podRequest(appPod()), templates, ctx);
+    expect(out.result).toBe('unknown_policy');
+    expect(out.response.allowed).toBe(true);
+    expect(out.response.uid).toBe('uid-1');
+    expect(out.response.patch).toBeUndefined();
+    expect(out.response.warnings?.[0]).toMatch(/policy "gone" is unknown/);
+    expect(out.response.auditAnnotations).toEqual({ 'unknown-policy': 'gone' });
+  });
+
+  it('answers an errored response while no templates were ever loaded (failurePolicy decides)', () => {
+    const out = handleAdmission('mesh', podRequest(appPod()), undefined, ctx);
+    expect(out.result).toBe('error');
+    expect(out.reason).toBe('TemplatesNotLoaded');
+    expect(out.response).toMatchObject({ uid: 'uid-1', allowed: false, status: { code: 503 } });
+  });
+
+  it('turns a failure inside injection into an errored response that keeps the UID', () => {
+    const hostile = appPod();
+    Object.defineProperty(hostile, 'spec', {
+      enumerable: true,
+      get() {
+        throw new Error('unreadable spec');
+      },
+    });
+    const out = handleAdmission('mesh', podRequest(hostile, { uid: 'uid-9' }), templates, ctx);
+    expect(out.result).toBe('error');
+    expect(out.reason).toBe('InternalError');
+    expect(out.response).toEqual({
+      uid: 'uid-9',
+      allowed: false,
+      status: { code: 500, message: 'sidecar injector: injection failed: unreadable spec' },
+    });
+  });
+
+  it('never throws and always echoes the UID, whatever the object holds', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom('metadata', 'spec', 'kind', 'status'), fc.anything()),
+        fc.string({ minLength: 1 }),
+        (object, uid) => {
+          const out = handleAdmission('mesh', podRequest(object, { uid }), templates, ctx);
+          expect(out.response.uid).toBe(uid);
+          expect(['injected', 'skipped', 'error']).toContain(out.result);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

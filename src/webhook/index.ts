@@ -1,0 +1,43 @@
+/**
+ * The admission webhook (every replica): `POST /inject/<policy>` answers pod CREATE reviews with a
+ * JSON Patch, from the templates in the injector ConfigMap and the key pair in the TLS Secret, both
+ * watched and swapped while serving.
+ *
+ * Wiring, as the run command does it:
+ *
+ * ```ts
+ * const server = new WebhookServer({ log: log.child({ component: 'webhook' }), registry, operatorNamespace: ns, port: 9443 });
+ * const templates = watchInjectorTemplates(kc, ns, log, (t) => server.setTemplates(t));
+ * const cert = watchServingSecret(kc, ns, secretName, log, (m) => server.setCertificate(m));
+ * await server.start();                 // /readyz turns 200 once both were loaded
+ * // on SIGTERM:
+ * await server.stop(); await templates.stop(); await cert.stop();
+ * ```
+ *
+ * Layers: `codec` (AdmissionReview JSON ⇄ types), `handler` (request → response, no HTTP, never
+ * throws), `server` (TLS, body cap, timeouts, health, metrics, shutdown), `sources` (watches).
+ */
+export {
+  decodeAdmissionReview,
+  encodeAdmissionReview,
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type DecodeResult,
+} from './codec.js';
+export {
+  AuditKeys,
+  handleAdmission,
+  HandlerReasons,
+  type AdmissionOutcome,
+  type AdmissionResult,
+  type HandlerContext,
+} from './handler.js';
+export { DURATION_BUCKETS } from './metrics.js';
+export {
+  DEFAULT_MAX_BODY_BYTES,
+  INJECT_PATH_PREFIX,
+  WebhookServer,
+  type WebhookServerOptions,
+} from './server.js';
+export { watchInjectorTemplates, watchServingSecret, type SourceWatch } from './sources.js';
+export { CIPHERS, type MinTLSVersion, type ServingCertificate } from './tls.js';
