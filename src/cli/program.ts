@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { version } from './version.js';
 import { register as registerIptables } from './commands/iptables.js';
+import { register as registerInject } from './commands/inject.js';
+import { register as registerUninstall } from './commands/uninstall.js';
 
 /**
  * The `sidecar-operator` command. Each subcommand lives in `commands/<name>.ts` and exports a
@@ -20,5 +22,7 @@ export function buildProgram(): Command {
       process.stdout.write(`${version}\n`);
     });
   registerIptables(program);
+  registerInject(program);
+  registerUninstall(program);
   return program;
 }
