@@ -35,7 +35,7 @@ const appPod = (extra: Record<string, unknown> = {}): Record<string, unknown> =>
 
 function apply(object: Record<string, unknown>, patch: unknown): Pod {
   return jsonpatch.applyPatch(structuredClone(object), patch as jsonpatch.Operation[], true, false)
-    .newDocument as unknown as Pod;
+    .newDocument;
 }
 
 describe('handleAdmission', () => {

@@ -1,0 +1,220 @@
+import { request, Agent } from 'node:https';
+import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthority, issue, type KeyPair } from '../../test/envtest/pki.js';
+import { compileTemplate } from '../inject/index.js';
+import { WebhookServer } from './server.js';
+
+const template = compileTemplate(
+  { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
+  { nativeSidecars: true },
+);
+const review = JSON.stringify({
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: {
+    uid: 'u-1',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace: 'apps',
+    object: { metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } },
+  },
+});
+
+interface Reply {
+  status: number;
+  body: string;
+  cert: PeerCertificate;
+}
+
+function call(
+  port: number,
+  ca: string,
+  opts: { path?: string; method?: string; body?: string; type?: string; agent?: Agent } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        ca,
+        path: opts.path ?? '/inject/mesh',
+        method: opts.method ?? 'POST',
+        headers: { 'content-type': opts.type ?? 'application/json' },
+        agent: opts.agent ?? false,
+      },
+      (res) => {
+        const cert = (res.socket as TLSSocket).getPeerCertificate();
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            body: Buffer.concat(chunks).toString(),
+            cert,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+async function plain(port: number, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
+}
+
+describe('WebhookServer', () => {
+  let ca: KeyPair;
+  let serving: KeyPair;
+  let server: WebhookServer | undefined;
+  beforeAll(async () => {
+    const authority = await createAuthority('webhook-test-ca');
+    ca = authority;
+    serving = await issue(authority, {
+      commonName: '127.0.0.1',
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+    });
+  });
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+
+  const make = (extra: Partial<ConstructorParameters<typeof WebhookServer>[0]> = {}) =>
+    (server = new WebhookServer({
+      log: pino({ level: 'silent' }),
+      registry: new Registry(),
+      operatorNamespace: 'sidecar-system',
+      host: '127.0.0.1',
+      port: 0,
+      probePort: 0,
+      ...extra,
+    }));
+
+  it('is live at once and ready only once templates and a certificate are loaded', async () => {
+    const s = make();
+    const { probePort } = await s.start();
+    expect((await plain(probePort!, '/healthz')).status).toBe(200);
+    const before = await plain(probePort!, '/readyz');
+    expect(before.status).toBe(503);
+    expect(before.body).toContain('templates not loaded, certificate not loaded');
+    s.setCertificate(serving);
+    expect((await plain(probePort!, '/readyz')).body).toContain('templates not loaded');
+    s.setTemplates(new Map());
+    expect((await plain(probePort!, '/readyz')).status).toBe(200);
+    expect((await plain(probePort!, '/metrics')).body).toContain('sidecar_webhook_ready 1');
+  });
+
+  it('answers a review with a patch, and refuses malformed requests with 400, 405 and 413', async () => {
+    const s = make({ maxBodyBytes: 64 * 1024 });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await s.start();
+    const ok = await call(port, ca.certPem, { body: review });
+    expect(ok.status).toBe(200);
+    const answer = JSON.parse(ok.body);
+    expect(answer.response).toMatchObject({ uid: 'u-1', allowed: true, patchType: 'JSONPatch' });
+    expect((await call(port, ca.certPem, { body: review, type: 'text/plain' })).status).toBe(400);
+    expect((await call(port, ca.certPem, { body: review.slice(0, 50) })).status).toBe(400);
+    expect((await call(port, ca.certPem, { method: 'GET' })).status).toBe(405);
+    expect((await call(port, ca.certPem, { path: '/inject/', body: review })).status).toBe(400);
+    expect((await call(port, ca.certPem, { path: '/mutate', body: review })).status).toBe(404);
+    const big = await call(port, ca.certPem, { body: review + ' '.repeat(100 * 1024) });
+    expect(big.status).toBe(413);
+    const huge = await call(port, ca.certPem, { body: ' '.repeat(1024 * 1024) }).catch((e: Error) => e);
+    expect(huge instanceof Error ? huge.message : String(huge.status)).toMatch(/413|ECONNRESET|EPIPE/);
+    expect((await call(port, ca.certPem, { body: review })).status).toBe(200);
+    const metrics = (await plain(probePort!, '/metrics')).body;
+    expect(metrics).toMatch(
+      /sidecar_webhook_admission_requests_total\{result="injected",reason="Injected"\} 2/,
+    );
+    expect(metrics).toMatch(
+      /sidecar_webhook_admission_requests_total\{result="invalid",reason="PayloadTooLarge"\} 2/,
+    );
+    expect(metrics).toMatch(/sidecar_webhook_injected_pods_total\{policy="mesh"\} 2/);
+    expect(metrics).toContain(
+      'sidecar_webhook_admission_duration_seconds_bucket{le="0.0005",result="injected"}',
+    );
+  });
+
+  it('refuses TLS below 1.2 and swaps its certificate for new connections only', async () => {
+    const s = make();
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port } = await s.start();
+    const old = connect({
+      host: '127.0.0.1',
+      port,
+      ca: ca.certPem,
+      maxVersion: 'TLSv1.1',
+      minVersion: 'TLSv1',
+    });
+    const refused = await new Promise<Error | undefined>((resolve) => {
+      old.on('secureConnect', () => resolve(undefined));
+      old.on('error', resolve);
+    });
+    expect(refused).toBeInstanceOf(Error);
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await call(port, ca.certPem, { body: review, agent });
+    const ca2 = await createAuthority('webhook-test-ca-2');
+    const serving2 = await issue(ca2, {
+      commonName: '127.0.0.1',
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+    });
+    expect(() => s.setCertificate({ certPem: serving2.certPem, keyPem: serving.keyPem })).toThrow();
+    s.setCertificate(serving2);
+    // The kept-alive connection still speaks with the old certificate; a new one gets the new one.
+    const reused = await call(port, ca.certPem, { body: review, agent });
+    expect(reused.status).toBe(200);
+    expect(reused.cert.fingerprint256).toBe(first.cert.fingerprint256);
+    const fresh = await call(port, ca2.certPem, { body: review });
+    expect(fresh.status).toBe(200);
+    expect(fresh.cert.fingerprint256).not.toBe(first.cert.fingerprint256);
+    agent.destroy();
+  });
+
+  it('drains in-flight requests on stop, then refuses connections', async () => {
+    const s = make();
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port } = await s.start();
+    const slow = new Promise<Reply>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          ca: ca.certPem,
+          path: '/inject/mesh',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(review) },
+          agent: false,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body, cert: {} as PeerCertificate }));
+        },
+      );
+      req.on('error', reject);
+      req.write(review.slice(0, 100));
+      setTimeout(() => req.end(review.slice(100)), 300);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = s.stop();
+    server = undefined;
+    const reply = await slow;
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body).response.uid).toBe('u-1');
+    await stopped;
+    await expect(call(port, ca.certPem, { body: review })).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
