@@ -3,6 +3,7 @@ import { version } from './version.js';
 import { register as registerIptables } from './commands/iptables.js';
 import { register as registerInject } from './commands/inject.js';
 import { register as registerUninstall } from './commands/uninstall.js';
+import { register as registerDoctor } from './commands/doctor.js';
 
 /**
  * The `sidecar-operator` command. Each subcommand lives in `commands/<name>.ts` and exports a
@@ -24,5 +25,6 @@ export function buildProgram(): Command {
   registerIptables(program);
   registerInject(program);
   registerUninstall(program);
+  registerDoctor(program);
   return program;
 }

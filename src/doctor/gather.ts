@@ -1,0 +1,268 @@
+import { lookup } from 'node:dns/promises';
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  VersionApi,
+  type KubeConfig,
+  type V1MutatingWebhookConfiguration,
+  type V1Namespace,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  POLICY_LABEL,
+  STATUS_ANNOTATION,
+  policyPath,
+  type SidecarPolicy,
+} from '../api/index.js';
+import { DEFAULT_SECRET_NAME, summarizeSecret } from '../certs/index.js';
+import type { Pod } from '../inject/index.js';
+import { apiFailure, isNotFound, requestJson } from '../kube/index.js';
+import {
+  INJECTOR_CONFIGMAP,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  parseInjectorConfigMap,
+} from '../render/injector-configmap.js';
+import { selectsNamespace } from '../render/namespace-marks.js';
+import type { AdmissionDryRun, DoctorInputs, WebhookProbe } from './inputs.js';
+import { postReview, probeTls, type Dial } from './probe.js';
+
+export interface GatherOptions {
+  namespace?: string;
+  pod?: string;
+  operatorNamespace?: string;
+  /** Narrow the webhook checks to this policy. */
+  policy?: string;
+  /** Where to reach the webhook instead of its clientConfig (e.g. a port-forward): https://host:port. */
+  webhookUrl?: string;
+  certSecret?: string;
+  now: Date;
+  timeoutMs?: number;
+}
+
+const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+
+function message(err: unknown): string {
+  const f = apiFailure(err);
+  return f.code ? `${f.code} ${f.message}` : f.message;
+}
+
+/** The whole cluster-side picture the checks need. Never throws for what a check can report. */
+export async function gatherInputs(kc: KubeConfig, opts: GatherOptions): Promise<DoctorInputs> {
+  const inputs: DoctorInputs = {
+    now: opts.now,
+    groupVersions: [],
+    crdInstalled: false,
+    operatorNamespaceCandidates: [],
+    policies: [],
+    scope: [],
+    webhookConfigurations: [],
+    probes: new Map(),
+  };
+  const core = kc.makeApiClient(CoreV1Api);
+  try {
+    inputs.serverVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
+  } catch (err) {
+    inputs.connectError = message(err);
+    return inputs;
+  }
+  const apis = await requestJson<{ groups?: { versions?: { groupVersion: string }[] }[] }>(kc, {
+    path: '/apis',
+  });
+  inputs.groupVersions = (apis.groups ?? []).flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion));
+  inputs.crdInstalled = inputs.groupVersions.includes(API_VERSION);
+  if (!inputs.crdInstalled) return inputs;
+  inputs.policies = (await requestJson<{ items: SidecarPolicy[] }>(kc, { path: policyPath() })).items;
+  await findOperator(core, opts, inputs);
+  const mwcs = await kc
+    .makeApiClient(AdmissionregistrationV1Api)
+    .listMutatingWebhookConfiguration({ labelSelector: MANAGED_SELECTOR });
+  inputs.webhookConfigurations = mwcs.items;
+  if (opts.namespace !== undefined) inputs.namespace = await readNamespace(core, opts.namespace);
+  if (opts.pod !== undefined) inputs.pod = await readPod(core, opts.namespace ?? 'default', opts.pod);
+  inputs.scope = scopeOf(inputs, opts);
+  const reviewNs = opts.namespace ?? 'default';
+  for (const policy of inputs.scope) {
+    const mwc = mwcs.items.find((m) => m.metadata?.name === policy);
+    if (mwc) inputs.probes.set(policy, await probeWebhook(mwc, policyOf(inputs, policy), reviewNs, opts));
+  }
+  inputs.admission = await admissionDryRun(core, inputs);
+  return inputs;
+}
+
+async function findOperator(core: CoreV1Api, opts: GatherOptions, inputs: DoctorInputs): Promise<void> {
+  let ns = opts.operatorNamespace;
+  if (ns === undefined) {
+    const found = await core.listConfigMapForAllNamespaces({
+      labelSelector: MANAGED_SELECTOR,
+      fieldSelector: `metadata.name=${INJECTOR_CONFIGMAP}`,
+    });
+    const names = found.items.map((c) => c.metadata?.namespace ?? '');
+    if (names.length === 1) ns = names[0];
+    else inputs.operatorNamespaceCandidates = names;
+  }
+  if (ns === undefined) return;
+  inputs.operatorNamespace = ns;
+  try {
+    inputs.templates = parseInjectorConfigMap(
+      await core.readNamespacedConfigMap({ name: INJECTOR_CONFIGMAP, namespace: ns }),
+    );
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const secret = opts.certSecret ?? DEFAULT_SECRET_NAME;
+  try {
+    const summary = summarizeSecret(await core.readNamespacedSecret({ name: secret, namespace: ns }));
+    inputs.certificate = summary
+      ? { secret, summary }
+      : { secret, problem: `Secret ${ns}/${secret} holds no usable certificate` };
+  } catch (err) {
+    inputs.certificate = { secret, problem: `cannot read Secret ${ns}/${secret}: ${message(err)}` };
+  }
+}
+
+async function readNamespace(core: CoreV1Api, name: string): Promise<{ name: string; object?: V1Namespace }> {
+  try {
+    return { name, object: await core.readNamespace({ name }) };
+  } catch (err) {
+    if (isNotFound(err)) return { name };
+    throw err;
+  }
+}
+
+async function readPod(core: CoreV1Api, namespace: string, name: string): Promise<DoctorInputs['pod']> {
+  try {
+    return { name, found: true, pod: (await core.readNamespacedPod({ name, namespace })) as Pod };
+  } catch (err) {
+    if (isNotFound(err)) return { name, found: false };
+    throw err;
+  }
+}
+
+function policyOf(inputs: DoctorInputs, name: string): SidecarPolicy | undefined {
+  return inputs.policies.find((p) => p.metadata?.name === name);
+}
+
+/** --policy; else the policies that select or mark --namespace; else every policy. */
+function scopeOf(inputs: DoctorInputs, opts: GatherOptions): string[] {
+  const names = inputs.policies.map((p) => p.metadata?.name ?? '');
+  if (opts.policy !== undefined) return names.includes(opts.policy) ? [opts.policy] : [];
+  const ns = inputs.namespace?.object;
+  if (opts.namespace === undefined) return names;
+  if (!ns) return [];
+  const marked = ns.metadata?.labels?.[POLICY_LABEL];
+  return inputs.policies
+    .filter((p) => selectsNamespace(p, ns) || p.metadata?.name === marked)
+    .map((p) => p.metadata?.name ?? '');
+}
+
+function minimalPod(policy: SidecarPolicy | undefined, namespace: string): V1Pod {
+  const labels = policy?.spec.selector.podSelector?.matchLabels ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { generateName: 'sidecar-doctor-', namespace, labels: { ...labels } },
+    spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+  };
+}
+
+/** What the API server dials: the clientConfig URL, or the Service by its cluster DNS name. */
+function targetOf(mwc: V1MutatingWebhookConfiguration) {
+  const cc = mwc.webhooks?.[0]?.clientConfig ?? {};
+  const configured = cc.url !== undefined ? new URL(cc.url) : undefined;
+  const svc = cc.service;
+  const expectedHost = configured?.hostname.replace(/^\[|\]$/g, '') ?? `${svc?.name}.${svc?.namespace}.svc`;
+  const path = configured ? configured.pathname : (svc?.path ?? '/');
+  return { configured, svc, expectedHost, path };
+}
+
+async function dialFor(
+  mwc: V1MutatingWebhookConfiguration,
+  opts: GatherOptions,
+): Promise<{ dial?: Dial; url?: string; path: string; via?: WebhookProbe['via']; unreachable?: string }> {
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const { configured, svc, expectedHost, path } = targetOf(mwc);
+  if (opts.webhookUrl !== undefined) {
+    const o = new URL(opts.webhookUrl);
+    const dial = {
+      host: o.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(o.port || 443),
+      expectedHost,
+      timeoutMs,
+    };
+    return { dial, url: `https://${o.host}${path}`, path, via: 'override' };
+  }
+  if (configured) {
+    const dial = { host: expectedHost, port: Number(configured.port || 443), expectedHost, timeoutMs };
+    return { dial, url: configured.toString(), path, via: 'config' };
+  }
+  try {
+    await lookup(expectedHost);
+  } catch {
+    return {
+      path,
+      unreachable: `the webhook is the Service ${svc?.namespace}/${svc?.name}, whose name ${expectedHost} does not resolve from here`,
+    };
+  }
+  const dial = { host: expectedHost, port: svc?.port ?? 443, expectedHost, timeoutMs };
+  return { dial, url: `https://${expectedHost}:${dial.port}${path}`, path, via: 'service' };
+}
+
+async function probeWebhook(
+  mwc: V1MutatingWebhookConfiguration,
+  policy: SidecarPolicy | undefined,
+  namespace: string,
+  opts: GatherOptions,
+): Promise<WebhookProbe> {
+  const caPem = Buffer.from(mwc.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString('utf8');
+  const caBundleEmpty = !caPem.includes('BEGIN CERTIFICATE');
+  const target = await dialFor(mwc, opts);
+  const probe: WebhookProbe = {
+    caBundleEmpty,
+    url: target.url,
+    via: target.via,
+    unreachable: target.unreachable,
+  };
+  if (!target.dial) return probe;
+  probe.tls = await probeTls(target.dial, caPem);
+  if (probe.tls.connectError === undefined)
+    probe.review = await postReview(target.dial, target.path, namespace, minimalPod(policy, namespace));
+  return probe;
+}
+
+/** A pod created with dryRun=All where a policy in scope governs: did the API server inject it? */
+async function admissionDryRun(core: CoreV1Api, inputs: DoctorInputs): Promise<AdmissionDryRun | undefined> {
+  const target = await governedNamespace(core, inputs);
+  if (!target) return undefined;
+  const result: AdmissionDryRun = { ...target };
+  try {
+    const created = await core.createNamespacedPod({
+      namespace: target.namespace,
+      body: minimalPod(policyOf(inputs, target.policy), target.namespace),
+      dryRun: 'All',
+    });
+    result.mutated = created.metadata?.annotations?.[STATUS_ANNOTATION] !== undefined;
+  } catch (err) {
+    const f = apiFailure(err);
+    result.error = f.message;
+    result.errorCode = f.code;
+  }
+  return result;
+}
+
+async function governedNamespace(
+  core: CoreV1Api,
+  inputs: DoctorInputs,
+): Promise<{ namespace: string; policy: string } | undefined> {
+  const ns = inputs.namespace?.object;
+  const marked = ns?.metadata?.labels?.[POLICY_LABEL];
+  if (ns && marked !== undefined && inputs.scope.includes(marked))
+    return { namespace: inputs.namespace!.name, policy: marked };
+  for (const policy of inputs.scope) {
+    const list = await core.listNamespace({ labelSelector: `${POLICY_LABEL}=${policy}` });
+    const first = list.items.find((n) => n.metadata?.deletionTimestamp === undefined);
+    if (first) return { namespace: first.metadata?.name ?? '', policy };
+  }
+  return undefined;
+}

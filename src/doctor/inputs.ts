@@ -1,0 +1,87 @@
+import type { V1MutatingWebhookConfiguration, V1Namespace } from '@kubernetes/client-node';
+import type { SidecarPolicy } from '../api/index.js';
+import type { CertificateSummary } from '../certs/index.js';
+import type { Pod } from '../inject/index.js';
+import type { ParsedTemplates } from '../render/injector-configmap.js';
+
+/** What a TLS connection to the webhook showed. */
+export interface TlsProbe {
+  /** host:port actually dialled. */
+  address: string;
+  /** The name the certificate must carry (the Service DNS name or the URL's host). */
+  expectedHost: string;
+  /** Set when no TLS session was established (refused, timeout, DNS…). */
+  connectError?: string;
+  /** Whether the served chain verifies against the caBundle, and why not. */
+  chainVerified?: boolean;
+  chainError?: string;
+  /** Hostname verification against `expectedHost`, when the chain verified. */
+  hostnameError?: string;
+  peerSubject?: string;
+  peerNotAfter?: Date;
+}
+
+/** What POSTing a dry-run AdmissionReview to the webhook returned. */
+export interface ReviewProbe {
+  error?: string;
+  httpStatus?: number;
+  allowed?: boolean;
+  /** Number of JSON Patch operations in the answer. */
+  patchOps?: number;
+  message?: string;
+}
+
+/** How the webhook of one policy was reached (or why it could not be). */
+export interface WebhookProbe {
+  /** The URL dialled; undefined when nothing could be dialled (then `unreachable` says why). */
+  url?: string;
+  /** `config` = clientConfig.url; `override` = --webhook-url; `service` = the Service's cluster DNS name. */
+  via?: 'config' | 'override' | 'service';
+  unreachable?: string;
+  caBundleEmpty: boolean;
+  tls?: TlsProbe;
+  review?: ReviewProbe;
+}
+
+/** A pod created with dryRun=All in a governed namespace, to see the API server call the webhook. */
+export interface AdmissionDryRun {
+  namespace: string;
+  policy: string;
+  /** The pod came back carrying the injection status annotation. */
+  mutated?: boolean;
+  /** The create was refused (e.g. "failed calling webhook … connection refused"). */
+  error?: string;
+  errorCode?: number;
+}
+
+export interface PodInputs {
+  name: string;
+  found: boolean;
+  pod?: Pod;
+}
+
+/** Everything the checks look at, gathered first (by `gather.ts`), so the checks are pure. */
+export interface DoctorInputs {
+  now: Date;
+  /** Set when the API server could not be reached at all; the other fields are then empty. */
+  connectError?: string;
+  serverVersion?: string;
+  /** Served groupVersions, e.g. `admissionregistration.k8s.io/v1`. */
+  groupVersions: string[];
+  crdInstalled: boolean;
+  /** Where the operator runs: from --operator-namespace, or found by its injector ConfigMap. */
+  operatorNamespace?: string;
+  /** Namespaces holding an injector ConfigMap, when more than one was found and none was given. */
+  operatorNamespaceCandidates: string[];
+  templates?: ParsedTemplates;
+  policies: SidecarPolicy[];
+  /** Policies the webhook checks cover (all, or those the namespace/--policy narrowed to). */
+  scope: string[];
+  webhookConfigurations: V1MutatingWebhookConfiguration[];
+  probes: Map<string, WebhookProbe>;
+  admission?: AdmissionDryRun;
+  namespace?: { name: string; object?: V1Namespace };
+  pod?: PodInputs;
+  /** The operator's certificate Secret: summary, or why it is not usable. */
+  certificate?: { secret: string; summary?: CertificateSummary; problem?: string };
+}

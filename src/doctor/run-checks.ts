@@ -1,0 +1,43 @@
+import type { CheckResult } from './check.js';
+import { checkCertificateExpiry } from './certificate-checks.js';
+import {
+  checkAdmissionApi,
+  checkCrd,
+  checkOperatorNamespace,
+  checkPolicies,
+  checkServerVersion,
+} from './cluster-checks.js';
+import type { DoctorInputs } from './inputs.js';
+import { checkNamespace, checkPod } from './namespace-checks.js';
+import { fail } from './check.js';
+import {
+  checkAdmissionPlugin,
+  checkCaBundle,
+  checkReview,
+  checkWebhookConfigurations,
+} from './webhook-checks.js';
+
+/** Every check, in the order one would walk through them by hand: cluster, operator, webhook, target. */
+export function runChecks(inputs: DoctorInputs): CheckResult[] {
+  if (inputs.connectError !== undefined) {
+    return [
+      fail(
+        'api-server',
+        `cannot reach the API server: ${inputs.connectError}`,
+        'check --kubeconfig / the current context (kubectl cluster-info)',
+      ),
+    ];
+  }
+  const out: CheckResult[] = [checkServerVersion(inputs), checkAdmissionApi(inputs), checkCrd(inputs)];
+  if (!inputs.crdInstalled) return out;
+  out.push(checkOperatorNamespace(inputs), ...checkPolicies(inputs), ...checkWebhookConfigurations(inputs));
+  for (const [policy, probe] of inputs.probes)
+    out.push(checkCaBundle(policy, probe), checkReview(policy, probe));
+  if (inputs.scope.length > 0) out.push(checkAdmissionPlugin(inputs));
+  out.push(checkCertificateExpiry(inputs));
+  const ns = checkNamespace(inputs);
+  if (ns) out.push(ns);
+  const pod = checkPod(inputs);
+  if (pod) out.push(pod);
+  return out;
+}
