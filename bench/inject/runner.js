@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { compileTemplate, injectPod } from '../../dist/inject/index.js';
 
 const root = join(import.meta.dirname, '..', '..');
