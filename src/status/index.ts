@@ -7,3 +7,13 @@ export {
   type ConditionInput,
 } from './conditions.js';
 export { READY_DEPENDENCIES, statusChanged, summarizeReady } from './summary.js';
+export {
+  ApplyReason,
+  certificateCondition,
+  conflictCondition,
+  namespacesCondition,
+  policyConditions,
+  templateCondition,
+  webhookCondition,
+  type PolicyFacts,
+} from './policy-conditions.js';

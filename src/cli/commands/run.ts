@@ -1,0 +1,179 @@
+import 'reflect-metadata';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startOperator, type OperatorConfig } from '../../operator/index.js';
+import { createLogger, type LogFormat } from '../logger.js';
+
+interface RunFlags {
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  serviceName?: string;
+  webhookUrl?: string;
+  webhookHost?: string;
+  webhookPort: number;
+  metricsPort?: number;
+  leaderElect: boolean;
+  leaseName: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  resyncPeriod: number;
+  workers: number;
+  certSource: 'operator' | 'cert-manager';
+  certSecret?: string;
+  caLifetime?: number;
+  certLifetime?: number;
+  identity?: string;
+  logLevel: string;
+  logFormat: LogFormat;
+}
+
+/** "15s", "10m", "2h", "90d" or plain milliseconds → milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`not a duration: ${value} (e.g. 15s, 5m, 90d)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
+  return Math.round(Number(m[1]) * unit);
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port: ${value}`);
+  return n;
+}
+
+function parseBool(value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new InvalidArgumentError(`not a boolean: ${value}`);
+}
+
+const opt = (flags: string, description: string, env?: string): Option => {
+  const o = new Option(flags, description);
+  return env ? o.env(env) : o;
+};
+
+export function configFromFlags(f: RunFlags, log: OperatorConfig['log']): OperatorConfig {
+  if (!f.serviceName && !f.webhookUrl) {
+    throw new InvalidArgumentError('one of --service-name or --webhook-url is required');
+  }
+  return {
+    log,
+    kubeconfig: {
+      ...(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {}),
+      ...(f.context ? { context: f.context } : {}),
+    },
+    namespace: f.namespace,
+    ...(f.serviceName ? { serviceName: f.serviceName } : {}),
+    ...(f.webhookUrl ? { webhookUrl: f.webhookUrl } : {}),
+    ...(f.webhookHost ? { webhookHost: f.webhookHost } : {}),
+    webhookPort: f.webhookPort,
+    ...(f.metricsPort !== undefined ? { metricsPort: f.metricsPort } : {}),
+    leaderElect: f.leaderElect,
+    leaseName: f.leaseName,
+    leaseDurationMs: f.leaseDuration,
+    renewDeadlineMs: f.renewDeadline,
+    retryPeriodMs: f.retryPeriod,
+    resyncPeriodMs: f.resyncPeriod,
+    workers: f.workers,
+    certSource: f.certSource,
+    ...(f.certSecret ? { secretName: f.certSecret } : {}),
+    certificates: {
+      ...(f.caLifetime !== undefined ? { caLifetimeMs: f.caLifetime } : {}),
+      ...(f.certLifetime !== undefined ? { leafLifetimeMs: f.certLifetime } : {}),
+    },
+    ...(f.identity ? { identity: f.identity } : {}),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the operator: the webhook on every replica, the controller on the elected leader')
+    .addOption(
+      opt(
+        '--kubeconfig <path>',
+        'kubeconfig file (default: in-cluster, then $KUBECONFIG, ~/.kube/config)',
+        'KUBECONFIG',
+      ),
+    )
+    .addOption(opt('--context <name>', 'kubeconfig context'))
+    .addOption(opt('--namespace <ns>', "the operator's namespace", 'POD_NAMESPACE').default('sidecar-system'))
+    .addOption(
+      opt('--service-name <name>', 'Service the API server reaches the webhook through', 'SERVICE_NAME'),
+    )
+    .addOption(
+      opt('--webhook-url <url>', 'base URL of the webhook when running outside the cluster', 'WEBHOOK_URL'),
+    )
+    .addOption(opt('--webhook-host <addr>', 'address the webhook listens on (default all)'))
+    .addOption(
+      opt('--webhook-port <port>', 'HTTPS port of the webhook, /metrics and probes')
+        .argParser(parsePort)
+        .default(9443),
+    )
+    .addOption(
+      opt('--metrics-port <port>', 'also serve /metrics and probes over plain HTTP on this port').argParser(
+        parsePort,
+      ),
+    )
+    .addOption(
+      opt('--leader-elect <bool>', 'elect one reconciling replica through a Lease')
+        .argParser(parseBool)
+        .default(true),
+    )
+    .addOption(opt('--lease-name <name>', 'name of the Lease').default('sidecar-operator-leader'))
+    .addOption(opt('--lease-duration <d>', 'lease duration').argParser(parseDuration).default(15_000, '15s'))
+    .addOption(
+      opt('--renew-deadline <d>', 'leader gives up after failing to renew this long')
+        .argParser(parseDuration)
+        .default(10_000, '10s'),
+    )
+    .addOption(
+      opt('--retry-period <d>', 'interval between lease attempts')
+        .argParser(parseDuration)
+        .default(2_000, '2s'),
+    )
+    .addOption(
+      opt('--resync-period <d>', 'reconcile every policy at this interval')
+        .argParser(parseDuration)
+        .default(300_000, '5m'),
+    )
+    .addOption(
+      opt('--workers <n>', 'concurrent reconciles')
+        .argParser((v) => parsePort(v) || 1)
+        .default(4),
+    )
+    .addOption(
+      new Option('--cert-source <source>', 'who issues the serving certificate')
+        .choices(['operator', 'cert-manager'])
+        .default('operator'),
+    )
+    .addOption(
+      opt('--cert-secret <name>', 'Secret holding the serving certificate (default sidecar-operator-certs)'),
+    )
+    .addOption(opt('--ca-lifetime <d>', 'lifetime of the CA the operator creates').argParser(parseDuration))
+    .addOption(opt('--cert-lifetime <d>', 'lifetime of the serving certificate').argParser(parseDuration))
+    .addOption(
+      opt('--identity <id>', 'leader election identity (default: pod name + random suffix)', 'POD_NAME'),
+    )
+    .addOption(opt('--log-level <level>', 'trace, debug, info, warn, error', 'LOG_LEVEL').default('info'))
+    .addOption(
+      new Option('--log-format <format>', 'log format')
+        .choices(['json', 'text'])
+        .env('LOG_FORMAT')
+        .default('json'),
+    )
+    .action(async (flags: RunFlags) => {
+      const log = createLogger({ level: flags.logLevel, format: flags.logFormat });
+      const handle = await startOperator(configFromFlags(flags, log));
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          log.info({ signal }, 'shutting down');
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await handle.stop();
+    });
+}

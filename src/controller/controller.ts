@@ -1,0 +1,188 @@
+import type {
+  KubeConfig,
+  V1ConfigMap,
+  V1MutatingWebhookConfiguration,
+  V1Namespace,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { policyPath, type SidecarPolicy } from '../api/index.js';
+import { Informer, isConflict, type InformerEvent } from '../kube/index.js';
+import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../render/injector-configmap.js';
+import type { EventRecorder } from './events.js';
+import { createControllerMetrics, type ControllerMetrics } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler, TerminalError, type CertificateView } from './reconciler.js';
+import type { WebhookTarget } from '../render/webhook-configuration.js';
+import { configMapKeys, namespaceKeys, policyKeys, webhookKeys, type Keys } from './watches.js';
+
+export const CONTROLLER_NAME = 'sidecarpolicy';
+
+export interface ControllerOptions {
+  kc: KubeConfig;
+  log: Logger;
+  registry: Registry;
+  operatorNamespace: string;
+  target: WebhookTarget;
+  nativeSidecars: boolean;
+  certificate: () => CertificateView | undefined;
+  events: EventRecorder;
+  /** Every policy is reconciled at this interval whatever happened (default 5 min). */
+  resyncPeriodMs?: number;
+  /** Parallel reconciles of different keys (default 4). */
+  workers?: number;
+  /** Per-key retry backoff (default 5 ms doubling to 5 min). */
+  backoff?: { baseDelayMs: number; maxDelayMs: number };
+  clock?: () => Date;
+}
+
+/**
+ * The SidecarPolicy controller: informers on everything it reads and owns feed a work queue of
+ * policy names; workers reconcile them. Started when this replica leads, stopped when it does not.
+ */
+export class Controller {
+  private readonly metrics: ControllerMetrics;
+  private readonly informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [];
+  private readonly webhooks: Informer<V1MutatingWebhookConfiguration>;
+  private readonly policies: Informer<SidecarPolicy>;
+  private readonly queue: WorkQueue<string>;
+  private readonly reconciler: Reconciler;
+  private readonly workers: Promise<void>[] = [];
+  private resync: ReturnType<typeof setInterval> | undefined;
+  private running = false;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.metrics = createControllerMetrics(o.registry);
+    const log = o.log;
+    const ns = o.operatorNamespace;
+    this.policies = new Informer<SidecarPolicy>(o.kc, { path: policyPath(), log });
+    const namespaces = new Informer<V1Namespace>(o.kc, { path: '/api/v1/namespaces', log });
+    const configMap = new Informer<V1ConfigMap>(o.kc, {
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+      fieldSelector: `metadata.name=${INJECTOR_CONFIGMAP}`,
+      log,
+    });
+    const webhooks = (this.webhooks = new Informer<V1MutatingWebhookConfiguration>(o.kc, {
+      path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+      log,
+    }));
+    this.informers.push(this.policies, namespaces, configMap, webhooks);
+    const depth = this.metrics.queueDepth.labels(CONTROLLER_NAME);
+    const retries = this.metrics.queueRetries.labels(CONTROLLER_NAME);
+    this.queue = new WorkQueue<string>({
+      ...(o.backoff ?? {}),
+      onDepth: (d) => depth.set(d),
+      onRetry: () => retries.inc(),
+    });
+    this.reconciler = new Reconciler({
+      kc: o.kc,
+      log,
+      caches: { policies: this.policies, namespaces, configMap, webhooks },
+      operatorNamespace: ns,
+      target: o.target,
+      nativeSidecars: o.nativeSidecars,
+      certificate: o.certificate,
+      events: o.events,
+      clock: o.clock ?? (() => new Date()),
+    });
+    this.policies.onEvent((e) => this.enqueue(policyKeys(e)));
+    namespaces.onEvent((e) => this.enqueue(namespaceKeys(e, this.policies.list())));
+    configMap.onEvent((e) => this.enqueue(configMapKeys(e)));
+    webhooks.onEvent((e: InformerEvent<V1MutatingWebhookConfiguration>) => this.enqueue(webhookKeys(e)));
+  }
+
+  /** The webhook configurations as cached (the certificate loop checks their caBundles). */
+  webhookConfigurations(): V1MutatingWebhookConfiguration[] {
+    return this.webhooks.list();
+  }
+
+  /** Queues every policy (resync, a new certificate). */
+  enqueueAll(): void {
+    this.enqueue('all');
+  }
+
+  private enqueue(keys: Keys): void {
+    if (!this.running) return;
+    const names = keys === 'all' ? this.policies.list().map((p) => p.metadata?.name ?? '') : keys;
+    for (const k of names) {
+      this.metrics.queueAdds.labels(CONTROLLER_NAME).inc();
+      this.queue.add(k);
+    }
+    if (keys === 'all') {
+      // Orphans: webhook configurations whose policy is gone get a reconcile that removes them.
+      for (const w of this.webhookConfigurations()) {
+        const name = w.metadata?.name ?? '';
+        if (!this.policies.get(name)) this.queue.add(name);
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    for (const i of this.informers) i.start();
+    await Promise.all(this.informers.map((i) => i.synced));
+    if (!this.running) return;
+    this.o.log.info({ policies: this.policies.list().length }, 'caches synced, reconciling');
+    this.enqueueAll();
+    for (let i = 0; i < (this.o.workers ?? 4); i++) this.workers.push(this.work());
+    this.resync = setInterval(() => this.enqueueAll(), this.o.resyncPeriodMs ?? 300_000);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.resync) clearInterval(this.resync);
+    this.queue.shutDown();
+    await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all(this.workers.splice(0));
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.process(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const end = this.metrics.reconcileTime.labels(CONTROLLER_NAME).startTimer();
+    const total = (result: string) => this.metrics.reconcileTotal.labels(CONTROLLER_NAME, result).inc();
+    try {
+      const res = await this.reconciler.reconcile(key);
+      this.queue.forget(key);
+      if (res.requeueAfterMs !== undefined) {
+        this.queue.addAfter(key, res.requeueAfterMs);
+        total('requeue_after');
+      } else {
+        total('success');
+      }
+    } catch (err) {
+      if (err instanceof TerminalError) {
+        this.queue.forget(key);
+        total('error');
+        this.o.log.warn(
+          { policy: key, reason: err.message },
+          'policy cannot be reconciled until it is edited',
+        );
+        return;
+      }
+      if (!this.running) return;
+      const delayMs = this.queue.addRateLimited(key);
+      this.metrics.reconcileErrors.labels(CONTROLLER_NAME).inc();
+      if (isConflict(err)) {
+        total('requeue');
+        this.o.log.debug({ policy: key, delayMs }, 'conflict, requeued');
+      } else {
+        total('error');
+        this.o.log.warn({ policy: key, err, delayMs }, 'reconcile failed, retrying');
+      }
+    } finally {
+      end();
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { FINALIZER, policyPath, type SidecarPolicy } from '../api/index.js';
+import { jsonPatch } from '../kube/index.js';
+
+/**
+ * Adds our finalizer with a JSON Patch guarded by the resourceVersion we read, so a concurrent
+ * change makes it fail (409/422) rather than overwrite anyone's finalizers.
+ */
+export async function addFinalizer(kc: KubeConfig, policy: SidecarPolicy): Promise<SidecarPolicy> {
+  const name = policy.metadata?.name ?? '';
+  const rv = policy.metadata?.resourceVersion ?? '';
+  const list = policy.metadata?.finalizers;
+  const ops = list
+    ? [
+        { op: 'test', path: '/metadata/resourceVersion', value: rv },
+        { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER },
+      ]
+    : [
+        { op: 'test', path: '/metadata/resourceVersion', value: rv },
+        { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
+      ];
+  return jsonPatch<SidecarPolicy>(kc, policyPath(name), ops);
+}
+
+/** Removes our finalizer at the index we saw it, testing that it is still there. */
+export async function removeFinalizer(kc: KubeConfig, policy: SidecarPolicy): Promise<void> {
+  const name = policy.metadata?.name ?? '';
+  const i = policy.metadata?.finalizers?.indexOf(FINALIZER) ?? -1;
+  if (i < 0) return;
+  await jsonPatch(kc, policyPath(name), [
+    { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
+    { op: 'remove', path: `/metadata/finalizers/${i}` },
+  ]);
+}
+
+export const hasFinalizer = (p: SidecarPolicy): boolean =>
+  p.metadata?.finalizers?.includes(FINALIZER) ?? false;

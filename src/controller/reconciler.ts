@@ -1,0 +1,270 @@
+import type {
+  KubeConfig,
+  V1ConfigMap,
+  V1MutatingWebhookConfiguration,
+  V1Namespace,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { POLICY_LABEL, policyPath, type SidecarPolicy, type SidecarPolicyStatus } from '../api/index.js';
+import { isNotFound, requestJson } from '../kube/index.js';
+import { resolveNamespaceMarks, type ResolvedMarks } from '../render/namespace-marks.js';
+import {
+  findCondition,
+  policyConditions,
+  setConditions,
+  statusChanged,
+  summarizeReady,
+  type ConditionInput,
+  type PolicyFacts,
+} from '../status/index.js';
+import { applyPolicyStatus, errorMessage, Writes } from './writes.js';
+import { TemplateCache } from './template-cache.js';
+import { countPodsIn } from './pod-counts.js';
+import type { EventRecorder } from './events.js';
+import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.js';
+import type { WebhookTarget } from '../render/webhook-configuration.js';
+
+/** Read access to an informer's cache. */
+export interface Cache<T> {
+  list(): T[];
+  get(name: string, namespace?: string): T | undefined;
+}
+
+export interface ControllerCaches {
+  policies: Cache<SidecarPolicy>;
+  namespaces: Cache<V1Namespace>;
+  configMap: Cache<V1ConfigMap>;
+  webhooks: Cache<V1MutatingWebhookConfiguration>;
+}
+
+/** The serving certificate as the controller needs it: the bundle to distribute and its expiry. */
+export interface CertificateView {
+  bundlePem: string;
+  notAfter: Date;
+}
+
+export interface ReconcilerOptions {
+  kc: KubeConfig;
+  log: Logger;
+  caches: ControllerCaches;
+  operatorNamespace: string;
+  target: WebhookTarget;
+  /** Whether the API server supports native sidecars (resolves sidecarMode Auto). */
+  nativeSidecars: boolean;
+  certificate: () => CertificateView | undefined;
+  events: EventRecorder;
+  clock: () => Date;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+/** A failure nothing but an edit of the policy can fix: reported, not retried. */
+export class TerminalError extends Error {}
+
+const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === undefined;
+
+/**
+ * Reconciles one policy, level-based: whatever event brought the key, it re-reads the caches and
+ * converges everything the policy (and, for shared objects, every policy) implies.
+ * gather → render → apply (each step independent, failures collected) → status only if changed.
+ */
+export class Reconciler {
+  private readonly templates: TemplateCache;
+  private readonly writes: Writes;
+
+  constructor(private readonly o: ReconcilerOptions) {
+    this.templates = new TemplateCache(o.nativeSidecars);
+    this.writes = new Writes(o.kc, o.operatorNamespace, o.target);
+  }
+
+  async reconcile(name: string): Promise<ReconcileResult> {
+    const log = this.o.log.child({ policy: name });
+    const policy = this.o.caches.policies.get(name);
+    if (!policy) return this.cleanupIfGone(name, log);
+    if (!live(policy)) return this.finalize(policy, log);
+    if (!hasFinalizer(policy)) {
+      await addFinalizer(this.o.kc, policy);
+      log.debug('finalizer added');
+    }
+    return this.converge(policy, log);
+  }
+
+  private livePolicies(): SidecarPolicy[] {
+    return this.o.caches.policies.list().filter(live);
+  }
+
+  private resolve(policies: SidecarPolicy[]): ResolvedMarks {
+    const revisions = new Map<string, string>();
+    for (const p of policies) {
+      const t = this.templates.get(p);
+      if (t.template) revisions.set(p.metadata?.name ?? '', t.template.revision);
+    }
+    return resolveNamespaceMarks(policies, this.o.caches.namespaces.list(), {
+      operatorNamespace: this.o.operatorNamespace,
+      revisions,
+    });
+  }
+
+  private async converge(policy: SidecarPolicy, log: Logger): Promise<ReconcileResult> {
+    const name = policy.metadata?.name ?? '';
+    const policies = this.livePolicies();
+    const compiled = this.templates.get(policy);
+    const cert = this.o.certificate();
+    const now = this.o.clock();
+    const resolved = this.resolve(policies);
+    const governed = resolved.governed.get(name) ?? [];
+    const facts: PolicyFacts = {
+      revision: compiled.template?.revision,
+      invalid: compiled.error,
+      webhook: { state: 'WaitingForCertificate' },
+      namespaces: { governed: governed.length, failed: [] },
+      conflicts: resolved.conflicts.get(name) ?? [],
+      certificate: cert
+        ? { state: cert.notAfter <= now ? 'Expired' : 'Valid', notAfter: cert.notAfter }
+        : { state: 'Missing' },
+    };
+    const errors: string[] = [];
+    facts.configMapError = await this.step(errors, () =>
+      this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates),
+    );
+    if (compiled.template && cert) {
+      const error = await this.step(errors, () =>
+        this.writes.syncWebhook(this.o.caches.webhooks.get(name), policy, cert.bundlePem),
+      );
+      facts.webhook = error === undefined ? { state: 'Applied' } : { state: 'Failed', error };
+    } else if (compiled.template) {
+      facts.webhook = { state: 'WaitingForCertificate' };
+    } else {
+      facts.webhook = { state: 'Failed', error: 'the policy does not compile' };
+    }
+    facts.namespaces.failed = await this.writes.syncMarks(this.o.caches.namespaces.list(), resolved, name);
+    for (const f of facts.namespaces.failed) errors.push(`namespace ${f.namespace}: ${f.error}`);
+    const counts = compiled.template
+      ? await countPodsIn(this.o.kc, governed, compiled.template.revision, policy.spec.selector.podSelector)
+      : { injected: 0, outdated: 0, uninjected: 0 };
+    const inputs = policyConditions(facts);
+    const ready = summarizeReady(inputs);
+    const status: SidecarPolicyStatus = {
+      observedGeneration: policy.metadata?.generation,
+      revision: compiled.template?.revision ?? policy.status?.revision,
+      namespaces: governed.length,
+      governedNamespaces: governed.slice(0, 100),
+      injectedPods: counts.injected,
+      outdatedPods: counts.outdated,
+      uninjectedPods: counts.uninjected,
+      conditions: setConditions(
+        policy.status?.conditions ?? [],
+        [ready, ...inputs],
+        policy.metadata?.generation,
+        now,
+      ),
+    };
+    await this.writeStatus(policy, status, [ready, ...inputs], log);
+    if (compiled.error) throw new TerminalError(compiled.error);
+    if (errors.length > 0) throw new Error(errors.join('; '));
+    return {};
+  }
+
+  /** Runs one apply step; its error message, if any, is returned and collected. */
+  private async step(errors: string[], fn: () => Promise<unknown>): Promise<string | undefined> {
+    try {
+      await fn();
+      return undefined;
+    } catch (err) {
+      const msg = errorMessage(err);
+      errors.push(msg);
+      return msg;
+    }
+  }
+
+  private async writeStatus(
+    policy: SidecarPolicy,
+    status: SidecarPolicyStatus,
+    inputs: ConditionInput[],
+    log: Logger,
+  ): Promise<void> {
+    if (!statusChanged(policy.status, status)) return;
+    const name = policy.metadata?.name ?? '';
+    try {
+      await applyPolicyStatus(this.o.kc, name, status);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    log.info(
+      { revision: status.revision, namespaces: status.namespaces, ready: inputs[0]?.status },
+      'status updated',
+    );
+    this.recordTransitions(policy, status, inputs);
+  }
+
+  private recordTransitions(
+    policy: SidecarPolicy,
+    status: SidecarPolicyStatus,
+    inputs: ConditionInput[],
+  ): void {
+    const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
+    const before = policy.status?.conditions;
+    const by = (t: string) => inputs.find((c) => c.type === t)!;
+    const changed = (t: string) => {
+      const prev = findCondition(before, t);
+      const next = by(t);
+      return prev?.status !== next.status || prev.message !== next.message;
+    };
+    const ev = this.o.events;
+    const rendered = by('TemplateRendered');
+    if (rendered.status === 'True' && status.revision !== policy.status?.revision)
+      ev.record(ref, 'Normal', 'Rendered', `rendered revision ${status.revision ?? ''}`);
+    const conflict = by('Conflict');
+    if (conflict.status === 'True' && changed('Conflict'))
+      ev.record(ref, 'Warning', 'Conflict', conflict.message);
+    const synced = by('NamespacesSynced');
+    if (synced.status === 'True' && changed('NamespacesSynced'))
+      ev.record(ref, 'Normal', 'Synced', synced.message);
+    const ready = by('Ready');
+    if (ready.status === 'False' && changed('Ready')) ev.record(ref, 'Warning', 'Failed', ready.message);
+  }
+
+  /** Deletion: undo everything, then let the policy go. */
+  private async finalize(policy: SidecarPolicy, log: Logger): Promise<ReconcileResult> {
+    if (!hasFinalizer(policy)) return {};
+    await this.cleanup(policy.metadata?.name ?? '');
+    await removeFinalizer(this.o.kc, policy).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+    log.info('policy cleaned up');
+    return {};
+  }
+
+  /**
+   * The policy is not in the cache. Confirm with the API server (a cache may lag behind a create),
+   * then remove whatever it left behind (its finalizer was removed by hand, or we were not running).
+   */
+  private async cleanupIfGone(name: string, log: Logger): Promise<ReconcileResult> {
+    try {
+      await requestJson(this.o.kc, { path: policyPath(name) });
+      return { requeueAfterMs: 1000 };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const leftovers =
+      this.o.caches.webhooks.get(name) !== undefined ||
+      this.o.caches.configMap.list().some((cm) => cm.data?.[name] !== undefined) ||
+      this.o.caches.namespaces.list().some((ns) => ns.metadata?.labels?.[POLICY_LABEL] === name);
+    if (!leftovers) return {};
+    await this.cleanup(name);
+    log.info('leftovers of a deleted policy removed');
+    return {};
+  }
+
+  private async cleanup(name: string): Promise<void> {
+    const policies = this.livePolicies().filter((p) => p.metadata?.name !== name);
+    await this.writes.deleteWebhook(name, this.o.caches.webhooks.get(name));
+    await this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates);
+    const failed = await this.writes.syncMarks(this.o.caches.namespaces.list(), this.resolve(policies), name);
+    if (failed.length > 0)
+      throw new Error(failed.map((f) => `namespace ${f.namespace}: ${f.error}`).join('; '));
+  }
+}

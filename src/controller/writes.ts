@@ -1,0 +1,188 @@
+import type {
+  KubeConfig,
+  V1ConfigMap,
+  V1MutatingWebhookConfiguration,
+  V1Namespace,
+} from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  KIND,
+  POLICY_LABEL,
+  policyPath,
+  REVISION_ANNOTATION,
+  type SidecarPolicy,
+  type SidecarPolicyStatus,
+} from '../api/index.js';
+import { canonicalJson, type CompiledTemplate } from '../inject/index.js';
+import { apiFailure, applyObject, applyStatus, isNotFound, jsonPatch, requestJson } from '../kube/index.js';
+import { containsDesired } from '../render/contains.js';
+import {
+  INJECTOR_CONFIGMAP,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  parseInjectorConfigMap,
+  renderInjectorConfigMap,
+} from '../render/injector-configmap.js';
+import {
+  currentMark,
+  marksInPlace,
+  renderNamespaceMarks,
+  type ResolvedMarks,
+} from '../render/namespace-marks.js';
+import { renderWebhookConfiguration, type WebhookTarget } from '../render/webhook-configuration.js';
+import type { Cache } from './reconciler.js';
+import type { TemplateCache } from './template-cache.js';
+
+const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+
+/** A one-line message for a condition: the API server's own words when it answered. */
+export function errorMessage(err: unknown): string {
+  const f = apiFailure(err);
+  if (f.code) return `${f.code} ${f.reason ? `${f.reason}: ` : ''}${f.message}`.slice(0, 512);
+  return (err instanceof Error ? err.message : String(err)).slice(0, 512);
+}
+
+const escapeKey = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
+
+export async function applyPolicyStatus(
+  kc: KubeConfig,
+  name: string,
+  status: SidecarPolicyStatus,
+): Promise<void> {
+  await applyStatus(kc, policyPath(name), {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name },
+    status,
+  });
+}
+
+/**
+ * The writes of the reconciler. Each compares the desired object with the cached one first and
+ * writes only when they differ, so a steady state makes no requests. Objects the operator owns are
+ * force-applied; on namespaces only our two keys are ever sent.
+ */
+export class Writes {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly operatorNamespace: string,
+    private readonly target: WebhookTarget,
+  ) {}
+
+  /**
+   * The injector ConfigMap, rendered from every live policy. A policy that no longer compiles keeps
+   * the entry it had, so the webhook goes on serving the last good template.
+   */
+  async syncConfigMap(
+    cache: Cache<V1ConfigMap>,
+    policies: readonly SidecarPolicy[],
+    templates: TemplateCache,
+  ): Promise<void> {
+    const current = cache.get(INJECTOR_CONFIGMAP, this.operatorNamespace);
+    const previous = current
+      ? parseInjectorConfigMap(current).templates
+      : new Map<string, CompiledTemplate>();
+    const list: CompiledTemplate[] = [];
+    for (const p of policies) {
+      const t = templates.get(p).template ?? previous.get(p.metadata?.name ?? '');
+      if (t) list.push(t);
+    }
+    const desired = renderInjectorConfigMap(this.operatorNamespace, list);
+    const same =
+      current !== undefined &&
+      canonicalJson(current.data ?? {}) === canonicalJson(desired.data ?? {}) &&
+      containsDesired(current.metadata?.labels, desired.metadata?.labels);
+    if (same) return;
+    const applied = await applyObject(this.kc, desired, { force: true });
+    // Keys someone else added are not ours to drop by apply: remove them explicitly.
+    const extra = Object.keys(applied.data ?? {}).filter((k) => desired.data?.[k] === undefined);
+    if (extra.length === 0) return;
+    await jsonPatch(
+      this.kc,
+      `/api/v1/namespaces/${this.operatorNamespace}/configmaps/${INJECTOR_CONFIGMAP}`,
+      extra.map((k) => ({ op: 'remove', path: `/data/${escapeKey(k)}` })),
+    );
+  }
+
+  async syncWebhook(
+    current: V1MutatingWebhookConfiguration | undefined,
+    policy: SidecarPolicy,
+    bundlePem: string,
+  ): Promise<void> {
+    const desired = renderWebhookConfiguration(policy, {
+      caBundle: bundlePem,
+      target: this.target,
+      operatorNamespace: this.operatorNamespace,
+    });
+    if (current && containsDesired(current, { metadata: desired.metadata, webhooks: desired.webhooks }))
+      return;
+    await applyObject(this.kc, desired, { force: true });
+  }
+
+  /** Deletes a policy's webhook configuration, only if it carries our label (never a stranger's). */
+  async deleteWebhook(name: string, cached: V1MutatingWebhookConfiguration | undefined): Promise<void> {
+    let current = cached;
+    if (!current) {
+      current = await requestJson<V1MutatingWebhookConfiguration>(this.kc, {
+        path: `${MWC_PATH}/${name}`,
+      }).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+    }
+    if (current?.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
+    await requestJson(this.kc, { method: 'DELETE', path: `${MWC_PATH}/${name}` }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  /**
+   * Namespace marks for everything `policy` touches: namespaces it governs, and namespaces still
+   * marked for it that it should not have (those get their rightful mark, or none). Returns failures.
+   */
+  async syncMarks(
+    namespaces: readonly V1Namespace[],
+    resolved: ResolvedMarks,
+    policy: string,
+  ): Promise<{ namespace: string; error: string }[]> {
+    const todo = namespaces.filter((ns) => {
+      const name = ns.metadata?.name ?? '';
+      const desired = resolved.marks.get(name);
+      const mine = desired?.policy === policy || currentMark(ns).policy === policy;
+      return mine && !marksInPlace(ns, desired);
+    });
+    const failed: { namespace: string; error: string }[] = [];
+    for (let i = 0; i < todo.length; i += 8) {
+      await Promise.all(
+        todo.slice(i, i + 8).map(async (ns) => {
+          const name = ns.metadata?.name ?? '';
+          try {
+            await this.applyMark(name, resolved.marks.get(name));
+          } catch (err) {
+            failed.push({ namespace: name, error: errorMessage(err) });
+          }
+        }),
+      );
+    }
+    return failed.sort((a, b) => (a.namespace < b.namespace ? -1 : 1));
+  }
+
+  /**
+   * Our label and annotation only. Forced because these two keys are the operator's by contract: a
+   * hand edit that took them over must not stop the repair; no other field is in the request.
+   */
+  private async applyMark(
+    name: string,
+    mark: { policy: string; revision: string } | undefined,
+  ): Promise<void> {
+    const applied = await applyObject(this.kc, renderNamespaceMarks(name, mark), { force: true });
+    if (mark) return;
+    // Marks written by another field manager survive an apply that omits them: remove them.
+    const ops = [];
+    if (applied.metadata?.labels?.[POLICY_LABEL] !== undefined)
+      ops.push({ op: 'remove', path: `/metadata/labels/${escapeKey(POLICY_LABEL)}` });
+    if (applied.metadata?.annotations?.[REVISION_ANNOTATION] !== undefined)
+      ops.push({ op: 'remove', path: `/metadata/annotations/${escapeKey(REVISION_ANNOTATION)}` });
+    if (ops.length > 0) await jsonPatch(this.kc, `/api/v1/namespaces/${name}`, ops);
+  }
+}

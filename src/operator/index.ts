@@ -1,0 +1,8 @@
+export {
+  DEFAULT_LEASE_NAME,
+  DEFAULT_SECRET,
+  detectNativeSidecars,
+  startOperator,
+  type OperatorConfig,
+  type OperatorHandle,
+} from './operator.js';

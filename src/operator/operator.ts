@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  DEFAULT_SECRET_NAME,
+  serviceHosts,
+  type CertificateSettings,
+  type ServingMaterial,
+} from '../certs/index.js';
+import { Controller } from '../controller/controller.js';
+import { createEventRecorder } from '../controller/events.js';
+import { LeaderElector } from '../controller/leader.js';
+import { createControllerMetrics } from '../controller/metrics.js';
+import { loadKubeConfig, requestJson, type KubeConfigSource } from '../kube/index.js';
+import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
+import { WebhookServer, watchInjectorTemplates, watchServingSecret } from '../webhook/index.js';
+import { CertificateLoop } from './certificates.js';
+
+export const DEFAULT_LEASE_NAME = 'sidecar-operator-leader';
+export const DEFAULT_SECRET = DEFAULT_SECRET_NAME;
+
+export interface OperatorConfig {
+  log: Logger;
+  /** A ready client, or where to load one from. */
+  kc?: KubeConfig;
+  kubeconfig?: KubeConfigSource;
+  /** The operator's namespace: Lease, ConfigMap, Secret live there; its pods are never injected. */
+  namespace: string;
+  /** How the API server reaches the webhook: the Service name (in cluster) or a base URL. */
+  serviceName?: string;
+  webhookUrl?: string;
+  webhookHost?: string;
+  /** HTTPS port of the webhook (default 9443; 0 = any free port). */
+  webhookPort?: number;
+  /** Plain-HTTP port for /metrics, /healthz, /readyz; undefined = served on the webhook port only. */
+  metricsPort?: number;
+  leaderElect?: boolean;
+  leaseName?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  resyncPeriodMs?: number;
+  workers?: number;
+  backoff?: { baseDelayMs: number; maxDelayMs: number };
+  secretName?: string;
+  /** `operator` (default): the leader issues and rotates; `cert-manager`: only watch the Secret. */
+  certSource?: 'operator' | 'cert-manager';
+  certificates?: Partial<CertificateSettings>;
+  registry?: Registry;
+  /** Process metrics (CPU, memory, event loop) in the registry; default true. */
+  processMetrics?: boolean;
+}
+
+export interface OperatorHandle {
+  webhookPort: number;
+  metricsPort?: number;
+  identity: string;
+  registry: Registry;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Native sidecars (init containers with restartPolicy Always) are on by default from 1.29. */
+export async function detectNativeSidecars(kc: KubeConfig): Promise<boolean> {
+  const v = await requestJson<{ major: string; minor: string }>(kc, { path: '/version' });
+  const major = parseInt(v.major, 10);
+  const minor = parseInt(v.minor, 10);
+  return major > 1 || (major === 1 && minor >= 29);
+}
+
+function target(c: OperatorConfig): WebhookTarget {
+  if (c.webhookUrl) return { url: c.webhookUrl };
+  if (!c.serviceName) throw new Error('either a service name or a webhook URL is required');
+  return { service: { namespace: c.namespace, name: c.serviceName } };
+}
+
+/**
+ * One process, both jobs: every replica serves the webhook from the watched ConfigMap and Secret;
+ * the elected leader also runs the controller and the certificate loop.
+ */
+export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> {
+  const log = c.log;
+  const kc = c.kc ?? loadKubeConfig(c.kubeconfig);
+  const registry = c.registry ?? new Registry();
+  if (c.processMetrics !== false && !c.registry) collectDefaultMetrics({ register: registry });
+  const metrics = createControllerMetrics(registry);
+  const identity = c.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const secretName = c.secretName ?? DEFAULT_SECRET;
+  const webhookTarget = target(c);
+  const nativeSidecars = await detectNativeSidecars(kc);
+
+  const server = new WebhookServer({
+    log: log.child({ component: 'webhook' }),
+    registry,
+    operatorNamespace: c.namespace,
+    port: c.webhookPort ?? 9443,
+    ...(c.webhookHost ? { host: c.webhookHost } : {}),
+    ...(c.metricsPort !== undefined ? { probePort: c.metricsPort } : {}),
+  });
+  let material: ServingMaterial | undefined;
+  let controller: Controller | undefined;
+  const certLog = log.child({ component: 'certs' });
+  const secretWatch = watchServingSecret(kc, c.namespace, secretName, certLog, (m) => {
+    server.setCertificate(m);
+    material = m;
+    controller?.enqueueAll();
+  });
+  const templateWatch = watchInjectorTemplates(kc, c.namespace, log.child({ component: 'webhook' }), (t) =>
+    server.setTemplates(t),
+  );
+  const ports = await server.start();
+
+  const urlHost = c.webhookUrl ? new URL(c.webhookUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
+  const hosts = serviceHosts({
+    service: c.serviceName ?? 'sidecar-operator',
+    namespace: c.namespace,
+    extraHosts: urlHost ? [urlHost] : [],
+  });
+  const certs = new CertificateLoop({
+    kc,
+    log: certLog,
+    namespace: c.namespace,
+    secretName,
+    hosts,
+    ...(c.certificates ? { settings: c.certificates } : {}),
+    caBundles: () => (controller?.webhookConfigurations() ?? []).flatMap(caBundlesOf),
+    currentBundle: () => material?.bundlePem,
+  });
+  const events = createEventRecorder(kc, log, {
+    component: 'sidecar-operator',
+    instance: identity,
+    clock: () => new Date(),
+  });
+  const leaderGauge = metrics.leader.labels(c.leaseName ?? DEFAULT_LEASE_NAME);
+  leaderGauge.set(0);
+
+  const lead = async (): Promise<void> => {
+    leaderGauge.set(1);
+    if (c.certSource !== 'cert-manager') certs.start();
+    controller = new Controller({
+      kc,
+      log: log.child({ component: 'controller' }),
+      registry,
+      operatorNamespace: c.namespace,
+      target: webhookTarget,
+      nativeSidecars,
+      certificate: () =>
+        material ? { bundlePem: material.bundlePem, notAfter: material.notAfter } : undefined,
+      events,
+      ...(c.resyncPeriodMs !== undefined ? { resyncPeriodMs: c.resyncPeriodMs } : {}),
+      ...(c.workers !== undefined ? { workers: c.workers } : {}),
+      ...(c.backoff ? { backoff: c.backoff } : {}),
+    });
+    await controller.start();
+  };
+  const follow = async (): Promise<void> => {
+    leaderGauge.set(0);
+    const running = controller;
+    controller = undefined;
+    await Promise.all([certs.stop(), running?.stop()]);
+  };
+
+  let elector: LeaderElector | undefined;
+  if (c.leaderElect === false) {
+    void lead().catch((err: unknown) => log.error({ err }, 'controller failed to start'));
+  } else {
+    elector = new LeaderElector({
+      kc,
+      namespace: c.namespace,
+      name: c.leaseName ?? DEFAULT_LEASE_NAME,
+      identity,
+      log: log.child({ component: 'leader-election' }),
+      ...(c.leaseDurationMs !== undefined ? { leaseDurationMs: c.leaseDurationMs } : {}),
+      ...(c.renewDeadlineMs !== undefined ? { renewDeadlineMs: c.renewDeadlineMs } : {}),
+      ...(c.retryPeriodMs !== undefined ? { retryPeriodMs: c.retryPeriodMs } : {}),
+      onStartedLeading: lead,
+      onStoppedLeading: follow,
+      onLeaderChanged: (id) => log.info({ leader: id }, 'leader observed'),
+    });
+    elector.start();
+  }
+  log.info({ identity, namespace: c.namespace, nativeSidecars, webhookPort: ports.port }, 'operator started');
+
+  return {
+    webhookPort: ports.port,
+    ...(ports.probePort !== undefined ? { metricsPort: ports.probePort } : {}),
+    identity,
+    registry,
+    isLeader: () => controller !== undefined,
+    async stop() {
+      if (elector) await elector.stop();
+      else await follow();
+      await server.stop();
+      await Promise.all([secretWatch.stop(), templateWatch.stop()]);
+      if ('closeConnections' in kc && typeof kc.closeConnections === 'function') {
+        await (kc as { closeConnections(): Promise<void> }).closeConnections();
+      }
+      log.info('operator stopped');
+    },
+  };
+}
