@@ -27,6 +27,11 @@ export interface ControllerOptions {
   nativeSidecars: boolean;
   certificate: () => CertificateView | undefined;
   events: EventRecorder;
+  /**
+   * Reconcile only policies matching this label selector (several operators sharing a cluster,
+   * each its own set). A sharded controller never removes leftovers of policies it cannot see.
+   */
+  policySelector?: string;
   /** Every policy is reconciled at this interval whatever happened (default 5 min). */
   resyncPeriodMs?: number;
   /** Parallel reconciles of different keys (default 4). */
@@ -55,7 +60,11 @@ export class Controller {
     this.metrics = createControllerMetrics(o.registry);
     const log = o.log;
     const ns = o.operatorNamespace;
-    this.policies = new Informer<SidecarPolicy>(o.kc, { path: policyPath(), log });
+    this.policies = new Informer<SidecarPolicy>(o.kc, {
+      path: policyPath(),
+      ...(o.policySelector ? { labelSelector: o.policySelector } : {}),
+      log,
+    });
     const namespaces = new Informer<V1Namespace>(o.kc, { path: '/api/v1/namespaces', log });
     const configMap = new Informer<V1ConfigMap>(o.kc, {
       path: `/api/v1/namespaces/${ns}/configmaps`,
@@ -84,6 +93,7 @@ export class Controller {
       nativeSidecars: o.nativeSidecars,
       certificate: o.certificate,
       events: o.events,
+      sharded: o.policySelector !== undefined,
       clock: o.clock ?? (() => new Date()),
     });
     this.policies.onEvent((e) => this.enqueue(policyKeys(e)));
@@ -109,7 +119,7 @@ export class Controller {
       this.metrics.queueAdds.labels(CONTROLLER_NAME).inc();
       this.queue.add(k);
     }
-    if (keys === 'all') {
+    if (keys === 'all' && this.o.policySelector === undefined) {
       // Orphans: webhook configurations whose policy is gone get a reconcile that removes them.
       for (const w of this.webhookConfigurations()) {
         const name = w.metadata?.name ?? '';

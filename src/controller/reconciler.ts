@@ -53,6 +53,8 @@ export interface ReconcilerOptions {
   nativeSidecars: boolean;
   certificate: () => CertificateView | undefined;
   events: EventRecorder;
+  /** Only some policies are ours (a label selector): leave what others' policies left alone. */
+  sharded?: boolean;
   clock: () => Date;
 }
 
@@ -243,6 +245,7 @@ export class Reconciler {
    * then remove whatever it left behind (its finalizer was removed by hand, or we were not running).
    */
   private async cleanupIfGone(name: string, log: Logger): Promise<ReconcileResult> {
+    if (this.o.sharded) return {};
     try {
       await requestJson(this.o.kc, { path: policyPath(name) });
       return { requeueAfterMs: 1000 };

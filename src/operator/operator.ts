@@ -43,6 +43,8 @@ export interface OperatorConfig {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   resyncPeriodMs?: number;
+  /** Reconcile only policies with these labels (see ControllerOptions.policySelector). */
+  policySelector?: string;
   workers?: number;
   backoff?: { baseDelayMs: number; maxDelayMs: number };
   secretName?: string;
@@ -152,6 +154,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
       events,
       ...(c.resyncPeriodMs !== undefined ? { resyncPeriodMs: c.resyncPeriodMs } : {}),
       ...(c.workers !== undefined ? { workers: c.workers } : {}),
+      ...(c.policySelector ? { policySelector: c.policySelector } : {}),
       ...(c.backoff ? { backoff: c.backoff } : {}),
     });
     await controller.start();

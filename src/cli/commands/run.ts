@@ -19,6 +19,7 @@ interface RunFlags {
   retryPeriod: number;
   resyncPeriod: number;
   workers: number;
+  policySelector?: string;
   certSource: 'operator' | 'cert-manager';
   certSecret?: string;
   caLifetime?: number;
@@ -76,6 +77,7 @@ export function configFromFlags(f: RunFlags, log: OperatorConfig['log']): Operat
     retryPeriodMs: f.retryPeriod,
     resyncPeriodMs: f.resyncPeriod,
     workers: f.workers,
+    ...(f.policySelector ? { policySelector: f.policySelector } : {}),
     certSource: f.certSource,
     ...(f.certSecret ? { secretName: f.certSecret } : {}),
     certificates: {
@@ -143,6 +145,7 @@ export function register(program: Command): void {
         .argParser((v) => parsePort(v) || 1)
         .default(4),
     )
+    .addOption(opt('--policy-selector <labels>', 'reconcile only the policies matching this label selector'))
     .addOption(
       new Option('--cert-source <source>', 'who issues the serving certificate')
         .choices(['operator', 'cert-manager'])
