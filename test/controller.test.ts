@@ -270,7 +270,7 @@ describe('workloads and drift', () => {
         spec: {
           replicas: 3,
           selector: { matchLabels: { app: 'web' } },
-          template: podSpec('web', { app: 'web' }) as never,
+          template: podSpec('web', { app: 'web' }),
         },
       },
     });
