@@ -4,6 +4,7 @@ import { register as registerIptables } from './commands/iptables.js';
 import { register as registerInject } from './commands/inject.js';
 import { register as registerUninstall } from './commands/uninstall.js';
 import { register as registerDoctor } from './commands/doctor.js';
+import { register as registerDemo } from './commands/demo.js';
 import { register as registerRun } from './commands/run.js';
 
 /**
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerInject(program);
   registerUninstall(program);
   registerDoctor(program);
+  registerDemo(program);
   registerRun(program);
   return program;
 }
