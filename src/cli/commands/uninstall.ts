@@ -1,0 +1,351 @@
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { Command, Option } from 'commander';
+import { FINALIZER, POLICY_LABEL, policyPath, REVISION_ANNOTATION } from '../../api/index.js';
+import { apiFailure, loadKubeConfig, requestJson, type PooledKubeConfig } from '../../kube/index.js';
+import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../../render/injector-configmap.js';
+import { OWNER_POLICY_LABEL } from '../../render/webhook-configuration.js';
+import { CliError } from '../errors.js';
+
+export interface UninstallOptions {
+  /** The operator's namespace (ConfigMap, Secret, Lease, Deployment). */
+  namespace?: string;
+  dryRun: boolean;
+  /** Deployment to scale to zero first, so that no leader re-creates what is being removed. */
+  scaleDown?: string;
+  timeoutSeconds: number;
+  deleteConfigMap: boolean;
+  deleteSecret?: string;
+  deleteLease?: string;
+  /** Limit the cluster-wide cleanup to these policies' objects (default: every policy's). */
+  policies?: readonly string[];
+}
+
+interface Step {
+  /** Writes a line of the report. */
+  say: (line: string) => void;
+  failures: string[];
+}
+
+interface List<T> {
+  items: T[];
+}
+
+const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+const JSON_PATCH = 'application/json-patch+json';
+
+/** RFC 6901: `/` and `~` in a map key must be escaped inside a JSON Pointer. */
+const pointer = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
+
+const nameOf = (o: KubernetesObject): string => o.metadata?.name ?? '';
+
+/** A write that the server only validates (and authorizes) when `dryRun`, never persists. */
+function write(kc: KubeConfig, dryRun: boolean, req: Parameters<typeof requestJson>[1]): Promise<unknown> {
+  return requestJson(kc, { ...req, query: { ...req.query, ...(dryRun ? { dryRun: 'All' } : {}) } });
+}
+
+async function attempt(step: Step, what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const f = apiFailure(err);
+    step.failures.push(`${what}: ${f.code ? `${f.code} ` : ''}${f.message}`);
+    step.say(`FAILED ${what}: ${f.message}`);
+  }
+}
+
+async function stopOperator(kc: KubeConfig, ns: string, name: string, opts: UninstallOptions, step: Step) {
+  const path = `/apis/apps/v1/namespaces/${ns}/deployments/${name}`;
+  type Deployment = { spec?: { replicas?: number }; status?: { replicas?: number } };
+  let deployment: Deployment;
+  try {
+    deployment = await requestJson<Deployment>(kc, { path });
+  } catch (err) {
+    if (apiFailure(err).code !== 404) throw err;
+    step.say(`deployment ${ns}/${name}: not found, nothing to stop`);
+    return;
+  }
+  if (deployment.spec?.replicas !== 0) {
+    const ops = [{ op: 'replace', path: '/spec/replicas', value: 0 }];
+    await write(kc, opts.dryRun, {
+      method: 'PATCH',
+      path: `${path}/scale`,
+      body: ops,
+      contentType: JSON_PATCH,
+    });
+  }
+  step.say(`${opts.dryRun ? 'would scale' : 'scaled'} deployment ${ns}/${name} to 0 replicas`);
+  if (opts.dryRun) return;
+  const deadline = Date.now() + opts.timeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    const d = await requestJson<Deployment>(kc, { path }).catch((err: unknown) => {
+      if (apiFailure(err).code === 404) return { status: { replicas: 0 } };
+      throw err;
+    });
+    if (!d.status?.replicas) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  step.say(`deployment ${ns}/${name}: pods still running after ${opts.timeoutSeconds}s, cleaning up anyway`);
+}
+
+async function deleteWebhookConfigurations(kc: KubeConfig, opts: UninstallOptions, step: Step) {
+  const list = await requestJson<List<KubernetesObject>>(kc, {
+    path: MWC_PATH,
+    query: { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` },
+  });
+  const scope = opts.policies;
+  const items = scope
+    ? list.items.filter((m) =>
+        scope.some((p) => nameOf(m) === p || m.metadata?.labels?.[OWNER_POLICY_LABEL] === p),
+      )
+    : list.items;
+  for (const mwc of items) {
+    const name = nameOf(mwc);
+    await attempt(step, `delete mutatingwebhookconfiguration ${name}`, async () => {
+      await deleteIfPresent(
+        kc,
+        opts.dryRun,
+        `${MWC_PATH}/${name}`,
+        `mutatingwebhookconfiguration ${name}`,
+        step,
+      );
+    });
+  }
+  if (items.length === 0)
+    step.say(`no mutatingwebhookconfigurations labelled ${MANAGED_BY_LABEL}=${MANAGED_BY}`);
+}
+
+async function deleteIfPresent(kc: KubeConfig, dryRun: boolean, path: string, what: string, step: Step) {
+  try {
+    await write(kc, dryRun, { method: 'DELETE', path });
+    step.say(`${dryRun ? 'would delete' : 'deleted'} ${what}`);
+  } catch (err) {
+    if (apiFailure(err).code !== 404) throw err;
+    step.say(`${what}: already gone`);
+  }
+}
+
+/** Sends `ops` at once; when one path is already gone (422), sends the others one by one. */
+async function removeTolerant(kc: KubeConfig, dryRun: boolean, path: string, ops: object[]) {
+  const send = (body: object[]) =>
+    write(kc, dryRun, { method: 'PATCH', path, body, contentType: JSON_PATCH }).catch((err: unknown) => {
+      if (apiFailure(err).code === 404) return undefined;
+      throw err;
+    });
+  try {
+    await send(ops);
+  } catch (err) {
+    if (apiFailure(err).code !== 422 || ops.length === 1) {
+      if (apiFailure(err).code === 422) return;
+      throw err;
+    }
+    for (const op of ops) {
+      await send([op]).catch((e: unknown) => {
+        if (apiFailure(e).code !== 422) throw e;
+      });
+    }
+  }
+}
+
+async function unmarkNamespaces(kc: KubeConfig, opts: UninstallOptions, step: Step) {
+  type Ns = KubernetesObject & { metadata?: { labels?: Record<string, string> } };
+  const list = await requestJson<List<Ns>>(kc, { path: '/api/v1/namespaces' });
+  let count = 0;
+  const scope = opts.policies;
+  for (const ns of list.items) {
+    const policy = ns.metadata?.labels?.[POLICY_LABEL];
+    if (scope && (policy === undefined || !scope.includes(policy))) continue;
+    const ops: object[] = [];
+    const marks: string[] = [];
+    if (policy !== undefined) {
+      ops.push({ op: 'remove', path: `/metadata/labels/${pointer(POLICY_LABEL)}` });
+      marks.push(`label ${POLICY_LABEL}`);
+    }
+    if (ns.metadata?.annotations?.[REVISION_ANNOTATION] !== undefined) {
+      ops.push({ op: 'remove', path: `/metadata/annotations/${pointer(REVISION_ANNOTATION)}` });
+      marks.push(`annotation ${REVISION_ANNOTATION}`);
+    }
+    if (ops.length === 0) continue;
+    count++;
+    const name = nameOf(ns);
+    await attempt(step, `unmark namespace ${name}`, async () => {
+      await removeTolerant(kc, opts.dryRun, `/api/v1/namespaces/${name}`, ops);
+      step.say(`${opts.dryRun ? 'would unmark' : 'unmarked'} namespace ${name} (${marks.join(', ')})`);
+    });
+  }
+  if (count === 0) step.say('no namespaces carry sidecar.dev marks');
+}
+
+/** Removes our finalizer by index under a `test` precondition; re-reads and retries if the list moved. */
+async function removeFinalizer(kc: KubeConfig, dryRun: boolean, name: string): Promise<boolean> {
+  for (let tries = 0; tries < 5; tries++) {
+    let policy: KubernetesObject;
+    try {
+      policy = await requestJson<KubernetesObject>(kc, { path: policyPath(name) });
+    } catch (err) {
+      if (apiFailure(err).code === 404) return false;
+      throw err;
+    }
+    const i = policy.metadata?.finalizers?.indexOf(FINALIZER) ?? -1;
+    if (i < 0) return false;
+    const ops = [
+      { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
+      { op: 'remove', path: `/metadata/finalizers/${i}` },
+    ];
+    try {
+      await write(kc, dryRun, {
+        method: 'PATCH',
+        path: policyPath(name),
+        body: ops,
+        contentType: JSON_PATCH,
+      });
+      return true;
+    } catch (err) {
+      const code = apiFailure(err).code;
+      if (code === 404) return false;
+      if (code !== 422 && code !== 409) throw err;
+    }
+  }
+  throw new Error(`finalizers of sidecarpolicy ${name} kept changing`);
+}
+
+async function releasePolicies(kc: KubeConfig, opts: UninstallOptions, step: Step) {
+  let list: List<KubernetesObject>;
+  try {
+    list = await requestJson<List<KubernetesObject>>(kc, { path: policyPath() });
+  } catch (err) {
+    if (apiFailure(err).code !== 404) throw err;
+    step.say('no SidecarPolicy API installed');
+    return;
+  }
+  const scope = opts.policies;
+  const held = list.items.filter(
+    (p) => p.metadata?.finalizers?.includes(FINALIZER) && (!scope || scope.includes(nameOf(p))),
+  );
+  for (const p of held) {
+    const name = nameOf(p);
+    await attempt(step, `remove finalizer from sidecarpolicy ${name}`, async () => {
+      if (await removeFinalizer(kc, opts.dryRun, name))
+        step.say(
+          `${opts.dryRun ? 'would remove' : 'removed'} finalizer ${FINALIZER} from sidecarpolicy ${name}`,
+        );
+    });
+  }
+  if (held.length === 0) step.say(`no sidecarpolicies hold finalizer ${FINALIZER}`);
+}
+
+/** Removes everything the operator created outside its Helm release; safe to run again. */
+export async function uninstall(
+  kc: KubeConfig,
+  opts: UninstallOptions,
+  say: (line: string) => void,
+): Promise<{ failures: string[] }> {
+  const step: Step = { say, failures: [] };
+  const ns = opts.namespace;
+  const needsNamespace = opts.scaleDown ?? opts.deleteSecret ?? opts.deleteLease ?? opts.deleteConfigMap;
+  if (needsNamespace && !ns)
+    throw new CliError('uninstall: --namespace is required to stop or delete namespaced objects', 2);
+  if (opts.scaleDown && ns) {
+    const name = opts.scaleDown;
+    await attempt(step, `stop deployment ${ns}/${name}`, () => stopOperator(kc, ns, name, opts, step));
+  }
+  await attempt(step, 'list mutatingwebhookconfigurations', () =>
+    deleteWebhookConfigurations(kc, opts, step),
+  );
+  await attempt(step, 'list namespaces', () => unmarkNamespaces(kc, opts, step));
+  await attempt(step, 'list sidecarpolicies', () => releasePolicies(kc, opts, step));
+  const namespaced: [boolean, string, string][] = [
+    [
+      opts.deleteConfigMap,
+      `/api/v1/namespaces/${ns}/configmaps/${INJECTOR_CONFIGMAP}`,
+      `configmap ${ns}/${INJECTOR_CONFIGMAP}`,
+    ],
+    [
+      !!opts.deleteSecret,
+      `/api/v1/namespaces/${ns}/secrets/${opts.deleteSecret}`,
+      `secret ${ns}/${opts.deleteSecret}`,
+    ],
+    [
+      !!opts.deleteLease,
+      `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${opts.deleteLease}`,
+      `lease ${ns}/${opts.deleteLease}`,
+    ],
+  ];
+  for (const [wanted, path, what] of namespaced) {
+    if (wanted)
+      await attempt(step, `delete ${what}`, () => deleteIfPresent(kc, opts.dryRun, path, what, step));
+  }
+  return { failures: step.failures };
+}
+
+interface Flags {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  dryRun?: boolean;
+  scaleDown?: string;
+  timeout: string;
+  deleteConfigmap?: boolean;
+  deleteSecret?: string;
+  deleteLease?: string;
+  policy?: string[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('uninstall')
+    .description(
+      'remove what the operator created outside its Helm release: stop it, delete its ' +
+        'MutatingWebhookConfigurations, remove the sidecar.dev namespace marks, and remove the ' +
+        `${FINALIZER} finalizer from SidecarPolicies so they can be deleted with the CRD ` +
+        '(run by the chart’s pre-delete hook; idempotent)',
+    )
+    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG, ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .addOption(new Option('--namespace <ns>', 'the operator’s namespace').env('POD_NAMESPACE'))
+    .option(
+      '--dry-run',
+      'report what would be removed; the API server validates every write but keeps nothing',
+    )
+    .option(
+      '--scale-down <deployment>',
+      'scale the operator’s Deployment to 0 first and wait for its pods to stop',
+    )
+    .option('--timeout <seconds>', 'how long to wait for the operator’s pods to stop', '120')
+    .option('--delete-configmap', `also delete the injector ConfigMap (${INJECTOR_CONFIGMAP})`)
+    .option('--delete-secret <name>', 'also delete the certificate Secret')
+    .option('--delete-lease <name>', 'also delete the leader-election Lease')
+    .option(
+      '--policy <name>',
+      'only the webhook configuration, namespace marks and finalizer of this policy (repeatable; default: all)',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .action(async (flags: Flags) => {
+      const timeoutSeconds = Number(flags.timeout);
+      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0)
+        throw new CliError(`uninstall: --timeout must be a whole number of seconds, not ${flags.timeout}`, 2);
+      let kc: PooledKubeConfig;
+      try {
+        kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
+      } catch (err) {
+        throw new CliError(`uninstall: ${(err as Error).message}`, 2);
+      }
+      const say = (line: string): void => void process.stdout.write(`${line}\n`);
+      const { failures } = await uninstall(
+        kc,
+        {
+          namespace: flags.namespace,
+          dryRun: flags.dryRun ?? false,
+          scaleDown: flags.scaleDown,
+          timeoutSeconds,
+          deleteConfigMap: flags.deleteConfigmap ?? false,
+          deleteSecret: flags.deleteSecret,
+          deleteLease: flags.deleteLease,
+          policies: flags.policy,
+        },
+        say,
+      ).finally(() => kc.closeConnections());
+      if (failures.length > 0)
+        throw new CliError(`uninstall: ${failures.length} step(s) failed:\n  ${failures.join('\n  ')}`);
+      say(flags.dryRun ? 'uninstall: dry run, nothing changed' : 'uninstall: done');
+    });
+}
