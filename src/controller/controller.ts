@@ -55,6 +55,7 @@ export class Controller {
   private readonly workers: Promise<void>[] = [];
   private resync: ReturnType<typeof setInterval> | undefined;
   private running = false;
+  private active = 0;
 
   constructor(private readonly o: ControllerOptions) {
     this.metrics = createControllerMetrics(o.registry);
@@ -128,6 +129,13 @@ export class Controller {
     }
   }
 
+  /** Resolves once no key waits and none is being reconciled (delayed re-adds aside). */
+  async idle(pollMs = 10): Promise<void> {
+    while (this.running && (this.queue.length > 0 || this.active > 0)) {
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
   async start(): Promise<void> {
     this.running = true;
     for (const i of this.informers) i.start();
@@ -151,9 +159,11 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      this.active++;
       try {
         await this.process(key);
       } finally {
+        this.active--;
         this.queue.done(key);
       }
     }

@@ -62,6 +62,8 @@ export interface OperatorHandle {
   identity: string;
   registry: Registry;
   isLeader(): boolean;
+  /** Leader only: queues every policy and resolves when all were reconciled (benchmarks, tests). */
+  resync(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -193,6 +195,12 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
     identity,
     registry,
     isLeader: () => controller !== undefined,
+    async resync() {
+      const running = controller;
+      if (!running) throw new Error('not the leader');
+      running.enqueueAll();
+      await running.idle();
+    },
     async stop() {
       if (elector) await elector.stop();
       else await follow();
