@@ -336,10 +336,10 @@ describe('release', () => {
         ['list', 'pods', '-n', 'bookinfo'],
         ['create', 'events', '-n', 'default'],
         // own namespace: injector ConfigMap (leader writes, every replica watches), certificate Secret, Lease
-        ...['list', 'watch', 'create'].map((v) => [v, 'configmaps', '-n', NS]),
-        ...['get', 'patch', 'update'].map((v) => [v, 'configmaps/sidecar-injector', '-n', NS]),
-        ...['list', 'watch', 'create'].map((v) => [v, 'secrets', '-n', NS]),
-        ...['get', 'patch', 'update'].map((v) => [v, 'secrets/sidecar-operator-certs', '-n', NS]),
+        ['create', 'configmaps', '-n', NS],
+        ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'configmaps/sidecar-injector', '-n', NS]),
+        ['create', 'secrets', '-n', NS],
+        ...['get', 'list', 'watch', 'update'].map((v) => [v, 'secrets/sidecar-operator-certs', '-n', NS]),
         ['create', 'leases.coordination.k8s.io', '-n', NS],
         ...['get', 'update'].map((v) => [v, 'leases.coordination.k8s.io/sidecar-operator-leader', '-n', NS]),
       ].map((a) => [a.join(' '), a]),
@@ -358,6 +358,10 @@ describe('release', () => {
         ['get', 'pods', '-n', 'bookinfo'],
         ['update', 'configmaps/other', '-n', NS],
         ['list', 'configmaps', '-n', 'default'],
+        // In its own namespace only its own objects, by name: not Helm's release Secrets.
+        ['list', 'secrets', '-n', NS],
+        ['list', 'configmaps', '-n', NS],
+        ['get', 'secrets/sh.helm.release.v1.x.v1', '-n', NS],
         ['update', 'leases.coordination.k8s.io/other', '-n', NS],
         ['delete', 'namespaces'],
         ['create', 'namespaces'],
@@ -385,6 +389,8 @@ describe('release', () => {
       });
       const createPod = await kubectl(['create', '-f', '-'], pod, kc);
       expect(createPod.stderr).toMatch(/forbidden/);
+      const listOwn = await kubectl(['get', 'secrets', '-n', NS], undefined, kc);
+      expect(listOwn.stderr).toMatch(/forbidden/);
       const readOther = await kubectl(['get', 'secret', 'anything', '-n', dryRunNs], undefined, kc);
       expect(readOther.stderr).toMatch(/forbidden/);
       expect(readOther.stderr).not.toMatch(/NotFound/);
@@ -394,6 +400,17 @@ describe('release', () => {
       const kc = loadKubeConfig({ kubeconfig: operatorKubeconfig });
       const admin = adminKubeConfig();
       await applyObject(kc, renderInjectorConfigMap(NS, []), { force: true });
+      // The replicas' watches select their objects by name, which resourceNames authorize.
+      for (const [resource, name, count] of [
+        ['configmaps', 'sidecar-injector', 1],
+        ['secrets', 'sidecar-operator-certs', 0],
+      ] as const) {
+        const list = await requestJson<{ items: unknown[] }>(kc, {
+          path: `/api/v1/namespaces/${NS}/${resource}`,
+          query: { fieldSelector: `metadata.name=${name}`, watch: false },
+        });
+        expect(list.items, resource).toHaveLength(count);
+      }
       const policy = await requestJson<SidecarPolicy>(admin, {
         method: 'POST',
         path: policyPath(),
