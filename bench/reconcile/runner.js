@@ -4,6 +4,9 @@ import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { policyPath } from '../../dist/api/index.js';
 import { ControlPlane } from '../../dist/envtest/index.js';
@@ -16,7 +19,7 @@ const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 1000);
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 50);
 const OP_NS = 'sidecar-system';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms) => delay(ms);
 const mib = (bytes) => `${Math.round(bytes / 1048576)} MiB`;
 
 async function inBatches(items, size, fn) {
