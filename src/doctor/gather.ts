@@ -226,8 +226,7 @@ async function probeWebhook(
   };
   if (!target.dial) return probe;
   probe.tls = await probeTls(target.dial, caPem);
-  if (probe.tls.connectError === undefined)
-    probe.review = await postReview(target.dial, target.path, namespace, minimalPod(policy, namespace));
+  probe.review = await postReview(target.dial, target.path, namespace, minimalPod(policy, namespace));
   return probe;
 }
 
