@@ -85,8 +85,15 @@ describe('a reconcile the API server refuses', () => {
   it('reports Ready=False with the reason, retries with backoff, and recovers once allowed', async () => {
     const ns = await testNamespace('ctl-rbac');
     await createPolicy(kc, policy, id, { selector: { namespaces: [ns] } });
-    const failed = await waitReady(kc, policy, 'False');
-    expect(condition(failed, 'Ready')).toMatchObject({ reason: 'NamespaceSyncFailed' });
+    // Until the first certificate exists Ready is False for that reason; then the namespace write fails.
+    const failed = await eventually(
+      async () => {
+        const p = await getPolicy(kc, policy);
+        return condition(p, 'Ready')?.reason === 'NamespaceSyncFailed' ? p : undefined;
+      },
+      { what: 'Ready=False because of the namespace write' },
+    );
+    expect(condition(failed, 'Ready')).toMatchObject({ status: 'False', reason: 'NamespaceSyncFailed' });
     expect(condition(failed, 'Ready')?.message).toMatch(/forbidden/i);
     expect(condition(failed, 'NamespacesSynced')).toMatchObject({
       status: 'False',
