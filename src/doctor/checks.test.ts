@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { SidecarPolicy } from '../api/index.js';
+import { exitCodeOf } from './check.js';
+import { checkCertificateExpiry } from './certificate-checks.js';
+import { checkServerVersion } from './cluster-checks.js';
+import type { DoctorInputs } from './inputs.js';
+import { checkNamespace } from './namespace-checks.js';
+import { checkCaBundle } from './webhook-checks.js';
+
+const now = new Date('2026-06-01T00:00:00Z');
+
+function inputs(over: Partial<DoctorInputs> = {}): DoctorInputs {
+  return {
+    now,
+    groupVersions: [],
+    crdInstalled: true,
+    operatorNamespaceCandidates: [],
+    policies: [],
+    scope: [],
+    webhookConfigurations: [],
+    probes: new Map(),
+    operatorNamespace: 'sidecar-system',
+    ...over,
+  };
+}
+
+const policy = (name: string, priority: number, created: string): SidecarPolicy => ({
+  apiVersion: 'sidecar.dev/v1alpha1',
+  kind: 'SidecarPolicy',
+  metadata: { name, creationTimestamp: created },
+  spec: { selector: { namespaces: ['shop'] }, priority },
+  status: { revision: `rev-${name}` },
+});
+
+describe('doctor checks', () => {
+  it('maps the worst status to the exit code', () => {
+    expect(exitCodeOf([])).toBe(0);
+    expect(
+      exitCodeOf([
+        { name: 'a', status: 'pass', reason: '' },
+        { name: 'b', status: 'warn', reason: '' },
+      ]),
+    ).toBe(1);
+    expect(
+      exitCodeOf([
+        { name: 'a', status: 'fail', reason: '' },
+        { name: 'b', status: 'warn', reason: '' },
+      ]),
+    ).toBe(2);
+  });
+
+  it('warns below 1.29 (no native sidecars)', () => {
+    expect(checkServerVersion(inputs({ serverVersion: 'v1.28.4' })).status).toBe('warn');
+    expect(checkServerVersion(inputs({ serverVersion: 'v1.29.0' })).status).toBe('pass');
+  });
+
+  it('names the winner and the loser of a conflict, and a lagging mark', () => {
+    const ns = {
+      metadata: {
+        name: 'shop',
+        labels: { 'sidecar.dev/policy': 'high' },
+        annotations: { 'sidecar.dev/revision': 'rev-high' },
+      },
+    };
+    const policies = [policy('low', 0, '2026-01-01T00:00:00Z'), policy('high', 5, '2026-02-01T00:00:00Z')];
+    const ok = checkNamespace(inputs({ policies, namespace: { name: 'shop', object: ns } }));
+    expect(ok).toMatchObject({ status: 'pass' });
+    expect(ok?.reason).toContain('selected by high, which wins over low');
+    const lagging = { metadata: { ...ns.metadata, annotations: { 'sidecar.dev/revision': 'old' } } };
+    expect(checkNamespace(inputs({ policies, namespace: { name: 'shop', object: lagging } }))?.status).toBe(
+      'warn',
+    );
+    const unmarked = { metadata: { name: 'shop' } };
+    expect(checkNamespace(inputs({ policies, namespace: { name: 'shop', object: unmarked } }))?.status).toBe(
+      'fail',
+    );
+  });
+
+  it('fails an expired certificate and warns within a week', () => {
+    const probe = (notAfter: string) =>
+      new Map([
+        [
+          'p',
+          {
+            caBundleEmpty: false,
+            tls: { address: 'x:1', expectedHost: 'x', chainVerified: true, peerNotAfter: new Date(notAfter) },
+          },
+        ],
+      ]);
+    expect(checkCertificateExpiry(inputs({ probes: probe('2026-05-31T00:00:00Z') })).status).toBe('fail');
+    expect(checkCertificateExpiry(inputs({ probes: probe('2026-06-03T00:00:00Z') })).status).toBe('warn');
+    expect(checkCertificateExpiry(inputs({ probes: probe('2026-09-01T00:00:00Z') })).status).toBe('pass');
+  });
+
+  it('tells a chain mismatch from a wrong host name', () => {
+    const base = { address: 'x:1', expectedHost: 'svc.ns.svc' };
+    expect(
+      checkCaBundle('p', {
+        caBundleEmpty: false,
+        tls: { ...base, chainVerified: false, chainError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+      }).reason,
+    ).toMatch(/does not verify against the caBundle/);
+    expect(
+      checkCaBundle('p', {
+        caBundleEmpty: false,
+        tls: { ...base, chainVerified: true, hostnameError: 'no SAN' },
+      }).reason,
+    ).toMatch(/not valid for svc\.ns\.svc/);
+    expect(checkCaBundle('p', { caBundleEmpty: true }).status).toBe('fail');
+  });
+});
