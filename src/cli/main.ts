@@ -1,13 +1,22 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
-import { CommanderError } from 'commander';
-import { buildProgram } from './program.js';
-import { CliError, formatError } from './errors.js';
+// Checked before anything else loads: on an unsupported Node the dependencies fail while importing,
+// with a stack trace that does not say what is wrong.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(`sidecar-operator: needs Node.js 22.19 or newer (this is ${process.versions.node})\n`);
+  process.exit(1);
+}
 
-const program = buildProgram();
+// @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
+await import('reflect-metadata');
+const { CommanderError } = await import('commander');
+const { buildProgram } = await import('./program.js');
+const { CliError, formatError } = await import('./errors.js');
+
 const debug = process.argv.includes('--debug');
 
 try {
+  const program = await buildProgram(process.argv);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

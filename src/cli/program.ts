@@ -1,17 +1,36 @@
 import { Command } from 'commander';
 import { version } from './version.js';
-import { register as registerIptables } from './commands/iptables.js';
-import { register as registerInject } from './commands/inject.js';
-import { register as registerUninstall } from './commands/uninstall.js';
-import { register as registerDoctor } from './commands/doctor.js';
-import { register as registerDemo } from './commands/demo.js';
-import { register as registerRun } from './commands/run.js';
+
+interface CommandModule {
+  register(program: Command): void;
+}
 
 /**
- * The `sidecar-operator` command. Each subcommand lives in `commands/<name>.ts` and exports a
- * `register(program)` function added here.
+ * Subcommands, each in `commands/<name>.ts` exporting `register(program)`. They are imported only
+ * when needed: the init container runs `iptables` in every pod start, and should not pay for loading
+ * the Kubernetes client, the webhook server and the X.509 stack it never uses.
  */
-export function buildProgram(): Command {
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  run: () => import('./commands/run.js'),
+  inject: () => import('./commands/inject.js'),
+  iptables: () => import('./commands/iptables.js'),
+  doctor: () => import('./commands/doctor.js'),
+  demo: () => import('./commands/demo.js'),
+  uninstall: () => import('./commands/uninstall.js'),
+};
+
+/** The subcommands to load for `argv`: the one it names, none for `version`, all for help. */
+function commandsFor(argv: readonly string[]): string[] {
+  const args = argv.slice(2);
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first !== undefined && first in COMMANDS) return [first];
+  if (first === 'version' || (first === undefined && args.some((a) => a === '-v' || a === '--version')))
+    return [];
+  return Object.keys(COMMANDS);
+}
+
+/** The `sidecar-operator` command with the subcommands `argv` needs (all of them for help). */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('sidecar-operator')
     .description('Injects a traffic-intercepting proxy sidecar into pods, configured by SidecarPolicy')
     .version(version, '-v, --version')
@@ -24,11 +43,7 @@ export function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`${version}\n`);
     });
-  registerIptables(program);
-  registerInject(program);
-  registerUninstall(program);
-  registerDoctor(program);
-  registerDemo(program);
-  registerRun(program);
+  const modules = await Promise.all(commandsFor(argv).map((name) => COMMANDS[name]!()));
+  for (const mod of modules) mod.register(program);
   return program;
 }

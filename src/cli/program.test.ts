@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from './program.js';
+
+const argv = (...args: string[]): string[] => ['node', 'sidecar-operator', ...args];
+const names = async (...args: string[]): Promise<string[]> =>
+  (await buildProgram(argv(...args))).commands.map((c) => c.name()).sort();
+
+describe('buildProgram', () => {
+  it('loads only the command that runs', async () => {
+    expect(await names('iptables', '--dry-run')).toEqual(['iptables', 'version']);
+    expect(await names('--debug', 'inject', '-f', '-')).toEqual(['inject', 'version']);
+  });
+
+  it('loads nothing for version', async () => {
+    expect(await names('version')).toEqual(['version']);
+    expect(await names('--version')).toEqual(['version']);
+  });
+
+  it('loads every command for help and for an unknown command', async () => {
+    const all = ['demo', 'doctor', 'inject', 'iptables', 'run', 'uninstall', 'version'];
+    expect(await names('--help')).toEqual(all);
+    expect(await names()).toEqual(all);
+    expect(await names('no-such-command')).toEqual(all);
+  });
+});
