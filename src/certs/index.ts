@@ -31,3 +31,10 @@ export {
   type ReconcileCertificatesInput,
   type ReconcileCertificatesResult,
 } from './store.js';
+export {
+  certificateEvent,
+  CertificateEventReasons,
+  type CertificateEvent,
+  type CertificateEventReason,
+} from './events.js';
+export { EXPIRY_METRIC, registerCertificateExpiry, type ServedExpiry } from './metrics.js';

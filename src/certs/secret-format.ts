@@ -170,6 +170,8 @@ export interface ServingMaterial {
   /** The CAs the API server should trust (falls back to `ca.crt`, as cert-manager writes it). */
   bundlePem: string;
   notAfter: Date;
+  /** Expiry of the CA in `ca.crt` (the signing CA, in both layouts); undefined without one. */
+  caNotAfter: Date | undefined;
 }
 
 /** Reads the serving key pair and bundle from a certificate Secret; throws naming what is missing. */
@@ -183,7 +185,14 @@ export function parseServingMaterial(secret: SecretLike): ServingMaterial {
   if (splitPemBundle(bundlePem).length === 0) {
     throw new Error(`secret has neither ${SecretKeys.bundle} nor ${SecretKeys.caCert}`);
   }
-  return { certPem, keyPem, bundlePem, notAfter: inspectCertificate(certPem).notAfter };
+  const caPem = text(data, SecretKeys.caCert);
+  let caNotAfter: Date | undefined;
+  try {
+    caNotAfter = caPem === undefined ? undefined : inspectCertificate(caPem).notAfter;
+  } catch {
+    caNotAfter = undefined;
+  }
+  return { certPem, keyPem, bundlePem, notAfter: inspectCertificate(certPem).notAfter, caNotAfter };
 }
 
 /** Expiry facts for conditions and metrics (no key material). */

@@ -101,8 +101,11 @@ export interface ReconcileCertificatesInput extends CertificateSecretRef {
   now: Date;
   settings: CertificateSettings;
   hosts: ServingHosts;
-  /** True when every owned webhook configuration's caBundle holds the stored bundle's CAs. */
-  bundleDistributed: boolean;
+  /**
+   * Whether every owned webhook configuration's caBundle holds the stored bundle's CAs. A function
+   * is asked about the bundle of the Secret as just read (never a cached, possibly older one).
+   */
+  bundleDistributed: boolean | ((bundlePem: string) => boolean);
   logger?: Logger;
 }
 
@@ -128,6 +131,11 @@ function material(secret: V1Secret | undefined): ServingMaterial | undefined {
   }
 }
 
+function distributed(input: ReconcileCertificatesInput, bundlePem: string): boolean {
+  if (typeof input.bundleDistributed === 'boolean') return input.bundleDistributed;
+  return bundlePem !== '' && input.bundleDistributed(bundlePem);
+}
+
 function followUp(input: ReconcileCertificatesInput, before: DecodedSecret, after: CertificateState): Date {
   const sameBundle = before.kind === 'Ready' && canonicalBundle(before.state) === canonicalBundle(after);
   const next = decideCertificateAction({
@@ -135,7 +143,7 @@ function followUp(input: ReconcileCertificatesInput, before: DecodedSecret, afte
     stored: { kind: 'Ready', state: { ...after, storedBundlePem: canonicalBundle(after) }, warnings: [] },
     settings: input.settings,
     hosts: input.hosts,
-    bundleDistributed: input.bundleDistributed && sameBundle,
+    bundleDistributed: sameBundle && distributed(input, canonicalBundle(after)),
   });
   return next.kind === 'None' ? next.nextCheckAt : input.now;
 }
@@ -152,7 +160,8 @@ export async function reconcileCertificates(
   const decoded = decodeSecret(current);
   const warnings = decoded.kind === 'Ready' ? decoded.warnings : [];
   for (const w of warnings) log?.warn({ warning: w }, 'certificate secret damaged');
-  const action = decideCertificateAction({ ...input, stored: decoded });
+  const bundleDistributed = decoded.kind === 'Ready' && distributed(input, decoded.state.storedBundlePem);
+  const action = decideCertificateAction({ ...input, stored: decoded, bundleDistributed });
   if (action.kind === 'None') {
     return {
       outcome: 'Unchanged',

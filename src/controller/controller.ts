@@ -26,6 +26,10 @@ export interface ControllerOptions {
   target: WebhookTarget;
   nativeSidecars: boolean;
   certificate: () => CertificateView | undefined;
+  /** cert-manager issues (Certificate `ns/name`): annotate for cainjector, leave caBundle to it. */
+  certManager?: { certificate: string };
+  /** Called on every change of an owned webhook configuration (a caBundle may now be distributed). */
+  onWebhookChange?: () => void;
   events: EventRecorder;
   /**
    * Reconcile only policies matching this label selector (several operators sharing a cluster,
@@ -93,6 +97,7 @@ export class Controller {
       target: o.target,
       nativeSidecars: o.nativeSidecars,
       certificate: o.certificate,
+      ...(o.certManager ? { certManager: o.certManager } : {}),
       events: o.events,
       sharded: o.policySelector !== undefined,
       clock: o.clock ?? (() => new Date()),
@@ -100,12 +105,26 @@ export class Controller {
     this.policies.onEvent((e) => this.enqueue(policyKeys(e)));
     namespaces.onEvent((e) => this.enqueue(namespaceKeys(e, this.policies.list())));
     configMap.onEvent((e) => this.enqueue(configMapKeys(e)));
-    webhooks.onEvent((e: InformerEvent<V1MutatingWebhookConfiguration>) => this.enqueue(webhookKeys(e)));
+    webhooks.onEvent((e: InformerEvent<V1MutatingWebhookConfiguration>) => {
+      this.enqueue(webhookKeys(e));
+      o.onWebhookChange?.();
+    });
   }
 
   /** The webhook configurations as cached (the certificate loop checks their caBundles). */
   webhookConfigurations(): V1MutatingWebhookConfiguration[] {
     return this.webhooks.list();
+  }
+
+  /**
+   * The webhook configurations of the policies this controller reconciles (all of ours unless
+   * sharded), for the certificate loop's distribution check; undefined until the caches synced.
+   */
+  ownedWebhookConfigurations(): V1MutatingWebhookConfiguration[] | undefined {
+    if (!this.webhooks.hasSynced || !this.policies.hasSynced) return undefined;
+    const all = this.webhooks.list();
+    if (this.o.policySelector === undefined) return all;
+    return all.filter((w) => this.policies.get(w.metadata?.name ?? '') !== undefined);
   }
 
   /** Queues every policy (resync, a new certificate). */

@@ -22,7 +22,8 @@ import { TemplateCache } from './template-cache.js';
 import { countPodsIn } from './pod-counts.js';
 import type { EventRecorder } from './events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.js';
-import type { WebhookTarget } from '../render/webhook-configuration.js';
+import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
+import { isBundleDistributed } from '../certs/index.js';
 
 /** Read access to an informer's cache. */
 export interface Cache<T> {
@@ -52,6 +53,8 @@ export interface ReconcilerOptions {
   /** Whether the API server supports native sidecars (resolves sidecarMode Auto). */
   nativeSidecars: boolean;
   certificate: () => CertificateView | undefined;
+  /** Set when cert-manager issues: its cainjector writes the caBundles, named Certificate `ns/name`. */
+  certManager?: { certificate: string };
   events: EventRecorder;
   /** Only some policies are ours (a label selector): leave what others' policies left alone. */
   sharded?: boolean;
@@ -117,30 +120,18 @@ export class Reconciler {
     const now = this.o.clock();
     const resolved = this.resolve(policies);
     const governed = resolved.governed.get(name) ?? [];
+    const errors: string[] = [];
+    const configMapError = await this.step(errors, () =>
+      this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates),
+    );
     const facts: PolicyFacts = {
       revision: compiled.template?.revision,
       invalid: compiled.error,
-      webhook: { state: 'WaitingForCertificate' },
+      configMapError,
       namespaces: { governed: governed.length, failed: [] },
       conflicts: resolved.conflicts.get(name) ?? [],
-      certificate: cert
-        ? { state: cert.notAfter <= now ? 'Expired' : 'Valid', notAfter: cert.notAfter }
-        : { state: 'Missing' },
+      ...(await this.webhookFacts(policy, compiled.template !== undefined, cert, now, errors)),
     };
-    const errors: string[] = [];
-    facts.configMapError = await this.step(errors, () =>
-      this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates),
-    );
-    if (compiled.template && cert) {
-      const error = await this.step(errors, () =>
-        this.writes.syncWebhook(this.o.caches.webhooks.get(name), policy, cert.bundlePem),
-      );
-      facts.webhook = error === undefined ? { state: 'Applied' } : { state: 'Failed', error };
-    } else if (compiled.template) {
-      facts.webhook = { state: 'WaitingForCertificate' };
-    } else {
-      facts.webhook = { state: 'Failed', error: 'the policy does not compile' };
-    }
     facts.namespaces.failed = await this.writes.syncMarks(this.o.caches.namespaces.list(), resolved, name);
     for (const f of facts.namespaces.failed) errors.push(`namespace ${f.namespace}: ${f.error}`);
     const counts = compiled.template
@@ -167,6 +158,55 @@ export class Reconciler {
     if (compiled.error) throw new TerminalError(compiled.error);
     if (errors.length > 0) throw new Error(errors.join('; '));
     return {};
+  }
+
+  /** Applies the policy's webhook configuration (once it compiles and a certificate exists). */
+  private async webhookFacts(
+    policy: SidecarPolicy,
+    compiles: boolean,
+    cert: CertificateView | undefined,
+    now: Date,
+    errors: string[],
+  ): Promise<Pick<PolicyFacts, 'webhook' | 'certificate'>> {
+    const name = policy.metadata?.name ?? '';
+    if (!cert) {
+      const webhook = compiles
+        ? ({ state: 'WaitingForCertificate' } as const)
+        : ({ state: 'Failed', error: 'the policy does not compile' } as const);
+      return { webhook, certificate: { state: 'Missing' } };
+    }
+    if (!compiles) {
+      return {
+        webhook: { state: 'Failed', error: 'the policy does not compile' },
+        certificate: this.certificateFacts(name, cert, now, undefined),
+      };
+    }
+    const error = await this.step(errors, () =>
+      this.writes.syncWebhook(this.o.caches.webhooks.get(name), policy, cert.bundlePem, this.o.certManager),
+    );
+    return {
+      webhook: error === undefined ? { state: 'Applied' } : { state: 'Failed', error },
+      certificate: this.certificateFacts(name, cert, now, error === undefined),
+    };
+  }
+
+  /**
+   * Expired, not yet trusted by the API server (the policy's caBundle lacks a CA of the bundle), or
+   * valid. The operator's own apply carries the bundle, so success means distributed; under
+   * cert-manager the cached configuration shows whether cainjector has caught up.
+   */
+  private certificateFacts(
+    name: string,
+    cert: CertificateView,
+    now: Date,
+    applied: boolean | undefined,
+  ): PolicyFacts['certificate'] {
+    const notAfter = cert.notAfter;
+    if (notAfter <= now) return { state: 'Expired', notAfter };
+    const cached = this.o.caches.webhooks.get(name);
+    const inCache = cached !== undefined && isBundleDistributed(cert.bundlePem, caBundlesOf(cached));
+    const distributed = this.o.certManager || applied === undefined ? inCache : applied;
+    return { state: distributed ? 'Valid' : 'NotDistributed', notAfter };
   }
 
   /** Runs one apply step; its error message, if any, is returned and collected. */

@@ -33,6 +33,9 @@ import { renderWebhookConfiguration, type WebhookTarget } from '../render/webhoo
 import type { Cache } from './reconciler.js';
 import type { TemplateCache } from './template-cache.js';
 
+/** cert-manager's cainjector copies the named Certificate's CA into every caBundle of the object. */
+export const INJECT_CA_FROM = 'cert-manager.io/inject-ca-from';
+
 const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
 /** A one-line message for a condition: the API server's own words when it answered. */
@@ -104,16 +107,29 @@ export class Writes {
     );
   }
 
+  /**
+   * With `certManager` set the caBundle is left out of the apply, so cert-manager's cainjector owns
+   * that field (server-side apply never removes a field another manager owns), and the annotation
+   * that tells cainjector where to read the CA from is added.
+   */
   async syncWebhook(
     current: V1MutatingWebhookConfiguration | undefined,
     policy: SidecarPolicy,
     bundlePem: string,
+    certManager?: { certificate: string },
   ): Promise<void> {
     const desired = renderWebhookConfiguration(policy, {
       caBundle: bundlePem,
       target: this.target,
       operatorNamespace: this.operatorNamespace,
     });
+    if (certManager) {
+      desired.metadata = {
+        ...desired.metadata,
+        annotations: { ...desired.metadata?.annotations, [INJECT_CA_FROM]: certManager.certificate },
+      };
+      for (const w of desired.webhooks ?? []) delete w.clientConfig.caBundle;
+    }
     if (current && containsDesired(current, { metadata: desired.metadata, webhooks: desired.webhooks }))
       return;
     await applyObject(this.kc, desired, { force: true });

@@ -1,12 +1,16 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
+  certificateEvent,
   DEFAULT_CERTIFICATE_SETTINGS,
   isBundleDistributed,
   reconcileCertificates,
   type CertificateSettings,
+  type ReconcileCertificatesResult,
   type ServingHosts,
 } from '../certs/index.js';
+import type { EventRecorder } from '../controller/events.js';
+import { Informer } from '../kube/index.js';
 
 export interface CertificateLoopOptions {
   kc: KubeConfig;
@@ -15,24 +19,29 @@ export interface CertificateLoopOptions {
   secretName: string;
   hosts: ServingHosts;
   settings?: Partial<CertificateSettings>;
-  /** The caBundles (PEM) of every owned webhook configuration, as cached. */
-  caBundles: () => string[];
-  /** The bundle the Secret holds now (what must be distributed before a leaf may switch CA). */
-  currentBundle: () => string | undefined;
+  /** The caBundles (PEM) of every owned webhook configuration, as cached; undefined before sync. */
+  caBundles: () => string[] | undefined;
+  /** Events for each step written, on the Secret. */
+  events?: EventRecorder;
+  /** Called after every step with what it did (tests, diagnostics). */
+  onStep?: (result: ReconcileCertificatesResult) => void;
 }
 
 /**
  * The leader's certificate loop: one step of issue/renew/rotate at a time, then sleep until the
- * certificates say the next step is due (or a poke: a webhook configuration changed, which may
- * complete a bundle distribution). Failures retry with a doubling delay up to a minute.
+ * certificates say the next step is due, or until poked: the Secret changed or vanished (its own
+ * watch), or a webhook configuration changed (which may complete a bundle distribution).
+ * Failures retry with a doubling delay up to a minute.
  */
 export class CertificateLoop {
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private due = Infinity;
   private running = false;
   private busy: Promise<void> | undefined;
   private failures = 0;
   private readonly settings: CertificateSettings;
   private readonly core: CoreV1Api;
+  private secretWatch: Informer<V1Secret> | undefined;
 
   constructor(private readonly o: CertificateLoopOptions) {
     this.settings = { ...DEFAULT_CERTIFICATE_SETTINGS, ...o.settings };
@@ -41,21 +50,36 @@ export class CertificateLoop {
 
   start(): void {
     this.running = true;
+    this.secretWatch = new Informer<V1Secret>(this.o.kc, {
+      path: `/api/v1/namespaces/${this.o.namespace}/secrets`,
+      fieldSelector: `metadata.name=${this.o.secretName}`,
+      log: this.o.log,
+    });
+    // Our own writes come back here too; the step after them finds nothing to do.
+    this.secretWatch.onEvent(() => this.poke(50));
+    this.secretWatch.start();
     this.poke();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    await this.busy;
+    this.timer = undefined;
+    this.due = Infinity;
+    await Promise.all([this.busy, this.secretWatch?.stop()]);
+    this.secretWatch = undefined;
   }
 
-  /** Runs a step soon (coalesced). */
+  /** Runs a step within `delayMs` (an earlier pending step stays earlier; pokes coalesce). */
   poke(delayMs = 0): void {
     if (!this.running) return;
+    const at = Date.now() + delayMs;
+    if (this.timer && this.due <= at) return;
     if (this.timer) clearTimeout(this.timer);
+    this.due = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.due = Infinity;
       if (this.busy) return this.poke(200);
       this.busy = this.step().finally(() => (this.busy = undefined));
     }, delayMs);
@@ -63,7 +87,6 @@ export class CertificateLoop {
 
   private async step(): Promise<void> {
     const now = new Date();
-    const bundle = this.o.currentBundle();
     try {
       const res = await reconcileCertificates({
         core: this.core,
@@ -72,15 +95,16 @@ export class CertificateLoop {
         now,
         settings: this.settings,
         hosts: this.o.hosts,
-        bundleDistributed: bundle !== undefined && isBundleDistributed(bundle, this.o.caBundles()),
+        bundleDistributed: (bundle) => this.distributed(bundle),
         logger: this.o.log,
       });
       this.failures = 0;
+      this.report(res);
       const wait = Math.max(
         0,
         Math.min(res.nextCheckAt.getTime() - Date.now(), this.settings.maxCheckIntervalMs),
       );
-      // A write is followed by a re-check once the Secret watch had time to deliver it.
+      // After a write the Secret watch pokes again; this is the fallback.
       this.poke(res.outcome === 'Unchanged' ? wait : Math.max(wait, 500));
     } catch (err) {
       this.failures++;
@@ -88,5 +112,30 @@ export class CertificateLoop {
       this.o.log.warn({ err, delayMs: delay }, 'certificate step failed');
       this.poke(delay);
     }
+  }
+
+  /** Whether every owned webhook configuration (none is fine) carries every CA of `bundlePem`. */
+  private distributed(bundlePem: string): boolean {
+    const bundles = this.o.caBundles();
+    return bundles !== undefined && isBundleDistributed(bundlePem, bundles);
+  }
+
+  private report(res: ReconcileCertificatesResult): void {
+    this.o.onStep?.(res);
+    const ev = certificateEvent(res.action, res.outcome);
+    const meta = res.secret?.metadata;
+    if (!ev || !this.o.events || !meta?.uid) return;
+    this.o.events.recordOn(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        name: this.o.secretName,
+        namespace: this.o.namespace,
+        uid: meta.uid,
+      },
+      ev.type,
+      ev.reason,
+      ev.message,
+    );
   }
 }

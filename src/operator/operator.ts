@@ -5,8 +5,10 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   DEFAULT_SECRET_NAME,
+  registerCertificateExpiry,
   serviceHosts,
   type CertificateSettings,
+  type ServingHosts,
   type ServingMaterial,
 } from '../certs/index.js';
 import { Controller } from '../controller/controller.js';
@@ -20,6 +22,8 @@ import { CertificateLoop } from './certificates.js';
 
 export const DEFAULT_LEASE_NAME = 'sidecar-operator-leader';
 export const DEFAULT_SECRET = DEFAULT_SECRET_NAME;
+
+export type CertSource = 'self' | 'operator' | 'cert-manager';
 
 export interface OperatorConfig {
   log: Logger;
@@ -48,8 +52,14 @@ export interface OperatorConfig {
   workers?: number;
   backoff?: { baseDelayMs: number; maxDelayMs: number };
   secretName?: string;
-  /** `operator` (default): the leader issues and rotates; `cert-manager`: only watch the Secret. */
-  certSource?: 'operator' | 'cert-manager';
+  /**
+   * `self` (default; `operator` is the same): the leader issues and rotates. `cert-manager`: the
+   * operator issues nothing, reads the Secret cert-manager writes and annotates its webhook
+   * configurations so that cert-manager's cainjector fills their caBundle.
+   */
+  certSource?: CertSource;
+  /** Under cert-manager: the Certificate in `namespace` whose CA cainjector injects (default: secretName). */
+  certManagerCertificate?: string;
   certificates?: Partial<CertificateSettings>;
   registry?: Registry;
   /** Process metrics (CPU, memory, event loop) in the registry; default true. */
@@ -79,6 +89,22 @@ function target(c: OperatorConfig): WebhookTarget {
   if (c.webhookUrl) return { url: c.webhookUrl };
   if (!c.serviceName) throw new Error('either a service name or a webhook URL is required');
   return { service: { namespace: c.namespace, name: c.serviceName } };
+}
+
+/** The names the serving certificate must carry: the Service's, plus the URL's host out of cluster. */
+function servingHosts(c: OperatorConfig): ServingHosts {
+  const urlHost = c.webhookUrl ? new URL(c.webhookUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
+  return serviceHosts({
+    service: c.serviceName ?? 'sidecar-operator',
+    namespace: c.namespace,
+    extraHosts: urlHost ? [urlHost] : [],
+  });
+}
+
+/** Under cert-manager: the Certificate (`ns/name`) cainjector reads the CA of. */
+function certManagerSource(c: OperatorConfig, secretName: string): { certificate: string } | undefined {
+  if (c.certSource !== 'cert-manager') return undefined;
+  return { certificate: `${c.namespace}/${c.certManagerCertificate ?? secretName}` };
 }
 
 /**
@@ -117,12 +143,13 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
   );
   const ports = await server.start();
 
-  const urlHost = c.webhookUrl ? new URL(c.webhookUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
-  const hosts = serviceHosts({
-    service: c.serviceName ?? 'sidecar-operator',
-    namespace: c.namespace,
-    extraHosts: urlHost ? [urlHost] : [],
+  const hosts = servingHosts(c);
+  const events = createEventRecorder(kc, log, {
+    component: 'sidecar-operator',
+    instance: identity,
+    clock: () => new Date(),
   });
+  const certManager = certManagerSource(c, secretName);
   const certs = new CertificateLoop({
     kc,
     log: certLog,
@@ -130,20 +157,20 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
     secretName,
     hosts,
     ...(c.certificates ? { settings: c.certificates } : {}),
-    caBundles: () => (controller?.webhookConfigurations() ?? []).flatMap(caBundlesOf),
-    currentBundle: () => material?.bundlePem,
+    caBundles: () => controller?.ownedWebhookConfigurations()?.flatMap(caBundlesOf),
+    events,
   });
-  const events = createEventRecorder(kc, log, {
-    component: 'sidecar-operator',
-    instance: identity,
-    clock: () => new Date(),
-  });
+  registerCertificateExpiry(
+    registry,
+    () => (material ? { leafNotAfter: material.notAfter, caNotAfter: material.caNotAfter } : undefined),
+    () => new Date(),
+  );
   const leaderGauge = metrics.leader.labels(c.leaseName ?? DEFAULT_LEASE_NAME);
   leaderGauge.set(0);
 
   const lead = async (): Promise<void> => {
     leaderGauge.set(1);
-    if (c.certSource !== 'cert-manager') certs.start();
+    if (!certManager) certs.start();
     controller = new Controller({
       kc,
       log: log.child({ component: 'controller' }),
@@ -154,6 +181,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
       certificate: () =>
         material ? { bundlePem: material.bundlePem, notAfter: material.notAfter } : undefined,
       events,
+      ...(certManager ? { certManager } : { onWebhookChange: () => certs.poke(100) }),
       ...(c.resyncPeriodMs !== undefined ? { resyncPeriodMs: c.resyncPeriodMs } : {}),
       ...(c.workers !== undefined ? { workers: c.workers } : {}),
       ...(c.policySelector ? { policySelector: c.policySelector } : {}),

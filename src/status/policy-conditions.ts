@@ -5,6 +5,8 @@ import type { ConditionInput } from './conditions.js';
 export const ApplyReason = {
   ConfigMapApplyFailed: 'ConfigMapApplyFailed',
   FinalizerFailed: 'FinalizerFailed',
+  /** The policy's caBundle does not hold every CA of the bundle yet: the API server would refuse. */
+  BundleNotDistributed: 'BundleNotDistributed',
 } as const;
 
 /** What the reconciler found out, step by step; each undefined `error` is a success. */
@@ -16,7 +18,7 @@ export interface PolicyFacts {
   webhook: { state: 'Applied' } | { state: 'WaitingForCertificate' } | { state: 'Failed'; error: string };
   namespaces: { governed: number; failed: { namespace: string; error: string }[] };
   conflicts: { namespace: string; winner: string }[];
-  certificate: { state: 'Missing' } | { state: 'Valid' | 'Expired'; notAfter: Date };
+  certificate: { state: 'Missing' } | { state: 'Valid' | 'Expired' | 'NotDistributed'; notAfter: Date };
 }
 
 const cond = (
@@ -77,12 +79,20 @@ export function certificateCondition(f: PolicyFacts): ConditionInput {
   const T = ConditionType.CertificateReady;
   const c = f.certificate;
   if (c.state === 'Missing') {
-    return cond(T, 'Unknown', Reason.CertificateMissing, 'the serving certificate has not been issued yet');
+    return cond(T, 'False', Reason.CertificateMissing, 'no serving certificate has been loaded yet');
   }
   const at = c.notAfter.toISOString();
   if (c.state === 'Expired')
     return cond(T, 'False', Reason.CertificateExpired, `serving certificate expired at ${at}`);
-  return cond(T, 'True', Reason.CertificateValid, `serving certificate valid until ${at}`);
+  if (c.state === 'NotDistributed') {
+    return cond(
+      T,
+      'False',
+      ApplyReason.BundleNotDistributed,
+      `the webhook configuration's caBundle does not hold the serving certificate's CA yet (certificate expires ${at})`,
+    );
+  }
+  return cond(T, 'True', Reason.CertificateValid, `expires ${at}`);
 }
 
 export function conflictCondition(f: PolicyFacts): ConditionInput {

@@ -20,8 +20,9 @@ interface RunFlags {
   resyncPeriod: number;
   workers: number;
   policySelector?: string;
-  certSource: 'operator' | 'cert-manager';
+  certSource: 'self' | 'operator' | 'cert-manager';
   certSecret?: string;
+  certManagerCertificate?: string;
   caLifetime?: number;
   certLifetime?: number;
   identity?: string;
@@ -29,12 +30,20 @@ interface RunFlags {
   logFormat: LogFormat;
 }
 
-/** "15s", "10m", "2h", "90d" or plain milliseconds → milliseconds. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * "30s", "10m", "90d", Go's "8760h" or "1h30m" (what Helm values and cert-manager use), or plain
+ * milliseconds → milliseconds.
+ */
 export function parseDuration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`not a duration: ${value} (e.g. 15s, 5m, 90d)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
-  return Math.round(Number(m[1]) * unit);
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== v) {
+    throw new InvalidArgumentError(`not a duration: ${value} (e.g. 30s, 10m, 2160h, 90d)`);
+  }
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2]!] ?? 1), 0));
 }
 
 function parsePort(value: string): number {
@@ -80,6 +89,7 @@ export function configFromFlags(f: RunFlags, log: OperatorConfig['log']): Operat
     ...(f.policySelector ? { policySelector: f.policySelector } : {}),
     certSource: f.certSource,
     ...(f.certSecret ? { secretName: f.certSecret } : {}),
+    ...(f.certManagerCertificate ? { certManagerCertificate: f.certManagerCertificate } : {}),
     certificates: {
       ...(f.caLifetime !== undefined ? { caLifetimeMs: f.caLifetime } : {}),
       ...(f.certLifetime !== undefined ? { leafLifetimeMs: f.certLifetime } : {}),
@@ -147,15 +157,32 @@ export function register(program: Command): void {
     )
     .addOption(opt('--policy-selector <labels>', 'reconcile only the policies matching this label selector'))
     .addOption(
-      new Option('--cert-source <source>', 'who issues the serving certificate')
-        .choices(['operator', 'cert-manager'])
-        .default('operator'),
+      new Option(
+        '--cert-source <source>',
+        'who issues the serving certificate: self (the operator is its own CA and rotates it; "operator" is an alias) or cert-manager',
+      )
+        .choices(['self', 'operator', 'cert-manager'])
+        .default('self'),
+    )
+    .addOption(
+      opt(
+        '--cert-manager-certificate <name>',
+        'with --cert-source=cert-manager: the Certificate (in --namespace) cainjector copies the CA from (default: the Secret name)',
+      ),
     )
     .addOption(
       opt('--cert-secret <name>', 'Secret holding the serving certificate (default sidecar-operator-certs)'),
     )
-    .addOption(opt('--ca-lifetime <d>', 'lifetime of the CA the operator creates').argParser(parseDuration))
-    .addOption(opt('--cert-lifetime <d>', 'lifetime of the serving certificate').argParser(parseDuration))
+    .addOption(
+      opt('--ca-lifetime <d>', 'lifetime of the CA the operator creates (e.g. 8760h, 365d, 40s)')
+        .argParser(parseDuration)
+        .default(365 * 86_400_000, '365d'),
+    )
+    .addOption(
+      opt('--cert-lifetime <d>', 'lifetime of the serving certificate (e.g. 2160h, 90d, 12s)')
+        .argParser(parseDuration)
+        .default(90 * 86_400_000, '90d'),
+    )
     .addOption(
       opt('--identity <id>', 'leader election identity (default: pod name + random suffix)', 'POD_NAME'),
     )
