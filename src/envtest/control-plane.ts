@@ -9,6 +9,7 @@ import {
   type KubeConfig,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
+import { requestJson } from '../kube/request.js';
 import { findBinaries, type Binaries } from './binaries.js';
 import { kubeconfigYaml, loadKubeConfig } from './kubeconfig.js';
 import { createAuthority, createSigningKey, issue, type Authority, type KeyPair } from './pki.js';
@@ -305,7 +306,7 @@ export class ControlPlane {
   }
 }
 
-/** Creates or updates every CRD in a file or directory and waits until each is Established. */
+/** Creates or updates every CRD in a file or directory and waits until each is Established and served. */
 export async function installCRDs(kc: KubeConfig, path: string): Promise<string[]> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const { statSync } = await import('node:fs');
@@ -339,10 +340,26 @@ export async function installCRDs(kc: KubeConfig, path: string): Promise<string[
       const established = crd.status?.conditions?.some(
         (c) => c.type === 'Established' && c.status === 'True',
       );
-      if (established) break;
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 30 s`);
+      if (established && (await servedInDiscovery(kc, crd))) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established and discoverable after 30 s`);
       await sleep(100);
     }
   }
   return names;
+}
+
+/** Whether discovery lists the CRD's plural in every served version (Established can come first). */
+async function servedInDiscovery(kc: KubeConfig, crd: V1CustomResourceDefinition): Promise<boolean> {
+  const { group, names } = crd.spec;
+  for (const v of crd.spec.versions.filter((x) => x.served)) {
+    try {
+      const list = await requestJson<{ resources?: { name: string }[] }>(kc, {
+        path: `/apis/${group}/${v.name}`,
+      });
+      if (!list.resources?.some((r) => r.name === names.plural)) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
