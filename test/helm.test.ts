@@ -333,7 +333,8 @@ describe('release', () => {
         ]),
         // reconcile: namespace marks, pod counts, events
         ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'namespaces']),
-        ['list', 'pods', '-n', 'bookinfo'],
+        ['list', 'pods', '--all-namespaces'],
+        ['watch', 'pods', '--all-namespaces'],
         ['create', 'events', '-n', 'default'],
         // own namespace: injector ConfigMap (leader writes, every replica watches), certificate Secret, Lease
         ['create', 'configmaps', '-n', NS],

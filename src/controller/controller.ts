@@ -14,7 +14,8 @@ import { createControllerMetrics, type ControllerMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, TerminalError, type CertificateView } from './reconciler.js';
 import type { WebhookTarget } from '../render/webhook-configuration.js';
-import { configMapKeys, namespaceKeys, policyKeys, webhookKeys, type Keys } from './watches.js';
+import { configMapKeys, namespaceKeys, podKeys, policyKeys, webhookKeys, type Keys } from './watches.js';
+import { PodIndex, podEventMatters } from './pod-index.js';
 
 export const CONTROLLER_NAME = 'sidecarpolicy';
 
@@ -42,6 +43,13 @@ export interface ControllerOptions {
   workers?: number;
   /** Per-key retry backoff (default 5 ms doubling to 5 min). */
   backoff?: { baseDelayMs: number; maxDelayMs: number };
+  /** Overall limit on retries (default 10/s, burst 100). */
+  rateLimit?: { qps: number; burst: number };
+  /**
+   * How long a pod event waits before its policy is reconciled (default 1 s): the pods of a
+   * scale-up land in one reconcile and one status write.
+   */
+  podEventDelayMs?: number;
   clock?: () => Date;
 }
 
@@ -54,6 +62,7 @@ export class Controller {
   private readonly informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [];
   private readonly webhooks: Informer<V1MutatingWebhookConfiguration>;
   private readonly policies: Informer<SidecarPolicy>;
+  private readonly pods: PodIndex;
   private readonly queue: WorkQueue<string>;
   private readonly reconciler: Reconciler;
   private readonly workers: Promise<void>[] = [];
@@ -81,11 +90,13 @@ export class Controller {
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
       log,
     }));
-    this.informers.push(this.policies, namespaces, configMap, webhooks);
+    const pods = (this.pods = new PodIndex(o.kc, log));
+    this.informers.push(this.policies, namespaces, configMap, webhooks, pods.informer);
     const depth = this.metrics.queueDepth.labels(CONTROLLER_NAME);
     const retries = this.metrics.queueRetries.labels(CONTROLLER_NAME);
     this.queue = new WorkQueue<string>({
       ...(o.backoff ?? {}),
+      ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
       onDepth: (d) => depth.set(d),
       onRetry: () => retries.inc(),
     });
@@ -93,6 +104,7 @@ export class Controller {
       kc: o.kc,
       log,
       caches: { policies: this.policies, namespaces, configMap, webhooks },
+      pods,
       operatorNamespace: ns,
       target: o.target,
       nativeSidecars: o.nativeSidecars,
@@ -102,9 +114,19 @@ export class Controller {
       sharded: o.policySelector !== undefined,
       clock: o.clock ?? (() => new Date()),
     });
-    this.policies.onEvent((e) => this.enqueue(policyKeys(e)));
+    this.policies.onEvent((e) => this.enqueue(policyKeys(e, this.policies.list(), namespaces.list())));
     namespaces.onEvent((e) => this.enqueue(namespaceKeys(e, this.policies.list())));
-    configMap.onEvent((e) => this.enqueue(configMapKeys(e)));
+    configMap.onEvent((e) => this.enqueue(configMapKeys(e, this.policies.list())));
+    pods.informer.onEvent((e) => {
+      if (!this.running || !podEventMatters(e)) return;
+      const keys = podKeys(e.object.metadata?.namespace ?? '', namespaces);
+      for (const k of keys) {
+        // Only policies this controller reconciles (sharded controllers see every pod).
+        if (!this.policies.get(k)) continue;
+        this.metrics.queueAdds.labels(CONTROLLER_NAME).inc();
+        this.queue.addAfter(k, o.podEventDelayMs ?? 1000);
+      }
+    });
     webhooks.onEvent((e: InformerEvent<V1MutatingWebhookConfiguration>) => {
       this.enqueue(webhookKeys(e));
       o.onWebhookChange?.();

@@ -1,7 +1,13 @@
-import type { KubeConfig, V1Pod, V1PodList } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { INJECT_ANNOTATION, REVISION_LABEL, type LabelSelector } from '../api/index.js';
 import { matchesSelector } from '../inject/selector.js';
-import { requestJson } from '../kube/index.js';
+
+/** A pod as the metadata-only cache holds it: no spec, no status. */
+export interface PodMeta {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+}
 
 export interface PodCounts {
   injected: number;
@@ -11,61 +17,38 @@ export interface PodCounts {
 
 const OPTED_OUT = new Set(['false', 'no', 'n', 'off', '0', 'disabled']);
 
-function optedOut(pod: V1Pod): boolean {
+export function optedOut(pod: PodMeta): boolean {
   const v = pod.metadata?.labels?.[INJECT_ANNOTATION] ?? pod.metadata?.annotations?.[INJECT_ANNOTATION];
   return v !== undefined && OPTED_OUT.has(v.toLowerCase());
 }
 
-async function listPods(kc: KubeConfig, namespace: string, labelSelector: string): Promise<V1Pod[]> {
-  const list = await requestJson<V1PodList>(kc, {
-    path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-    query: { labelSelector },
-  });
-  return list.items.filter((p) => p.metadata?.deletionTimestamp === undefined);
+/** Injected with another revision than `revision`: the pod's sidecar is stale. */
+export function isOutdated(pod: PodMeta, revision: string): boolean {
+  const label = pod.metadata?.labels?.[REVISION_LABEL];
+  return label !== undefined && label !== revision;
 }
 
 /**
- * Counts pods in one namespace with two label-selector lists (no pod cache): pods carrying the
- * revision label are injected (outdated when it is not `revision`); pods without it that the
- * policy's podSelector matches and that did not opt out are uninjected. hostNetwork pods are never
- * injected and so are not counted as missed.
+ * Counts pods of governed namespaces from their metadata: the revision label marks injected pods
+ * (outdated when it is not `revision`); pods without it that the podSelector matches and that did
+ * not opt out are uninjected. Pods being deleted are not counted. Metadata has no
+ * `spec.hostNetwork`, so a hostNetwork pod (never injected) counts as uninjected unless it opts out.
  */
-export async function countPods(
-  kc: KubeConfig,
-  namespace: string,
+export function countPods(
+  pods: Iterable<PodMeta>,
   revision: string,
   podSelector: LabelSelector | undefined,
-): Promise<PodCounts> {
-  const [withLabel, without] = await Promise.all([
-    listPods(kc, namespace, REVISION_LABEL),
-    listPods(kc, namespace, `!${REVISION_LABEL}`),
-  ]);
-  const outdated = withLabel.filter((p) => p.metadata?.labels?.[REVISION_LABEL] !== revision).length;
-  const uninjected = without.filter(
-    (p) =>
-      p.spec?.hostNetwork !== true && !optedOut(p) && matchesSelector(podSelector, p.metadata?.labels ?? {}),
-  ).length;
-  return { injected: withLabel.length, outdated, uninjected };
-}
-
-/** Sums the counts over `namespaces`, a few namespaces at a time. */
-export async function countPodsIn(
-  kc: KubeConfig,
-  namespaces: readonly string[],
-  revision: string,
-  podSelector: LabelSelector | undefined,
-  concurrency = 8,
-): Promise<PodCounts> {
-  const total: PodCounts = { injected: 0, outdated: 0, uninjected: 0 };
-  for (let i = 0; i < namespaces.length; i += concurrency) {
-    const batch = await Promise.all(
-      namespaces.slice(i, i + concurrency).map((ns) => countPods(kc, ns, revision, podSelector)),
-    );
-    for (const c of batch) {
-      total.injected += c.injected;
-      total.outdated += c.outdated;
-      total.uninjected += c.uninjected;
+): PodCounts {
+  const counts: PodCounts = { injected: 0, outdated: 0, uninjected: 0 };
+  for (const p of pods) {
+    if (p.metadata?.deletionTimestamp !== undefined) continue;
+    const labels = p.metadata?.labels ?? {};
+    if (labels[REVISION_LABEL] !== undefined) {
+      counts.injected++;
+      if (labels[REVISION_LABEL] !== revision) counts.outdated++;
+    } else if (!optedOut(p) && matchesSelector(podSelector, labels)) {
+      counts.uninjected++;
     }
   }
-  return total;
+  return counts;
 }

@@ -103,4 +103,25 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(1);
     expect(q.isShutDown).toBe(true);
   });
+
+  it('limits retries overall: past the burst, re-adds of fresh keys wait for the bucket', () => {
+    const timers = fakeTimers();
+    const q = new WorkQueue({ timers, baseDelayMs: 5, rateLimit: { qps: 10, burst: 3 } });
+    // Three fresh keys fit in the burst: each waits only its own 5 ms.
+    expect(['a', 'b', 'c'].map((k) => q.addRateLimited(k))).toEqual([5, 5, 5]);
+    // Then one token per 100 ms: the fourth and fifth wait 100 and 200 ms although their own backoff is 5.
+    expect(q.addRateLimited('d')).toBe(100);
+    expect(q.addRateLimited('e')).toBe(200);
+    timers.advance(1000);
+    expect(q.length).toBe(5);
+    // After a second the bucket has refilled: the per-key backoff decides again (a's second failure).
+    expect(q.addRateLimited('a')).toBe(10);
+  });
+
+  it('a long per-key backoff wins over an available token', () => {
+    const timers = fakeTimers();
+    const q = new WorkQueue({ timers, baseDelayMs: 1000, rateLimit: { qps: 10, burst: 100 } });
+    q.addRateLimited('a');
+    expect(q.addRateLimited('a')).toBe(2000);
+  });
 });

@@ -1,3 +1,5 @@
+import { TokenBucket } from './token-bucket.js';
+
 /** Timer functions the queue uses; tests pass fake ones. */
 export interface QueueTimers {
   now(): number;
@@ -17,6 +19,11 @@ export interface WorkQueueOptions {
   /** Cap of the per-key retry delay. */
   maxDelayMs?: number;
   timers?: QueueTimers;
+  /**
+   * Overall limit on rate-limited re-adds, whatever the key (default 10/s, burst 100, as
+   * controller-runtime): a retry waits for the longer of its own backoff and the bucket.
+   */
+  rateLimit?: { qps: number; burst: number };
   /** Called whenever the number of waiting keys changes (metrics). */
   onDepth?: (depth: number) => void;
   /** Called on every rate-limited re-add (metrics). */
@@ -40,11 +47,14 @@ export class WorkQueue<K = string> {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timers: QueueTimers;
+  private readonly bucket: TokenBucket;
 
   constructor(private readonly opts: WorkQueueOptions = {}) {
     this.baseDelayMs = opts.baseDelayMs ?? 5;
     this.maxDelayMs = opts.maxDelayMs ?? 300_000;
     this.timers = opts.timers ?? realTimers;
+    const { qps, burst } = opts.rateLimit ?? { qps: 10, burst: 100 };
+    this.bucket = new TokenBucket(qps, burst, () => this.timers.now());
   }
 
   get length(): number {
@@ -85,11 +95,12 @@ export class WorkQueue<K = string> {
     this.delayed.set(key, { at, handle });
   }
 
-  /** Re-adds a failed key after its backoff; returns the delay chosen. */
+  /** Re-adds a failed key after its backoff or the overall limit, whichever is longer; returns the delay. */
   addRateLimited(key: K): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(n, 40));
+    const own = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(n, 40));
+    const delay = Math.max(own, this.bucket.reserve());
     this.opts.onRetry?.();
     this.addAfter(key, delay);
     return delay;

@@ -19,7 +19,8 @@ import {
 } from '../status/index.js';
 import { applyPolicyStatus, errorMessage, Writes } from './writes.js';
 import { TemplateCache } from './template-cache.js';
-import { countPodsIn } from './pod-counts.js';
+import { countPods } from './pod-counts.js';
+import type { PodIndex } from './pod-index.js';
 import type { EventRecorder } from './events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
@@ -48,6 +49,8 @@ export interface ReconcilerOptions {
   kc: KubeConfig;
   log: Logger;
   caches: ControllerCaches;
+  /** Every pod's metadata (counts, rollout). */
+  pods: PodIndex;
   operatorNamespace: string;
   target: WebhookTarget;
   /** Whether the API server supports native sidecars (resolves sidecarMode Auto). */
@@ -135,7 +138,11 @@ export class Reconciler {
     facts.namespaces.failed = await this.writes.syncMarks(this.o.caches.namespaces.list(), resolved, name);
     for (const f of facts.namespaces.failed) errors.push(`namespace ${f.namespace}: ${f.error}`);
     const counts = compiled.template
-      ? await countPodsIn(this.o.kc, governed, compiled.template.revision, policy.spec.selector.podSelector)
+      ? countPods(
+          this.o.pods.inNamespaces(governed),
+          compiled.template.revision,
+          policy.spec.selector.podSelector,
+        )
       : { injected: 0, outdated: 0, uninjected: 0 };
     const inputs = policyConditions(facts);
     const ready = summarizeReady(inputs);

@@ -1,24 +1,57 @@
 import { describe, expect, it } from 'vitest';
 import type { SidecarPolicy } from '../api/index.js';
-import { configMapKeys, namespaceKeys, policyKeys } from './watches.js';
+import { configMapKeys, namespaceKeys, podKeys, policyKeys, type Keys } from './watches.js';
 
-const pol = (name: string, namespaces: string[], generation = 1): SidecarPolicy => ({
+const sorted = (k: Keys): string[] | 'all' => (k === 'all' ? k : [...k].sort());
+
+const pol = (name: string, namespaces: string[], generation = 1, priority = 0): SidecarPolicy => ({
   metadata: { name, generation },
-  spec: { selector: { namespaces } },
+  spec: { selector: { namespaces }, priority },
 });
+const ns = (name: string, labels: Record<string, string> = {}) => ({ metadata: { name, labels } });
 
 describe('event → key mapping', () => {
-  it('a spec change concerns every policy, a finalizer change one, a status change none', () => {
-    const a = pol('a', ['x']);
-    expect(policyKeys({ type: 'ADDED', object: a })).toBe('all');
-    expect(policyKeys({ type: 'MODIFIED', object: pol('a', ['y'], 2), old: a })).toBe('all');
+  const a = pol('a', ['x']);
+  const b = pol('b', ['y']);
+  const c = pol('c', ['x']);
+  const policies = [a, b, c];
+  const namespaces = [
+    ns('x', { 'sidecar.dev/policy': 'a' }),
+    ns('y', { 'sidecar.dev/policy': 'b' }),
+    ns('z'),
+  ];
+
+  it('creation, deletion and selector or priority changes concern the policy and those it overlaps', () => {
+    expect(sorted(policyKeys({ type: 'ADDED', object: a }, policies, namespaces))).toEqual(['a', 'c']);
+    expect(policyKeys({ type: 'ADDED', object: b }, policies, namespaces)).toEqual(['b']);
+    expect(sorted(policyKeys({ type: 'DELETED', object: c, old: c }, policies, namespaces))).toEqual([
+      'a',
+      'c',
+    ]);
+    // Moving from x to y concerns both neighbourhoods.
+    const moved = pol('a', ['y'], 2);
+    expect(sorted(policyKeys({ type: 'MODIFIED', object: moved, old: a }, policies, namespaces))).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    const raised = pol('a', ['x'], 2, 5);
+    expect(sorted(policyKeys({ type: 'MODIFIED', object: raised, old: a }, policies, namespaces))).toEqual([
+      'a',
+      'c',
+    ]);
+  });
+
+  it('another spec change or a finalizer change concerns one policy, a status change none', () => {
+    const edited: SidecarPolicy = { ...pol('a', ['x'], 2), spec: { ...a.spec, proxy: { args: ['-v'] } } };
+    expect(policyKeys({ type: 'MODIFIED', object: edited, old: a }, policies, namespaces)).toEqual(['a']);
     const fin = { ...a, metadata: { ...a.metadata, finalizers: ['sidecar.dev/cleanup'] } };
-    expect(policyKeys({ type: 'MODIFIED', object: fin, old: a })).toEqual(['a']);
-    expect(policyKeys({ type: 'MODIFIED', object: { ...a, status: { revision: 'r' } }, old: a })).toEqual([]);
+    expect(policyKeys({ type: 'MODIFIED', object: fin, old: a }, policies, namespaces)).toEqual(['a']);
+    const status = { ...a, status: { revision: 'r' } };
+    expect(policyKeys({ type: 'MODIFIED', object: status, old: a }, policies, namespaces)).toEqual([]);
   });
 
   it('a namespace concerns the policies selecting it and the one whose mark it carries', () => {
-    const policies = [pol('a', ['x']), pol('b', ['y']), pol('c', ['x'])];
     const before = { metadata: { name: 'x', labels: { 'sidecar.dev/policy': 'b' } } };
     const after = { metadata: { name: 'x', labels: {} } };
     expect(namespaceKeys({ type: 'MODIFIED', object: after, old: before }, policies)).toEqual([
@@ -30,10 +63,31 @@ describe('event → key mapping', () => {
     expect(namespaceKeys({ type: 'MODIFIED', object: phase, old: after }, policies)).toEqual([]);
   });
 
-  it('the ConfigMap concerns all policies unless its data and labels are unchanged', () => {
-    const cm = { metadata: { name: 'sidecar-injector' }, data: { a: '1' } };
-    expect(configMapKeys({ type: 'MODIFIED', object: { ...cm, data: { a: '2' } }, old: cm })).toBe('all');
-    expect(configMapKeys({ type: 'MODIFIED', object: { ...cm }, old: cm })).toEqual([]);
-    expect(configMapKeys({ type: 'DELETED', object: cm, old: cm })).toBe('all');
+  it('a ConfigMap change concerns only the policies whose entries changed', () => {
+    const cm = { metadata: { name: 'sidecar-injector' }, data: { a: '1', b: '1' } };
+    const changed = { ...cm, data: { a: '2', b: '1', c: '1' } };
+    expect(sorted(configMapKeys({ type: 'MODIFIED', object: changed, old: cm }, policies))).toEqual([
+      'a',
+      'c',
+    ]);
+    expect(
+      configMapKeys({ type: 'MODIFIED', object: { ...cm, data: { a: '1' } }, old: cm }, policies),
+    ).toEqual(['b']);
+    expect(configMapKeys({ type: 'MODIFIED', object: { ...cm }, old: cm }, policies)).toEqual([]);
+    expect(sorted(configMapKeys({ type: 'ADDED', object: cm }, policies))).toEqual(['a', 'b']);
+    // A stranger's entry: its name (leftover cleanup) and one known policy (re-renders the ConfigMap).
+    const stray = { ...cm, data: { ...cm.data, stray: '{}' } };
+    expect(configMapKeys({ type: 'MODIFIED', object: stray, old: cm }, policies)).toEqual(['stray', 'a']);
+    expect(configMapKeys({ type: 'MODIFIED', object: cm, old: stray }, policies)).toEqual([]);
+    expect(configMapKeys({ type: 'DELETED', object: cm, old: cm }, policies)).toBe('all');
+    const relabelled = { ...cm, metadata: { ...cm.metadata, labels: { x: 'y' } } };
+    expect(configMapKeys({ type: 'MODIFIED', object: relabelled, old: cm }, policies)).toBe('all');
+  });
+
+  it('a pod concerns the policy whose mark its namespace carries', () => {
+    const cache = { get: (n: string) => namespaces.find((x) => x.metadata.name === n) };
+    expect(podKeys('x', cache)).toEqual(['a']);
+    expect(podKeys('z', cache)).toEqual([]);
+    expect(podKeys('missing', cache)).toEqual([]);
   });
 });

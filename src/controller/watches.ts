@@ -8,18 +8,56 @@ import { OWNER_POLICY_LABEL } from '../render/webhook-configuration.js';
 /** Where an event sends the queue: some policies by name, or all of them. */
 export type Keys = string[] | 'all';
 
+const nameOf = (p: SidecarPolicy): string => p.metadata?.name ?? '';
+
+/** What decides which namespaces a policy governs: a change of it can move namespaces between policies. */
+const placement = (p: SidecarPolicy | undefined): string =>
+  canonicalJson({
+    selector: p?.spec.selector,
+    priority: p?.spec.priority ?? 0,
+    deleting: p?.metadata?.deletionTimestamp !== undefined,
+    labels: p?.metadata?.labels,
+  });
+
 /**
- * A policy event. A spec or deletion change can move namespaces between policies, so every policy is
- * looked at again; a change of our finalizer concerns only this one; a status-only change (our own
- * write coming back) concerns none.
+ * The policies a change of `changed` (before and after) can affect besides itself: every policy
+ * that selects a namespace it selects, and those whose mark such a namespace carries (they may
+ * win or lose the namespace, or gain or lose a Conflict).
  */
-export function policyKeys(e: InformerEvent<SidecarPolicy>): Keys {
-  const name = e.object.metadata?.name ?? '';
-  if (e.type !== 'MODIFIED' || !e.old) return 'all';
-  const a = e.old.metadata;
+export function overlappingPolicies(
+  changed: readonly (SidecarPolicy | undefined)[],
+  policies: readonly SidecarPolicy[],
+  namespaces: readonly V1Namespace[],
+): Set<string> {
+  const keys = new Set<string>();
+  for (const c of changed) if (c) keys.add(nameOf(c));
+  for (const ns of namespaces) {
+    if (!changed.some((c) => c && selectsNamespace(c, ns))) continue;
+    const marked = ns.metadata?.labels?.[POLICY_LABEL];
+    if (marked) keys.add(marked);
+    for (const p of policies) if (selectsNamespace(p, ns)) keys.add(nameOf(p));
+  }
+  return keys;
+}
+
+/**
+ * A policy event. Creation, deletion, or a change of selector, priority or labels concerns the
+ * policy and those it overlaps with; any other spec change (a new revision) or a finalizer change
+ * concerns only this one; a status-only change (our own write coming back) concerns none.
+ */
+export function policyKeys(
+  e: InformerEvent<SidecarPolicy>,
+  policies: readonly SidecarPolicy[],
+  namespaces: readonly V1Namespace[],
+): Keys {
+  const name = nameOf(e.object);
+  const old = e.type === 'ADDED' ? undefined : e.old;
+  const now = e.type === 'DELETED' ? undefined : e.object;
+  if (e.type !== 'MODIFIED' || placement(old) !== placement(now))
+    return [...overlappingPolicies([old ?? e.old, now], policies, namespaces)];
+  const a = e.old?.metadata;
   const b = e.object.metadata;
-  if (a?.generation !== b?.generation || a?.deletionTimestamp !== b?.deletionTimestamp) return 'all';
-  if (canonicalJson(a?.labels) !== canonicalJson(b?.labels)) return 'all';
+  if (a?.generation !== b?.generation) return [name];
   if (canonicalJson(a?.finalizers) !== canonicalJson(b?.finalizers)) return [name];
   return [];
 }
@@ -42,21 +80,50 @@ export function namespaceKeys(e: InformerEvent<V1Namespace>, policies: readonly 
     if (!ns) continue;
     const marked = ns.metadata?.labels?.[POLICY_LABEL];
     if (marked) keys.add(marked);
-    for (const p of policies) if (selectsNamespace(p, ns)) keys.add(p.metadata?.name ?? '');
+    for (const p of policies) if (selectsNamespace(p, ns)) keys.add(nameOf(p));
   }
   return [...keys];
 }
 
-/** The injector ConfigMap holds every policy's entry: any change of its data concerns them all. */
-export function configMapKeys(e: InformerEvent<V1ConfigMap>): Keys {
-  if (e.type === 'MODIFIED' && e.old && canonicalJson(e.old.data) === canonicalJson(e.object.data)) {
-    if (canonicalJson(e.old.metadata?.labels) === canonicalJson(e.object.metadata?.labels)) return [];
+/**
+ * The injector ConfigMap holds one entry per policy: an entry added, removed or changed concerns its
+ * policy only. An entry that belongs to no policy we know (added by hand) goes to its name (an
+ * unsharded controller removes leftovers of deleted policies) and to one known policy (any
+ * reconcile renders the whole ConfigMap and drops strangers). A deleted ConfigMap or changed labels
+ * concern all.
+ */
+export function configMapKeys(e: InformerEvent<V1ConfigMap>, policies: readonly SidecarPolicy[]): Keys {
+  if (e.type === 'DELETED') return 'all';
+  const before = e.type === 'MODIFIED' ? e.old : undefined;
+  if (before && canonicalJson(before.metadata?.labels) !== canonicalJson(e.object.metadata?.labels))
+    return 'all';
+  const a = before?.data ?? {};
+  const b = e.object.data ?? {};
+  const known = new Set(policies.map(nameOf));
+  const keys = new Set<string>();
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[k] === b[k]) continue;
+    if (known.has(k)) keys.add(k);
+    else if (b[k] !== undefined) {
+      keys.add(k);
+      const first = [...known].sort()[0];
+      if (first !== undefined) keys.add(first);
+    }
   }
-  return 'all';
+  return [...keys];
 }
 
 /** A webhook configuration concerns the policy it belongs to (deleted ones included: re-create). */
 export function webhookKeys(e: InformerEvent<V1MutatingWebhookConfiguration>): Keys {
   const name = e.object.metadata?.labels?.[OWNER_POLICY_LABEL] ?? e.object.metadata?.name ?? '';
   return [name];
+}
+
+/** A pod event concerns the policy whose mark its namespace carries (counts, rollout). */
+export function podKeys(
+  namespace: string,
+  namespaces: { get(name: string): V1Namespace | undefined },
+): string[] {
+  const marked = namespaces.get(namespace)?.metadata?.labels?.[POLICY_LABEL];
+  return marked ? [marked] : [];
 }

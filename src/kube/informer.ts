@@ -12,7 +12,7 @@ export interface InformerEvent<T> {
   old?: T;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T = KubernetesObject> {
   /** Collection path, e.g. /api/v1/namespaces or /apis/sidecar.dev/v1alpha1/sidecarpolicies. */
   path: string;
   labelSelector?: string;
@@ -23,7 +23,20 @@ export interface InformerOptions {
   /** Server-side watch timeout range in seconds; each watch picks a random value in it. */
   watchTimeoutSeconds?: [number, number];
   random?: () => number;
+  /**
+   * Ask for PartialObjectMetadata only (metadata.* of each object, no spec or status): a cache of
+   * every pod in a cluster stays small. Objects then have kind PartialObjectMetadata.
+   */
+  metadataOnly?: boolean;
+  /** Applied to every object before it is cached (e.g. dropping managedFields). */
+  transform?: (obj: T) => T;
 }
+
+/** Accept headers for metadata-only lists and watches, with plain JSON as the fallback. */
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_WATCH_ACCEPT =
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 interface ObjectList<T> {
   items: T[];
@@ -57,7 +70,7 @@ export class Informer<T extends KubernetesObject> {
 
   constructor(
     private readonly kc: KubeConfig,
-    private readonly opts: InformerOptions,
+    private readonly opts: InformerOptions<T>,
   ) {
     this.synced = new Promise((r) => (this.resolveSynced = r));
   }
@@ -147,10 +160,12 @@ export class Informer<T extends KubernetesObject> {
     const list = await requestJson<ObjectList<T>>(this.kc, {
       path: this.opts.path,
       query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector },
+      ...(this.opts.metadataOnly ? { accept: METADATA_LIST_ACCEPT } : {}),
       signal: this.stopping.signal,
     });
     const seen = new Set<string>();
-    for (const item of list.items) {
+    for (const raw of list.items) {
+      const item = this.opts.transform ? this.opts.transform(raw) : raw;
       const key = keyOf(item);
       seen.add(key);
       const old = this.cache.get(key);
@@ -198,6 +213,7 @@ export class Informer<T extends KubernetesObject> {
           labelSelector: this.opts.labelSelector,
           fieldSelector: this.opts.fieldSelector,
         },
+        ...(this.opts.metadataOnly ? { accept: METADATA_WATCH_ACCEPT } : {}),
         signal: this.stopping.signal,
       },
       ({ type, object }) => {
@@ -208,7 +224,7 @@ export class Informer<T extends KubernetesObject> {
         }
         const rv = object.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
-        if (type !== 'BOOKMARK') this.apply(type, object);
+        if (type !== 'BOOKMARK') this.apply(type, this.opts.transform ? this.opts.transform(object) : object);
       },
     );
     if (failure) throw failure;

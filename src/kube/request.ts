@@ -8,6 +8,8 @@ export interface RawRequest {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Accept header (default application/json), e.g. to ask for PartialObjectMetadata. */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -39,7 +41,7 @@ export async function requestJson<T>(kc: KubeConfig, req: RawRequest): Promise<T
   const method = req.method ?? 'GET';
   const ctx = new RequestContext(target.toString(), HttpMethod[method]);
   await kc.applySecurityAuthentication(ctx);
-  const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+  const headers: Record<string, string> = { ...ctx.getHeaders(), accept: req.accept ?? 'application/json' };
   if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
   const res = await fetch(target, {
     method,
@@ -72,7 +74,7 @@ export async function streamWatch<T>(
   const ctx = new RequestContext(target.toString(), HttpMethod.GET);
   await kc.applySecurityAuthentication(ctx);
   const res = await fetch(target, {
-    headers: { ...ctx.getHeaders(), accept: 'application/json' },
+    headers: { ...ctx.getHeaders(), accept: req.accept ?? 'application/json' },
     dispatcher: ctx.getDispatcher(),
     signal: req.signal,
   });
