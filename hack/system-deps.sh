@@ -4,6 +4,9 @@ set -euo pipefail
 need=()
 command -v iptables-restore >/dev/null || need+=(iptables)
 command -v ip >/dev/null || need+=(iproute2)
+# The network-namespace tests run small TCP peers as the proxy UID, which needs a system-wide python3.
+[ -x /usr/bin/python3 ] || need+=(python3-minimal)
+command -v setpriv >/dev/null || need+=(util-linux)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${need[*]}; install them (sudo apt-get install ${need[*]})" >&2
