@@ -1,19 +1,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from '../api/index.js';
-import { requestJson } from '../kube/index.js';
+import { QueuedEventRecorder } from '../kube/event-recorder.js';
+import { apiEventSink, type EventType, type InvolvedObject } from '../kube/events.js';
 
-export type EventType = 'Normal' | 'Warning';
-
-/** The object an Event is about. */
-export interface InvolvedObject {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  /** Unset for cluster-scoped objects. */
-  namespace?: string;
-}
+export type { EventType, InvolvedObject } from '../kube/events.js';
 
 /** Records core/v1 Events. Failures are logged, never raised: events are best effort. */
 export interface EventRecorder {
@@ -24,36 +15,26 @@ export interface EventRecorder {
 }
 
 /**
- * Cluster-scoped objects have their Events in `default`, where `kubectl describe` looks for them
- * (client-go's recorder does the same); namespaced ones in their own namespace.
+ * The controller's Events: each call is its own Event (the controller records transitions, which
+ * do not repeat), written in the background through the shared bounded queue.
  */
 export function createEventRecorder(
   kc: KubeConfig,
   log: Logger,
   opts: { component: string; instance: string; clock: () => Date },
 ): EventRecorder {
-  const recordOn = (object: InvolvedObject, type: EventType, reason: string, message: string): void => {
-    const now = opts.clock().toISOString();
-    const namespace = object.namespace ?? 'default';
-    const body = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { generateName: `${object.name}.`, namespace },
-      involvedObject: object,
-      type,
-      reason,
-      message: message.slice(0, 1024),
-      source: { component: opts.component, host: opts.instance },
-      reportingComponent: opts.component,
-      reportingInstance: opts.instance,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
-    requestJson(kc, { method: 'POST', path: `/api/v1/namespaces/${namespace}/events`, body }).catch(
-      (err: unknown) => log.debug({ err, reason }, 'event not recorded'),
-    );
-  };
+  const recorder = new QueuedEventRecorder({
+    sink: apiEventSink(kc),
+    reporter: { component: opts.component, instance: opts.instance },
+    clock: opts.clock,
+    aggregateWindowMs: 0,
+    onWrite: (verb, ok, err) => {
+      if (!ok) log.debug({ err, verb }, 'event not recorded');
+    },
+    onDrop: (reason) => log.debug({ reason }, 'event dropped'),
+  });
+  const recordOn = (object: InvolvedObject, type: EventType, reason: string, message: string): void =>
+    recorder.record({ object, type, reason, message });
   return {
     record(policy, type, reason, message) {
       recordOn(

@@ -17,7 +17,12 @@ import { LeaderElector } from '../controller/leader.js';
 import { createControllerMetrics } from '../controller/metrics.js';
 import { loadKubeConfig, requestJson, type KubeConfigSource } from '../kube/index.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
-import { WebhookServer, watchInjectorTemplates, watchServingSecret } from '../webhook/index.js';
+import {
+  createAdmissionEventRecorder,
+  WebhookServer,
+  watchInjectorTemplates,
+  watchServingSecret,
+} from '../webhook/index.js';
 import { CertificateLoop } from './certificates.js';
 
 export const DEFAULT_LEASE_NAME = 'sidecar-operator-leader';
@@ -64,6 +69,8 @@ export interface OperatorConfig {
   registry?: Registry;
   /** Process metrics (CPU, memory, event loop) in the registry; default true. */
   processMetrics?: boolean;
+  /** Events on pods' owners for each injection decision (Injected, InjectionSkipped…); default true. */
+  admissionEvents?: boolean;
 }
 
 export interface OperatorHandle {
@@ -122,6 +129,14 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
   const webhookTarget = target(c);
   const nativeSidecars = await detectNativeSidecars(kc);
 
+  const admissionEvents =
+    c.admissionEvents === false
+      ? undefined
+      : createAdmissionEventRecorder(kc, {
+          instance: identity,
+          registry,
+          log: log.child({ component: 'webhook' }),
+        });
   const server = new WebhookServer({
     log: log.child({ component: 'webhook' }),
     registry,
@@ -129,6 +144,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
     port: c.webhookPort ?? 9443,
     ...(c.webhookHost ? { host: c.webhookHost } : {}),
     ...(c.metricsPort !== undefined ? { probePort: c.metricsPort } : {}),
+    ...(admissionEvents ? { events: admissionEvents } : {}),
   });
   let material: ServingMaterial | undefined;
   let controller: Controller | undefined;
@@ -233,7 +249,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
       if (elector) await elector.stop();
       else await follow();
       await server.stop();
-      await Promise.all([secretWatch.stop(), templateWatch.stop()]);
+      await Promise.all([secretWatch.stop(), templateWatch.stop(), admissionEvents?.stop(2000)]);
       if ('closeConnections' in kc && typeof kc.closeConnections === 'function') {
         await (kc as { closeConnections(): Promise<void> }).closeConnections();
       }

@@ -15,8 +15,15 @@
  * ```
  *
  * Layers: `codec` (AdmissionReview JSON ⇄ types), `handler` (request → response, no HTTP, never
- * throws), `server` (TLS, body cap, timeouts, health, metrics, shutdown), `sources` (watches).
+ * throws), `server` (TLS, body cap, timeouts, health, metrics, shutdown), `sources` (watches),
+ * `admission-events` (decision → Event on the pod's owner, recorded after the answer is sent).
  */
+export {
+  admissionEvent,
+  AdmissionEventReasons,
+  eventTarget,
+  type AdmissionEventRecorder,
+} from './admission-events.js';
 export {
   decodeAdmissionReview,
   encodeAdmissionReview,
@@ -32,6 +39,12 @@ export {
   type AdmissionResult,
   type HandlerContext,
 } from './handler.js';
+export {
+  ADMISSION_EVENT_RATE_LIMIT,
+  createAdmissionEventRecorder,
+  WEBHOOK_EVENT_COMPONENT,
+  type AdmissionEventRecorderOptions,
+} from './event-recorder.js';
 export { DURATION_BUCKETS } from './metrics.js';
 export {
   DEFAULT_MAX_BODY_BYTES,

@@ -5,6 +5,8 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, issue, type KeyPair } from '../../test/envtest/pki.js';
 import { compileTemplate } from '../inject/index.js';
+import { QueuedEventRecorder } from '../kube/event-recorder.js';
+import type { EventInput } from '../kube/events.js';
 import { WebhookServer } from './server.js';
 
 const template = compileTemplate(
@@ -216,5 +218,62 @@ describe('WebhookServer', () => {
     expect(JSON.parse(reply.body).response.uid).toBe('u-1');
     await stopped;
     await expect(call(port, ca.certPem, { body: review })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('hands each decision to the event recorder after answering, and never waits for it', async () => {
+    const seen: EventInput[] = [];
+    const s = make({ events: { record: (e) => seen.push(e) } });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port } = await s.start();
+    expect((await call(port, ca.certPem, { body: review })).status).toBe(200);
+    expect(seen).toEqual([
+      {
+        object: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'apps' },
+        type: 'Normal',
+        reason: 'Injected',
+        message: `pod injected with policy mesh revision ${template.revision}`,
+      },
+    ]);
+    await s.stop();
+
+    // An API server that never answers, a queue of 5: every review is still answered at once.
+    let drops = 0;
+    const stuck = new QueuedEventRecorder({
+      sink: {
+        create: () => new Promise<string>(() => undefined),
+        update: () => new Promise<void>(() => undefined),
+      },
+      reporter: { component: 'sidecar-operator-webhook', instance: 'test' },
+      clock: () => new Date(),
+      maxQueue: 5,
+      aggregateWindowMs: 0,
+      onDrop: () => drops++,
+    });
+    const slow = make({ events: stuck });
+    slow.setCertificate(serving);
+    slow.setTemplates(new Map([['mesh', template]]));
+    const p2 = (await slow.start()).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem });
+    const started = performance.now();
+    for (let i = 0; i < 50; i++)
+      expect((await call(p2, ca.certPem, { body: review, agent })).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(drops).toBeGreaterThanOrEqual(50 - 5 - 2);
+    agent.destroy();
+    await slow.stop();
+
+    // A recorder that throws does not turn into a failed admission.
+    const broken = make({
+      events: {
+        record: () => {
+          throw new Error('boom');
+        },
+      },
+    });
+    broken.setCertificate(serving);
+    broken.setTemplates(new Map([['mesh', template]]));
+    const p3 = (await broken.start()).port;
+    expect((await call(p3, ca.certPem, { body: review })).status).toBe(200);
   });
 });

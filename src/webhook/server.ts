@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CompiledTemplate } from '../inject/index.js';
+import { admissionEvent, type AdmissionEventRecorder } from './admission-events.js';
 import { isJsonContentType, readBody } from './body.js';
-import { decodeAdmissionReview, encodeAdmissionReview } from './codec.js';
+import { decodeAdmissionReview, encodeAdmissionReview, type AdmissionRequest } from './codec.js';
 import { handleAdmission, type AdmissionOutcome } from './handler.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { checkedTlsOptions, tlsOptions, type MinTLSVersion, type ServingCertificate } from './tls.js';
@@ -43,6 +44,11 @@ export interface WebhookServerOptions {
   minTLSVersion?: MinTLSVersion;
   /** Also serve /healthz, /readyz and /metrics over plain HTTP on this port (kubelet probes, scrapes). */
   probePort?: number;
+  /**
+   * Events on the pod's owner for each decision (Injected, InjectionSkipped, InjectionFailed),
+   * handed over after the answer is sent; the recorder must not block. Unset: no Events.
+   */
+  events?: AdmissionEventRecorder;
 }
 
 type Listener = Server | HttpsServer;
@@ -224,6 +230,18 @@ export class WebhookServer {
     });
     this.send(res, 200, encodeAdmissionReview(outcome.response), 'application/json');
     this.observe(policy, decoded.request.uid, outcome, started);
+    this.emit(policy, decoded.request, outcome);
+  }
+
+  /** After the answer: an Event is best effort and must never fail or delay an admission. */
+  private emit(policy: string, request: AdmissionRequest, outcome: AdmissionOutcome): void {
+    if (!this.opts.events) return;
+    try {
+      const event = admissionEvent(policy, request, outcome);
+      if (event) this.opts.events.record(event);
+    } catch (err) {
+      this.log.debug({ err }, 'admission event not recorded');
+    }
   }
 
   private record(result: string, reason: string, started: bigint): number {

@@ -26,6 +26,7 @@ interface RunFlags {
   caLifetime?: number;
   certLifetime?: number;
   identity?: string;
+  admissionEvents: boolean;
   logLevel: string;
   logFormat: LogFormat;
 }
@@ -95,6 +96,7 @@ export function configFromFlags(f: RunFlags, log: OperatorConfig['log']): Operat
       ...(f.certLifetime !== undefined ? { leafLifetimeMs: f.certLifetime } : {}),
     },
     ...(f.identity ? { identity: f.identity } : {}),
+    admissionEvents: f.admissionEvents,
   };
 }
 
@@ -185,6 +187,11 @@ export function register(program: Command): void {
     )
     .addOption(
       opt('--identity <id>', 'leader election identity (default: pod name + random suffix)', 'POD_NAME'),
+    )
+    .addOption(
+      opt('--admission-events <bool>', "record Events on pods' owners for each injection decision")
+        .argParser(parseBool)
+        .default(true),
     )
     .addOption(opt('--log-level <level>', 'trace, debug, info, warn, error', 'LOG_LEVEL').default('info'))
     .addOption(
