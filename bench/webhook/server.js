@@ -14,7 +14,7 @@ import {
   WebhookServer,
 } from '../../dist/webhook/index.js';
 import process from 'node:process';
-import { setInterval } from 'node:timers';
+import { setInterval, setTimeout } from 'node:timers';
 
 const [certFile, keyFile] = process.argv.slice(2);
 const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
