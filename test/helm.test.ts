@@ -335,7 +335,17 @@ describe('release', () => {
         ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'namespaces']),
         ['list', 'pods', '--all-namespaces'],
         ['watch', 'pods', '--all-namespaces'],
-        ['create', 'events', '-n', 'default'],
+        // rollout (strategy Restart): owners of stale pods, restarted by a pod-template annotation
+        ['get', 'replicasets.apps', '-n', 'bookinfo'],
+        ...['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
+          ['get', 'patch'].map((v) => [v, `${r}.apps`, '-n', 'bookinfo']),
+        ),
+        // events: the leader's on policies (in default), the webhook's on pods' owners anywhere,
+        // patched to bump an aggregated Event's count
+        ...['create', 'patch'].flatMap((v) => [
+          [v, 'events', '-n', 'default'],
+          [v, 'events', '-n', 'bookinfo'],
+        ]),
         // own namespace: injector ConfigMap (leader writes, every replica watches), certificate Secret, Lease
         ['create', 'configmaps', '-n', NS],
         ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'configmaps/sidecar-injector', '-n', NS]),
@@ -366,7 +376,10 @@ describe('release', () => {
         ['update', 'leases.coordination.k8s.io/other', '-n', NS],
         ['delete', 'namespaces'],
         ['create', 'namespaces'],
-        ['patch', 'deployments.apps', '-n', 'bookinfo'],
+        ['create', 'deployments.apps', '-n', 'bookinfo'],
+        ['delete', 'deployments.apps', '-n', 'bookinfo'],
+        ['update', 'statefulsets.apps', '-n', 'bookinfo'],
+        ['patch', 'replicasets.apps', '-n', 'bookinfo'],
         ['delete', 'sidecarpolicies.sidecar.dev'],
         // Webhook configurations do not block their policy's deletion, so no finalizers right.
         ['update', 'sidecarpolicies.sidecar.dev', '--subresource=finalizers'],

@@ -44,6 +44,14 @@ export const STATUS_ANNOTATION = `${GROUP}/status`;
 /** Namespaces that are never injected, whatever a policy selects (plus the operator's own). */
 export const NEVER_INJECTED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
+/**
+ * Pod-template annotations a rollout (strategy Restart) writes, as `kubectl rollout restart` writes
+ * kubectl.kubernetes.io/restartedAt: the time, and the revision the workload was restarted for
+ * (so it is never restarted twice for one revision).
+ */
+export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
+export const RESTARTED_FOR_ANNOTATION = `${GROUP}/restartedFor`;
+
 /** Names of the containers the injection adds. */
 export const PROXY_CONTAINER = 'sidecar-proxy';
 export const INIT_CONTAINER = 'sidecar-init';

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { POLICY_LABEL, policyPath, type SidecarPolicy, type SidecarPolicyStatus } from '../api/index.js';
 import { isNotFound, requestJson } from '../kube/index.js';
 import { resolveNamespaceMarks, type ResolvedMarks } from '../render/namespace-marks.js';
+import { INJECTOR_CONFIGMAP, parseInjectorConfigMap } from '../render/injector-configmap.js';
 import {
   findCondition,
   policyConditions,
@@ -19,8 +20,9 @@ import {
 } from '../status/index.js';
 import { applyPolicyStatus, errorMessage, Writes } from './writes.js';
 import { TemplateCache } from './template-cache.js';
-import { countPods } from './pod-counts.js';
+import { countPods, type PodCounts } from './pod-counts.js';
 import type { PodIndex } from './pod-index.js';
+import { Rollout, type RolloutOutcome } from './rollout.js';
 import type { EventRecorder } from './events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
@@ -62,6 +64,8 @@ export interface ReconcilerOptions {
   /** Only some policies are ours (a label selector): leave what others' policies left alone. */
   sharded?: boolean;
   clock: () => Date;
+  /** How often a rollout in progress looks at its workloads again (default 2 s). */
+  rolloutPollMs?: number;
 }
 
 export interface ReconcileResult {
@@ -81,10 +85,20 @@ const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === un
 export class Reconciler {
   private readonly templates: TemplateCache;
   private readonly writes: Writes;
+  private readonly rollout: Rollout;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.templates = new TemplateCache(o.nativeSidecars);
     this.writes = new Writes(o.kc, o.operatorNamespace, o.target);
+    this.rollout = new Rollout({
+      kc: o.kc,
+      pods: o.pods,
+      events: o.events,
+      log: o.log,
+      clock: o.clock,
+      servedRevision: (name) => this.servedRevision(name),
+      ...(o.rolloutPollMs !== undefined ? { pollMs: o.rolloutPollMs } : {}),
+    });
   }
 
   async reconcile(name: string): Promise<ReconcileResult> {
@@ -137,14 +151,9 @@ export class Reconciler {
     };
     facts.namespaces.failed = await this.writes.syncMarks(this.o.caches.namespaces.list(), resolved, name);
     for (const f of facts.namespaces.failed) errors.push(`namespace ${f.namespace}: ${f.error}`);
-    const counts = compiled.template
-      ? countPods(
-          this.o.pods.inNamespaces(governed),
-          compiled.template.revision,
-          policy.spec.selector.podSelector,
-        )
-      : { injected: 0, outdated: 0, uninjected: 0 };
-    const inputs = policyConditions(facts);
+    const pods = await this.podFacts(policy, compiled.template?.revision, governed, errors);
+    const { counts, rollout } = pods;
+    const inputs = [...policyConditions(facts), ...pods.conditions];
     const ready = summarizeReady(inputs);
     const status: SidecarPolicyStatus = {
       observedGeneration: policy.metadata?.generation,
@@ -154,6 +163,7 @@ export class Reconciler {
       injectedPods: counts.injected,
       outdatedPods: counts.outdated,
       uninjectedPods: counts.uninjected,
+      ...rollout?.status,
       conditions: setConditions(
         policy.status?.conditions ?? [],
         [ready, ...inputs],
@@ -164,7 +174,36 @@ export class Reconciler {
     await this.writeStatus(policy, status, [ready, ...inputs], log);
     if (compiled.error) throw new TerminalError(compiled.error);
     if (errors.length > 0) throw new Error(errors.join('; '));
-    return {};
+    return pods.result;
+  }
+
+  /** The revision of a policy's entry in the cached injector ConfigMap. */
+  private servedRevision(name: string): string | undefined {
+    const cm = this.o.caches.configMap.get(INJECTOR_CONFIGMAP, this.o.operatorNamespace);
+    const raw = cm?.data?.[name];
+    if (raw === undefined) return undefined;
+    return parseInjectorConfigMap({ data: { [name]: raw } }).templates.get(name)?.revision;
+  }
+
+  /** Pod counts from the pod cache, and the rollout step (strategy Restart) once the policy compiles. */
+  private async podFacts(
+    policy: SidecarPolicy,
+    revision: string | undefined,
+    governed: readonly string[],
+    errors: string[],
+  ): Promise<{
+    counts: PodCounts;
+    rollout?: RolloutOutcome;
+    conditions: ConditionInput[];
+    result: ReconcileResult;
+  }> {
+    if (revision === undefined)
+      return { counts: { injected: 0, outdated: 0, uninjected: 0 }, conditions: [], result: {} };
+    const counts = countPods(this.o.pods.inNamespaces(governed), revision, policy.spec.selector.podSelector);
+    const rollout = await this.rollout.reconcile(policy, revision, governed, counts.outdated);
+    errors.push(...rollout.errors);
+    const result = rollout.requeueAfterMs !== undefined ? { requeueAfterMs: rollout.requeueAfterMs } : {};
+    return { counts, rollout, conditions: [rollout.condition], result };
   }
 
   /** Applies the policy's webhook configuration (once it compiles and a certificate exists). */

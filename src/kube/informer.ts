@@ -164,7 +164,8 @@ export class Informer<T extends KubernetesObject> {
       signal: this.stopping.signal,
     });
     const seen = new Set<string>();
-    for (const raw of list.items) {
+    // A metadata-only list of nothing comes back with `items: null`.
+    for (const raw of list.items ?? []) {
       const item = this.opts.transform ? this.opts.transform(raw) : raw;
       const key = keyOf(item);
       seen.add(key);

@@ -17,3 +17,9 @@ export {
   webhookCondition,
   type PolicyFacts,
 } from './policy-conditions.js';
+export {
+  ROLLOUT_CONDITION,
+  RolloutReason,
+  rolloutCondition,
+  type RolloutFacts,
+} from './rollout-condition.js';

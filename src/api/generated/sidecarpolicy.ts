@@ -345,7 +345,27 @@ export interface SidecarPolicyStatus {
    */
   uninjectedPods?: number;
   /**
-   * The latest observations: Ready, TemplateRendered, WebhookConfigured, NamespacesSynced, CertificateReady and Conflict.
+   * With rollout strategy Restart: the revision the workloads are being restarted for.
+   */
+  rolloutRevision?: string;
+  /**
+   * With rollout strategy Restart: workloads restarted for rolloutRevision whose rollout is not complete yet, as Kind/namespace/name (at most 100 listed).
+   *
+   * Items: A workload, as Kind/namespace/name.
+   */
+  restartingWorkloads?: string[];
+  /**
+   * With rollout strategy Restart: workloads with outdated pods waiting for a later wave (maxUnavailable are restarting).
+   */
+  pendingWorkloads?: number;
+  /**
+   * Owners of outdated pods that a rollout does not restart (bare pods, Jobs, ReplicaSets without a Deployment), as Kind/namespace/name (at most 20 listed).
+   *
+   * Items: An owner, as Kind/namespace/name.
+   */
+  notRestartedOwners?: string[];
+  /**
+   * The latest observations: Ready, TemplateRendered, WebhookConfigured, NamespacesSynced, CertificateReady, Conflict and RolloutComplete.
    */
   conditions?: Condition[];
 }

@@ -1,0 +1,268 @@
+import type {
+  KubeConfig,
+  V1DaemonSet,
+  V1Deployment,
+  V1ReplicaSet,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import {
+  FIELD_MANAGER,
+  RESTARTED_AT_ANNOTATION,
+  RESTARTED_FOR_ANNOTATION,
+  type SidecarPolicy,
+  type SidecarPolicyStatus,
+} from '../api/index.js';
+import { isNotFound, requestJson } from '../kube/index.js';
+import { planRollout, type WorkloadState } from '../render/rollout-plan.js';
+import { rolloutCondition, type ConditionInput } from '../status/index.js';
+import type { EventRecorder } from './events.js';
+import { isOutdated, type PodMeta } from './pod-counts.js';
+import type { PodIndex } from './pod-index.js';
+import { errorMessage } from './writes.js';
+
+type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
+const RESOURCE: Record<string, string> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+};
+
+export type RolloutStatus = Pick<
+  SidecarPolicyStatus,
+  'rolloutRevision' | 'restartingWorkloads' | 'pendingWorkloads' | 'notRestartedOwners'
+>;
+
+export interface RolloutOutcome {
+  status: RolloutStatus;
+  condition: ConditionInput;
+  /** Set while workloads roll or wait: their progress is polled (workloads are not watched). */
+  requeueAfterMs?: number;
+  errors: string[];
+}
+
+export interface RolloutOptions {
+  kc: KubeConfig;
+  pods: PodIndex;
+  events: EventRecorder;
+  log: Logger;
+  clock: () => Date;
+  /** How often a rollout in progress looks at its workloads again (default 2 s). */
+  pollMs?: number;
+  /**
+   * The revision of the policy's entry in the injector ConfigMap as watched: restarts wait until it
+   * is the new one, so that the webhook (which watches the same ConfigMap) injects the new revision
+   * into the replacement pods.
+   */
+  servedRevision: (policy: string) => string | undefined;
+}
+
+const workloadPath = (key: string): string => {
+  const [kind = '', ns = '', name = ''] = key.split('/');
+  return `/apis/apps/v1/namespaces/${ns}/${RESOURCE[kind]}/${name}`;
+};
+
+/**
+ * Rolled out as `kubectl rollout status` would say, except that availability is not required: the
+ * controller has observed the restart, every replica is of the new template, and no pod of the
+ * workload still runs an older revision (in a cluster, a RollingUpdate removes old pods only as new
+ * ones become available, so this follows availability there).
+ */
+function rolledOut(kind: string, w: Workload, stale: boolean): boolean {
+  if (stale) return false;
+  if ((w.status?.observedGeneration ?? 0) < (w.metadata?.generation ?? 0)) return false;
+  if (kind === 'DaemonSet') {
+    const s = (w as V1DaemonSet).status;
+    return (s?.updatedNumberScheduled ?? 0) >= (s?.desiredNumberScheduled ?? 0);
+  }
+  const replicas = (w.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+  return ((w.status as { updatedReplicas?: number } | undefined)?.updatedReplicas ?? 0) >= replicas;
+}
+
+/**
+ * spec.rollout.strategy Restart: restarts the owners of outdated pods in waves, the way
+ * `kubectl rollout restart` does (a pod-template annotation), never more than maxUnavailable at
+ * once. Planning is pure (src/render/rollout-plan.ts); this gathers the states and writes.
+ */
+export class Rollout {
+  /** ReplicaSet uid → its Deployment's name (or null): owners do not change, one GET per ReplicaSet. */
+  private readonly replicaSetOwners = new Map<string, string | null>();
+
+  private readonly kc: KubeConfig;
+  private readonly pods: PodIndex;
+  private readonly events: EventRecorder;
+  private readonly log: Logger;
+  private readonly clock: () => Date;
+  private readonly pollMs: number;
+  private readonly servedRevision: (policy: string) => string | undefined;
+
+  constructor(o: RolloutOptions) {
+    this.kc = o.kc;
+    this.pods = o.pods;
+    this.events = o.events;
+    this.log = o.log;
+    this.clock = o.clock;
+    this.pollMs = o.pollMs ?? 2000;
+    this.servedRevision = o.servedRevision;
+  }
+
+  async reconcile(
+    policy: SidecarPolicy,
+    revision: string,
+    governed: readonly string[],
+    outdatedPods: number,
+  ): Promise<RolloutOutcome> {
+    const strategy = policy.spec.rollout?.strategy ?? 'Manual';
+    if (strategy !== 'Restart') {
+      return {
+        status: {},
+        condition: rolloutCondition({ revision, strategy, outdatedPods }),
+        errors: [],
+      };
+    }
+    const errors: string[] = [];
+    const { stale, notRestartable } = await this.staleOwners(governed, revision, errors);
+    const previous =
+      policy.status?.rolloutRevision === revision ? (policy.status.restartingWorkloads ?? []) : [];
+    const states = await this.states(new Set([...stale, ...previous]), stale, errors);
+    const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
+    const served = this.servedRevision(ref.name) === revision;
+    const plan = planRollout(states, revision, policy.spec.rollout?.maxUnavailable, served);
+    if (plan.restart.length > 0 && !states.some((s) => s.restartedFor === revision))
+      this.events.record(ref, 'Normal', 'RolloutStarted', `restarting workloads for revision ${revision}`);
+    const restarted = await this.restartAll(plan.restart, revision, ref, errors);
+    const rolling = [...plan.rolling, ...restarted].sort();
+    if (previous.length > 0 && rolling.length === 0 && plan.waiting.length === 0)
+      this.events.record(ref, 'Normal', 'RolloutComplete', `workloads restarted for revision ${revision}`);
+    const owners = [...notRestartable].sort();
+    const inProgress = rolling.length > 0 || plan.waiting.length > 0;
+    return {
+      status: {
+        rolloutRevision: revision,
+        restartingWorkloads: rolling.slice(0, 100),
+        pendingWorkloads: plan.waiting.length,
+        notRestartedOwners: owners.slice(0, 20),
+      },
+      condition: rolloutCondition({
+        revision,
+        strategy,
+        outdatedPods,
+        rolling,
+        waiting: plan.waiting,
+        limit: plan.limit,
+        notRestartable: owners,
+      }),
+      ...(inProgress ? { requeueAfterMs: this.pollMs } : {}),
+      errors,
+    };
+  }
+
+  private async states(keys: Set<string>, stale: Set<string>, errors: string[]): Promise<WorkloadState[]> {
+    const states: WorkloadState[] = [];
+    for (const key of keys) {
+      const w = await this.read(key, errors);
+      if (!w) continue;
+      states.push({
+        key,
+        restartedFor: w.spec?.template.metadata?.annotations?.[RESTARTED_FOR_ANNOTATION],
+        complete: rolledOut(key.split('/')[0] ?? '', w, stale.has(key)),
+        stale: stale.has(key),
+      });
+    }
+    return states;
+  }
+
+  private async restartAll(
+    keys: string[],
+    revision: string,
+    ref: { name: string; uid: string },
+    errors: string[],
+  ): Promise<string[]> {
+    const restarted: string[] = [];
+    for (const key of keys) {
+      try {
+        await this.restart(key, revision);
+        restarted.push(key);
+        this.events.record(ref, 'Normal', 'WorkloadRestarted', `restarted ${key} for revision ${revision}`);
+      } catch (err) {
+        errors.push(`restart ${key}: ${errorMessage(err)}`);
+      }
+    }
+    return restarted;
+  }
+
+  /** Owners of the outdated pods: workloads a rollout restarts, and the rest (reported only). */
+  private async staleOwners(
+    governed: readonly string[],
+    revision: string,
+    errors: string[],
+  ): Promise<{ stale: Set<string>; notRestartable: Set<string> }> {
+    const stale = new Set<string>();
+    const notRestartable = new Set<string>();
+    for (const pod of this.pods.inNamespaces(governed)) {
+      if (pod.metadata?.deletionTimestamp !== undefined || !isOutdated(pod, revision)) continue;
+      const owner = await this.ownerOf(pod, errors);
+      if (owner.restartable) stale.add(owner.key);
+      else notRestartable.add(owner.key);
+    }
+    return { stale, notRestartable };
+  }
+
+  private async ownerOf(pod: PodMeta, errors: string[]): Promise<{ key: string; restartable: boolean }> {
+    const ns = pod.metadata?.namespace ?? '';
+    const ref = pod.metadata?.ownerReferences?.find((r) => r.controller);
+    if (!ref) return { key: `Pod/${ns}/${pod.metadata?.name ?? ''}`, restartable: false };
+    if (ref.kind === 'StatefulSet' || ref.kind === 'DaemonSet')
+      return { key: `${ref.kind}/${ns}/${ref.name}`, restartable: true };
+    if (ref.kind === 'ReplicaSet') {
+      let deployment = this.replicaSetOwners.get(ref.uid);
+      if (deployment === undefined) {
+        try {
+          const rs = await requestJson<V1ReplicaSet>(this.kc, {
+            path: `/apis/apps/v1/namespaces/${ns}/replicasets/${ref.name}`,
+          });
+          deployment =
+            rs.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'Deployment')?.name ?? null;
+          this.replicaSetOwners.set(ref.uid, deployment);
+        } catch (err) {
+          if (!isNotFound(err)) errors.push(`replicaset ${ns}/${ref.name}: ${errorMessage(err)}`);
+          deployment = null;
+        }
+      }
+      if (deployment) return { key: `Deployment/${ns}/${deployment}`, restartable: true };
+    }
+    return { key: `${ref.kind}/${ns}/${ref.name}`, restartable: false };
+  }
+
+  private async read(key: string, errors: string[]): Promise<Workload | undefined> {
+    try {
+      return await requestJson<Workload>(this.kc, { path: workloadPath(key) });
+    } catch (err) {
+      if (!isNotFound(err)) errors.push(`read ${key}: ${errorMessage(err)}`);
+      return undefined;
+    }
+  }
+
+  /** What `kubectl rollout restart` does: a new pod-template annotation makes a new template. */
+  private async restart(key: string, revision: string): Promise<void> {
+    await requestJson(this.kc, {
+      method: 'PATCH',
+      path: workloadPath(key),
+      query: { fieldManager: FIELD_MANAGER },
+      body: {
+        spec: {
+          template: {
+            metadata: {
+              annotations: {
+                [RESTARTED_AT_ANNOTATION]: this.clock().toISOString(),
+                [RESTARTED_FOR_ANNOTATION]: revision,
+              },
+            },
+          },
+        },
+      },
+      contentType: 'application/merge-patch+json',
+    });
+    this.log.info({ workload: key, revision }, 'workload restarted');
+  }
+}
