@@ -17,6 +17,7 @@ import { startOperator } from '../../dist/operator/index.js';
 const root = join(import.meta.dirname, '..', '..');
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 1000);
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 50);
+const PODS = Number(process.env.BENCH_PODS ?? 5000);
 const OP_NS = 'sidecar-system';
 
 const sleep = (ms) => delay(ms);
@@ -67,6 +68,21 @@ async function main() {
         },
       }),
     );
+    // Bare pods spread over the namespaces (never scheduled: no kubelet), created before any policy
+    // so none is injected: they are what the operator's metadata-only pod cache holds.
+    await inBatches(
+      Array.from({ length: PODS }, (_, i) => i),
+      25,
+      (i) =>
+        requestJson(kc, {
+          method: 'POST',
+          path: `/api/v1/namespaces/${names[i % NAMESPACES]}/pods`,
+          body: {
+            metadata: { name: `pod-${i}`, labels: { app: `a${i % 10}` } },
+            spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+          },
+        }),
+    );
     const rssBefore = process.memoryUsage().rss;
     const port = await freePort();
     const op = await startOperator({
@@ -111,7 +127,10 @@ async function main() {
         }),
     );
     const applied = performance.now() - t0;
-    await allReady(kc, (p) => p.status?.namespaces === NAMESPACES / POLICIES);
+    await allReady(
+      kc,
+      (p) => p.status?.namespaces === NAMESPACES / POLICIES && p.status?.uninjectedPods === PODS / POLICIES,
+    );
     const toReady = performance.now() - t0;
     await sleep(500);
     const resyncs = [];
@@ -142,7 +161,7 @@ async function main() {
 Measured by \`bench/reconcile/run.sh\` on Node ${process.versions.node}, ${cpus().length} CPUs (${cpu}), shared with other
 work. A fresh envtest control plane (etcd, kube-apiserver ${info.serverVersion}, no controller manager), ${NAMESPACES.toLocaleString('en')}
 namespaces, ${POLICIES} policies each selecting ${NAMESPACES / POLICIES} namespaces by label; the operator runs in the runner's process
-(4 workers, leader election off), no pods.
+(4 workers, leader election off), ${PODS.toLocaleString('en')} pods (bare, unscheduled, spread over the namespaces).
 
 | what | result |
 |---|---|
@@ -152,8 +171,16 @@ namespaces, ${POLICIES} policies each selecting ${NAMESPACES / POLICIES} namespa
 | edit one policy → new revision on its namespaces and \`Ready=True\` | ${(edit / 1000).toFixed(2)} s |
 | RSS of the process (operator + runner) before start / after the runs / peak | ${mib(rssBefore)} / ${mib(rss)} / ${mib(peak)} |
 
-A steady-state reconcile makes no writes: the ConfigMap, webhook configuration and marks are compared with
-the informer caches first; what a resync costs is the two pod-count lists per governed namespace.
+A steady-state reconcile makes no writes and no reads: the ConfigMap, webhook configuration and marks are
+compared with the informer caches first, and pods are counted from a metadata-only cache of every pod.
+
+Before pods were cached and requeues targeted (same machine and scale, no pods): apply 0.40 s, all
+Ready 11.57 s, full resync 3.17 s, edit one policy 2.10 s, RSS 223 / 437 / 439 MiB. Every ConfigMap
+change and every policy creation then queued all 50 policies (about 50² reconciles to all Ready), and
+each reconcile listed the pods of every governed namespace twice. With \`BENCH_PODS=0\` the current
+code measured all Ready 6.81 s, resync 0.48 s, edit 0.22 s and RSS 375 MiB after the runs (417 MiB
+with 5,000 pods: the metadata-only pod cache, plus the runner's own allocations, costs at most
+about 40 MiB there; timings vary by ±50 % on this shared machine).
 `;
     const doc = join(root, 'docs', 'benchmarks.md');
     let text = '';
