@@ -1,3 +1,4 @@
+import type { CompileOptions } from '../inject/index.js';
 import type {
   KubeConfig,
   V1ConfigMap,
@@ -25,7 +26,8 @@ export interface ControllerOptions {
   registry: Registry;
   operatorNamespace: string;
   target: WebhookTarget;
-  nativeSidecars: boolean;
+  /** What the API server supports: native sidecars, the sleep lifecycle action. */
+  compile: CompileOptions;
   certificate: () => CertificateView | undefined;
   /** cert-manager issues (Certificate `ns/name`): annotate for cainjector, leave caBundle to it. */
   certManager?: { certificate: string };
@@ -107,7 +109,7 @@ export class Controller {
       pods,
       operatorNamespace: ns,
       target: o.target,
-      nativeSidecars: o.nativeSidecars,
+      compile: o.compile,
       certificate: o.certificate,
       ...(o.certManager ? { certManager: o.certManager } : {}),
       events: o.events,

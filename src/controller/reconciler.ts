@@ -1,3 +1,4 @@
+import type { CompileOptions } from '../inject/index.js';
 import type {
   KubeConfig,
   V1ConfigMap,
@@ -55,8 +56,8 @@ export interface ReconcilerOptions {
   pods: PodIndex;
   operatorNamespace: string;
   target: WebhookTarget;
-  /** Whether the API server supports native sidecars (resolves sidecarMode Auto). */
-  nativeSidecars: boolean;
+  /** What the API server supports (native sidecars resolve sidecarMode Auto; the sleep action). */
+  compile: CompileOptions;
   certificate: () => CertificateView | undefined;
   /** Set when cert-manager issues: its cainjector writes the caBundles, named Certificate `ns/name`. */
   certManager?: { certificate: string };
@@ -88,7 +89,7 @@ export class Reconciler {
   private readonly rollout: Rollout;
 
   constructor(private readonly o: ReconcilerOptions) {
-    this.templates = new TemplateCache(o.nativeSidecars);
+    this.templates = new TemplateCache(o.compile);
     this.writes = new Writes(o.kc, o.operatorNamespace, o.target);
     this.rollout = new Rollout({
       kc: o.kc,

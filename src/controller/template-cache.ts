@@ -1,5 +1,5 @@
 import type { SidecarPolicy } from '../api/index.js';
-import { compileTemplate, type CompiledTemplate } from '../inject/index.js';
+import { compileTemplate, type CompileOptions, type CompiledTemplate } from '../inject/index.js';
 
 export interface CompileOutcome {
   template?: CompiledTemplate;
@@ -13,7 +13,8 @@ export interface CompileOutcome {
 export class TemplateCache {
   private readonly entries = new Map<string, { key: string; outcome: CompileOutcome }>();
 
-  constructor(private readonly nativeSidecars: boolean) {}
+  /** `compile`: what the API server supports (native sidecars, the sleep action). */
+  constructor(private readonly compile: CompileOptions) {}
 
   get(policy: SidecarPolicy): CompileOutcome {
     const name = policy.metadata?.name ?? '';
@@ -22,7 +23,7 @@ export class TemplateCache {
     if (hit && hit.key === key) return hit.outcome;
     let outcome: CompileOutcome;
     try {
-      outcome = { template: compileTemplate(policy, { nativeSidecars: this.nativeSidecars }) };
+      outcome = { template: compileTemplate(policy, this.compile) };
     } catch (err) {
       outcome = { error: `policy does not compile: ${(err as Error).message}` };
     }

@@ -14,6 +14,12 @@ import type { DefaultedSpec } from './policy-spec.js';
 export interface CompileOptions {
   /** Whether the API server supports native sidecars (Kubernetes ≥ 1.29); resolves sidecarMode Auto. */
   nativeSidecars: boolean;
+  /**
+   * Whether the API server accepts the `sleep` lifecycle action (Kubernetes ≥ 1.30). Where it does
+   * not, a 1.29 server would drop the field and then reject the pod for a preStop with no handler,
+   * so the native proxy gets no preStop pause. Default: true.
+   */
+  sleepAction?: boolean;
 }
 
 /** Where the proxy's memory-backed config volume is mounted. */
@@ -39,7 +45,7 @@ export function compileSpec(name: string, spec: DefaultedSpec, opts: CompileOpti
     },
     interception,
     ...(interception.mode === 'None' ? {} : { initContainer: initContainer(spec, interception) }),
-    proxyContainer: proxyContainer(spec, mode),
+    proxyContainer: proxyContainer(spec, mode, opts.sleepAction !== false),
     volumes: volumes(),
   };
   // The revision covers everything else in the template, so any change a pod would see changes it.
@@ -90,7 +96,7 @@ function initContainer(spec: DefaultedSpec, values: InterceptionValues): Contain
   };
 }
 
-function proxyContainer(spec: DefaultedSpec, mode: SidecarMode): Container {
+function proxyContainer(spec: DefaultedSpec, mode: SidecarMode, sleepAction: boolean): Container {
   const px = spec.proxy;
   const ready = { httpGet: { path: READY_PATH, port: px.ports.health } };
   const container: Container = {
@@ -130,7 +136,7 @@ function proxyContainer(spec: DefaultedSpec, mode: SidecarMode): Container {
     container.restartPolicy = 'Always';
     container.startupProbe = { ...ready, periodSeconds: 1, timeoutSeconds: 3, failureThreshold: 600 };
     // Keeps the proxy serving while endpoints are withdrawn and in-flight requests finish.
-    container.lifecycle = { preStop: { sleep: { seconds: 5 } } };
+    if (sleepAction) container.lifecycle = { preStop: { sleep: { seconds: 5 } } };
   } else if (spec.injection.holdApplicationUntilProxyStarts) {
     // The kubelet runs a container's postStart hook to completion before it starts the next container.
     container.lifecycle = {

@@ -1,7 +1,7 @@
 export {
   DEFAULT_LEASE_NAME,
   DEFAULT_SECRET,
-  detectNativeSidecars,
+  detectServerFeatures,
   startOperator,
   type OperatorConfig,
   type OperatorHandle,

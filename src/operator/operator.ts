@@ -1,3 +1,4 @@
+import type { CompileOptions } from '../inject/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -84,12 +85,14 @@ export interface OperatorHandle {
   stop(): Promise<void>;
 }
 
-/** Native sidecars (init containers with restartPolicy Always) are on by default from 1.29. */
-export async function detectNativeSidecars(kc: KubeConfig): Promise<boolean> {
+/** Native sidecars (init containers with restartPolicy Always) are on by default from 1.29, the sleep lifecycle action from 1.30. */
+export async function detectServerFeatures(kc: KubeConfig): Promise<CompileOptions> {
   const v = await requestJson<{ major: string; minor: string }>(kc, { path: '/version' });
   const major = parseInt(v.major, 10);
+  // Managed offerings report minors such as "30+".
   const minor = parseInt(v.minor, 10);
-  return major > 1 || (major === 1 && minor >= 29);
+  const atLeast = (m: number): boolean => major > 1 || (major === 1 && minor >= m);
+  return { nativeSidecars: atLeast(29), sleepAction: atLeast(30) };
 }
 
 function target(c: OperatorConfig): WebhookTarget {
@@ -127,7 +130,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
   const identity = c.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const secretName = c.secretName ?? DEFAULT_SECRET;
   const webhookTarget = target(c);
-  const nativeSidecars = await detectNativeSidecars(kc);
+  const features = await detectServerFeatures(kc);
 
   const admissionEvents =
     c.admissionEvents === false
@@ -193,7 +196,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
       registry,
       operatorNamespace: c.namespace,
       target: webhookTarget,
-      nativeSidecars,
+      compile: features,
       certificate: () =>
         material ? { bundlePem: material.bundlePem, notAfter: material.notAfter } : undefined,
       events,
@@ -231,7 +234,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
     });
     elector.start();
   }
-  log.info({ identity, namespace: c.namespace, nativeSidecars, webhookPort: ports.port }, 'operator started');
+  log.info({ identity, namespace: c.namespace, ...features, webhookPort: ports.port }, 'operator started');
 
   return {
     webhookPort: ports.port,
