@@ -22,6 +22,9 @@ import {
 import { createAuthority, issue } from './envtest/pki.js';
 import { envtest, eventually, testNamespace } from './support.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 const run = randomBytes(3).toString('hex');
 const SELECT_LABEL = `webhook-events-test.sidecar.dev/run-${run}`;
 const POLICY = `mesh-${run}`;
@@ -31,7 +34,7 @@ const INSTANCE = `replica-${run}`;
 
 const template = compileTemplate(
   { metadata: { name: POLICY }, spec: { selector: { namespaces: [] } } },
-  { nativeSidecars: true },
+  { nativeSidecars: true, initImage },
 );
 
 const deployment = (name: string, replicas: number, annotations?: Record<string, string>): V1Deployment => ({

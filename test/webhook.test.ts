@@ -22,6 +22,9 @@ import {
 import { createAuthority, issue, type Authority, type KeyPair } from './envtest/pki.js';
 import { envtest, eventually, testNamespace } from './support.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 const run = randomBytes(3).toString('hex');
 /** The only label the webhook's namespaceSelector matches: no other test file's pods reach it. */
 const SELECT_LABEL = `webhook-test.sidecar.dev/run-${run}`;
@@ -37,7 +40,7 @@ function templateFor(image?: string): CompiledTemplate {
       metadata: { name: POLICY },
       spec: { selector: { namespaces: [] }, ...(image ? { proxy: { image } } : {}) },
     },
-    { nativeSidecars: true },
+    { nativeSidecars: true, initImage },
   );
 }
 

@@ -46,7 +46,10 @@ function tenContainerPod(n) {
 }
 
 function inProcess(nativeSidecars) {
-  const template = compileTemplate(policy, { nativeSidecars });
+  const template = compileTemplate(policy, {
+    nativeSidecars,
+    initImage: 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0',
+  });
   const pods = Array.from({ length: 1000 }, (_, i) => tenContainerPod(i));
   for (let i = 0; i < 2000; i++) injectPod(pods[i % pods.length], template, ctx); // warm-up
   let n = 0;

@@ -43,7 +43,7 @@ const server = new WebhookServer({
 server.setCertificate({ certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') });
 const template = compileTemplate(
   { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
-  { nativeSidecars: true },
+  { nativeSidecars: true, initImage: 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0' },
 );
 server.setTemplates(new Map([['mesh', template]]));
 const { port } = await server.start();

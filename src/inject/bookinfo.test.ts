@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileTemplate, injectPod, type Container, type Pod } from './index.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 // The seed's bookinfo productpage: one container listening on 9080.
 const productpage: Pod = {
   apiVersion: 'v1',
@@ -26,7 +29,7 @@ function find(list: Container[] | undefined, name: string): Container {
 }
 
 describe.each([true, false])('bookinfo productpage (native sidecars: %s)', (nativeSidecars) => {
-  const result = injectPod(productpage, compileTemplate(policy, { nativeSidecars }), ctx);
+  const result = injectPod(productpage, compileTemplate(policy, { nativeSidecars, initImage }), ctx);
   const spec = result.pod.spec!;
 
   it('runs sidecar-operator iptables with exactly the seed’s flags', () => {

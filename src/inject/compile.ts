@@ -15,6 +15,11 @@ export interface CompileOptions {
   /** Whether the API server supports native sidecars (Kubernetes ≥ 1.29); resolves sidecarMode Auto. */
   nativeSidecars: boolean;
   /**
+   * The image of `sidecar-init` when the policy names none: the operator's own image, so that the
+   * iptables program understands the flags this operator renders, across upgrades.
+   */
+  initImage: string;
+  /**
    * Whether the API server accepts the `sleep` lifecycle action (Kubernetes ≥ 1.30). Where it does
    * not, a 1.29 server would drop the field and then reject the pod for a preStop with no handler,
    * so the native proxy gets no preStop pause. Default: true.
@@ -44,7 +49,9 @@ export function compileSpec(name: string, spec: DefaultedSpec, opts: CompileOpti
       allowedOverrides: [...(spec.injection.allowedOverrides ?? [])].sort(),
     },
     interception,
-    ...(interception.mode === 'None' ? {} : { initContainer: initContainer(spec, interception) }),
+    ...(interception.mode === 'None'
+      ? {}
+      : { initContainer: initContainer(spec, interception, opts.initImage) }),
     proxyContainer: proxyContainer(spec, mode, opts.sleepAction !== false),
     volumes: volumes(),
   };
@@ -76,10 +83,10 @@ function interceptionValues(spec: DefaultedSpec): InterceptionValues {
   };
 }
 
-function initContainer(spec: DefaultedSpec, values: InterceptionValues): Container {
+function initContainer(spec: DefaultedSpec, values: InterceptionValues, initImage: string): Container {
   return {
     name: INIT_CONTAINER_NAME,
-    image: spec.init.image,
+    image: spec.init.image ?? initImage,
     command: ['sidecar-operator'],
     args: buildInitArgs(values, values.includeInboundPorts.join(',')),
     resources: spec.init.resources,

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileTemplate, decideInjection, type Pod } from './index.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 const template = compileTemplate(
   {
     metadata: { name: 'mesh' },
@@ -12,7 +15,7 @@ const template = compileTemplate(
       },
     },
   },
-  { nativeSidecars: true },
+  { nativeSidecars: true, initImage },
 );
 const ctx = { namespace: 'apps', operatorNamespace: 'sidecar-system' };
 

@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { compileTemplate, injectPod, type Pod, type PolicyInput } from './index.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 /**
  * Golden cases: `testdata/<case>.in.yaml` holds the pod and how to inject it, `<case>.golden.yaml`
  * the decision, warnings, patch and injected pod. A golden without an input, or an input without a
@@ -37,7 +40,7 @@ function policy(name: string): PolicyInput {
 }
 
 function run(c: Case, pod: Pod) {
-  const template = compileTemplate(policy(c.policy), { nativeSidecars: c.nativeSidecars });
+  const template = compileTemplate(policy(c.policy), { nativeSidecars: c.nativeSidecars, initImage });
   const ctx = { namespace: c.namespace, operatorNamespace: 'sidecar-system', reinject: c.reinject ?? false };
   return injectPod(pod, template, ctx);
 }

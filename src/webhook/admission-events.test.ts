@@ -4,9 +4,12 @@ import { admissionEvent, eventTarget } from './admission-events.js';
 import type { AdmissionRequest } from './codec.js';
 import { handleAdmission } from './handler.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 const template = compileTemplate(
   { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
-  { nativeSidecars: true },
+  { nativeSidecars: true, initImage },
 );
 const templates = new Map([['mesh', template]]);
 const owner = {

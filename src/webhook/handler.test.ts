@@ -5,9 +5,12 @@ import { compileTemplate, type CompiledTemplate, type Pod } from '../inject/inde
 import type { AdmissionRequest } from './codec.js';
 import { handleAdmission } from './handler.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 const template = compileTemplate(
   { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
-  { nativeSidecars: true },
+  { nativeSidecars: true, initImage },
 );
 const templates: ReadonlyMap<string, CompiledTemplate> = new Map([['mesh', template]]);
 const ctx = { operatorNamespace: 'sidecar-system' };
@@ -96,7 +99,7 @@ describe('handleAdmission', () => {
                     metadata: { name: 'mesh' },
                     spec: { selector: { namespaces: ['apps'], podSelector: { matchLabels: { app: 'db' } } } },
                   },
-                  { nativeSidecars: true },
+                  { nativeSidecars: true, initImage },
                 ),
               ],
             ])

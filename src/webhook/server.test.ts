@@ -9,9 +9,12 @@ import { QueuedEventRecorder } from '../kube/event-recorder.js';
 import type { EventInput } from '../kube/events.js';
 import { WebhookServer } from './server.js';
 
+/** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
+const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
+
 const template = compileTemplate(
   { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
-  { nativeSidecars: true },
+  { nativeSidecars: true, initImage },
 );
 const review = JSON.stringify({
   apiVersion: 'admission.k8s.io/v1',

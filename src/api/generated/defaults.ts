@@ -45,7 +45,6 @@ export const specDefaulting: DefaultingNode = {
     init: {
       default: {},
       properties: {
-        image: { default: 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0' },
         resources: { default: {}, properties: { requests: { default: { cpu: '10m', memory: '40Mi' } } } },
       },
     },
@@ -82,10 +81,7 @@ export const specDefaults: Omit<ResolvedSidecarPolicySpec, 'selector'> = {
     gid: 1337,
     ports: { admin: 15000, status: 15020, health: 15021, metrics: 15090 },
   },
-  init: {
-    image: 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0',
-    resources: { requests: { cpu: '10m', memory: '40Mi' } },
-  },
+  init: { resources: { requests: { cpu: '10m', memory: '40Mi' } } },
   interception: {
     mode: 'REDIRECT',
     outboundPort: 15001,

@@ -251,7 +251,7 @@ export interface ProxyPorts {
  */
 export interface InitSpec {
   /**
-   * The init image; it must contain `sidecar-operator iptables` and iptables (the operator's own image does).
+   * The init image; it must contain `sidecar-operator iptables` and iptables (the operator's own image does). Unset, the operator's own image is used (its --init-image), so the iptables program always matches the operator that rendered its flags, across upgrades.
    */
   image?: string;
   resources?: ResourceRequirements;
@@ -492,9 +492,9 @@ export interface ResolvedProxySpec {
  */
 export interface ResolvedInitSpec {
   /**
-   * The init image; it must contain `sidecar-operator iptables` and iptables (the operator's own image does).
+   * The init image; it must contain `sidecar-operator iptables` and iptables (the operator's own image does). Unset, the operator's own image is used (its --init-image), so the iptables program always matches the operator that rendered its flags, across upgrades.
    */
-  image: string;
+  image?: string;
   resources: ResolvedResourceRequirements;
 }
 /**
