@@ -28,6 +28,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The `--init-image` of every test operator: the injected sidecar-init runs it unless a policy names one. */
+export const TEST_INIT_IMAGE = 'registry.test/sidecar-operator:init-under-test';
+
 /** An operator in this process, reached by the API server at https://127.0.0.1:<port>. */
 export async function startTestOperator(
   namespace: string,
@@ -46,6 +49,7 @@ export async function startTestOperator(
     resyncPeriodMs: 2000,
     backoff: { baseDelayMs: 50, maxDelayMs: 2000 },
     processMetrics: false,
+    initImage: TEST_INIT_IMAGE,
     ...extra,
   });
   return handle;

@@ -6,7 +6,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policyPath, type SidecarPolicy } from '../src/api/index.js';
+import { INIT_CONTAINER, policyPath, type SidecarPolicy } from '../src/api/index.js';
 import { parseServingMaterial } from '../src/certs/index.js';
 import { jsonPatch, requestJson } from '../src/kube/index.js';
 import type { OperatorHandle } from '../src/operator/index.js';
@@ -23,6 +23,7 @@ import {
   podSpec,
   shortId,
   startTestOperator,
+  TEST_INIT_IMAGE,
   waitReady,
 } from './controller-support.js';
 import { eventually, testNamespace } from './support.js';
@@ -261,7 +262,7 @@ describe('workloads and drift', () => {
     await waitReady(kc, name);
   });
 
-  it('a Deployment in a governed namespace gets every pod injected', async () => {
+  it('a Deployment in a governed namespace gets every pod injected, sidecar-init from the operator’s --init-image', async () => {
     await createInjectedPod(kc, ns, podSpec('probe'));
     await apps.createNamespacedDeployment({
       namespace: ns,
@@ -281,7 +282,12 @@ describe('workloads and drift', () => {
       },
       { what: 'three pods of the Deployment', timeoutMs: 60_000 },
     );
-    for (const p of pods) expect(injected(p), p.metadata?.name).toBe(true);
+    for (const p of pods) {
+      expect(injected(p), p.metadata?.name).toBe(true);
+      // The policy names no init.image: the operator's own fills it in.
+      const init = p.spec?.initContainers?.find((c) => c.name === INIT_CONTAINER);
+      expect(init?.image, p.metadata?.name).toBe(TEST_INIT_IMAGE);
+    }
   });
 
   const mwcPath = () => `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}`;

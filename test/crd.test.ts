@@ -86,6 +86,8 @@ describe('SidecarPolicy samples', () => {
     expect(got.spec.proxy?.uid).toBeGreaterThan(0);
     expect(got.spec.interception?.outboundPort).toBeTypeOf('number');
     expect(got.spec.rollout?.strategy).toMatch(/^(Manual|Restart)$/);
+    // No default init image: unset, the operator's own --init-image is injected, whatever its version.
+    if (spec.init?.image === undefined) expect(got.spec.init?.image).toBeUndefined();
   });
 
   it('bookinfo is the Istio bookinfo setup', () => {

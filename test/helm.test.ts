@@ -176,6 +176,27 @@ describe('chart', () => {
     expect(applied.stdout.trim().split('\n')).toHaveLength(ours.length);
   });
 
+  it('passes the image the Deployment runs as --init-image, the default of injected init containers', async () => {
+    const initImage = async (...set: string[]): Promise<{ image: string; args: string[] }> => {
+      const dep = docs((await helm('template', RELEASE, CHART, '-n', NS, ...set)).stdout).find(
+        (d) => d.kind === 'Deployment',
+      )!;
+      return (dep.spec!.template as { spec: { containers: { image: string; args: string[] }[] } }).spec
+        .containers[0]!;
+    };
+    const byDefault = await initImage();
+    expect(byDefault.image).toMatch(/^sidecar-operator:\d+\.\d+\.\d+/);
+    expect(byDefault.args).toContain(`--init-image=${byDefault.image}`);
+    const pinned = await initImage(
+      '--set',
+      'image.repository=registry.example/so',
+      '--set',
+      'image.tag=v2.3.4',
+    );
+    expect(pinned.image).toBe('registry.example/so:v2.3.4');
+    expect(pinned.args).toContain('--init-image=registry.example/so:v2.3.4');
+  });
+
   it('renders an HA Deployment by default and a single replica without election when HA is off', async () => {
     const ha = docs((await helm('template', RELEASE, CHART, '-n', NS)).stdout);
     const dep = ha.find((d) => d.kind === 'Deployment')!;

@@ -95,6 +95,7 @@ async function main() {
       leaderElect: false,
       resyncPeriodMs: 3_600_000,
       processMetrics: false,
+      initImage: 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0',
     });
     // The first certificate is part of start-up, not of applying policies.
     for (;;) {

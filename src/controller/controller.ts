@@ -26,7 +26,7 @@ export interface ControllerOptions {
   registry: Registry;
   operatorNamespace: string;
   target: WebhookTarget;
-  /** What the API server supports: native sidecars, the sleep lifecycle action. */
+  /** What the API server supports (native sidecars, the sleep lifecycle action), and the default init image. */
   compile: CompileOptions;
   certificate: () => CertificateView | undefined;
   /** cert-manager issues (Certificate `ns/name`): annotate for cainjector, leave caBundle to it. */

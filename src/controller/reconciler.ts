@@ -56,7 +56,10 @@ export interface ReconcilerOptions {
   pods: PodIndex;
   operatorNamespace: string;
   target: WebhookTarget;
-  /** What the API server supports (native sidecars resolve sidecarMode Auto; the sleep action). */
+  /**
+   * What the API server supports (native sidecars resolve sidecarMode Auto; the sleep action), and the
+   * init image for policies that name none.
+   */
   compile: CompileOptions;
   certificate: () => CertificateView | undefined;
   /** Set when cert-manager issues: its cainjector writes the caBundles, named Certificate `ns/name`. */

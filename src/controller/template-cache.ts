@@ -13,7 +13,10 @@ export interface CompileOutcome {
 export class TemplateCache {
   private readonly entries = new Map<string, { key: string; outcome: CompileOutcome }>();
 
-  /** `compile`: what the API server supports (native sidecars, the sleep action). */
+  /**
+   * `compile`: what the API server supports (native sidecars, the sleep action) and the operator's own
+   * init image; fixed for the process, so they need not be part of the cache key.
+   */
   constructor(private readonly compile: CompileOptions) {}
 
   get(policy: SidecarPolicy): CompileOutcome {

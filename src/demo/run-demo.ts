@@ -21,6 +21,7 @@ import { ControlPlane } from '../envtest/index.js';
 import { freePort } from '../envtest/process.js';
 import type { Pod } from '../inject/index.js';
 import { loadKubeConfig, requestJson, type PooledKubeConfig } from '../kube/index.js';
+import { DEFAULT_INIT_IMAGE } from '../cli/init-image.js';
 import { startOperator, type OperatorHandle } from '../operator/index.js';
 import { showInterception, showNamespace, showPod, showPolicy } from './show.js';
 import { formatMs, type Style } from './style.js';
@@ -129,6 +130,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSession> {
           webhookPort: port,
           leaderElect: false,
           processMetrics: false,
+          initImage: DEFAULT_INIT_IMAGE,
         });
       },
     );

@@ -5,4 +5,5 @@ export {
   startOperator,
   type OperatorConfig,
   type OperatorHandle,
+  type ServerFeatures,
 } from './operator.js';

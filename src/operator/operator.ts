@@ -72,6 +72,11 @@ export interface OperatorConfig {
   processMetrics?: boolean;
   /** Events on pods' owners for each injection decision (Injected, InjectionSkipped…); default true. */
   admissionEvents?: boolean;
+  /**
+   * The image of the injected `sidecar-init` when a policy names none: the operator's own, so the
+   * iptables program always understands the flags this operator renders.
+   */
+  initImage: string;
 }
 
 export interface OperatorHandle {
@@ -85,8 +90,11 @@ export interface OperatorHandle {
   stop(): Promise<void>;
 }
 
+/** What the API server supports, as the compiler needs it. */
+export type ServerFeatures = Pick<CompileOptions, 'nativeSidecars' | 'sleepAction'>;
+
 /** Native sidecars (init containers with restartPolicy Always) are on by default from 1.29, the sleep lifecycle action from 1.30. */
-export async function detectServerFeatures(kc: KubeConfig): Promise<CompileOptions> {
+export async function detectServerFeatures(kc: KubeConfig): Promise<ServerFeatures> {
   const v = await requestJson<{ major: string; minor: string }>(kc, { path: '/version' });
   const major = parseInt(v.major, 10);
   // Managed offerings report minors such as "30+".
@@ -196,7 +204,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
       registry,
       operatorNamespace: c.namespace,
       target: webhookTarget,
-      compile: features,
+      compile: { ...features, initImage: c.initImage },
       certificate: () =>
         material ? { bundlePem: material.bundlePem, notAfter: material.notAfter } : undefined,
       events,

@@ -6,12 +6,14 @@ import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../
 import { schemaProblem, type Schema } from '../../inject/validate.js';
 import { injectObject, ObjectShapeError } from '../../inject/workloads.js';
 import { CliError } from '../errors.js';
+import { DEFAULT_INIT_IMAGE } from '../init-image.js';
 
 interface InjectFlags {
   filename: string;
   policy: string;
   patch?: boolean;
   nativeSidecars: string;
+  initImage: string;
   namespace: string;
   operatorNamespace: string;
 }
@@ -147,12 +149,17 @@ export function register(program: Command): void {
         'whether the target cluster runs native sidecars (≥ 1.29)',
       ).default('true'),
     )
+    .option(
+      '--init-image <image>',
+      'image of sidecar-init when the policy sets no init.image (the operator’s, as `run` uses)',
+      DEFAULT_INIT_IMAGE,
+    )
     .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
     .option('--operator-namespace <ns>', 'the operator’s namespace (never injected)', 'sidecar-system')
     .action((flags: InjectFlags) => {
       const nativeSidecars = parseBool('--native-sidecars', flags.nativeSidecars);
       const policy = loadPolicy(flags.policy, readInput(flags.policy));
-      const template = compileTemplate(policy, { nativeSidecars });
+      const template = compileTemplate(policy, { nativeSidecars, initImage: flags.initImage });
       const { out, notes } = injectManifest(
         flags.filename === '-' ? 'stdin' : flags.filename,
         readInput(flags.filename),

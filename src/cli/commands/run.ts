@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startOperator, type OperatorConfig } from '../../operator/index.js';
+import { DEFAULT_INIT_IMAGE } from '../init-image.js';
 import { createLogger, type LogFormat } from '../logger.js';
 
 interface RunFlags {
@@ -27,6 +28,7 @@ interface RunFlags {
   certLifetime?: number;
   identity?: string;
   admissionEvents: boolean;
+  initImage: string;
   logLevel: string;
   logFormat: LogFormat;
 }
@@ -97,6 +99,7 @@ export function configFromFlags(f: RunFlags, log: OperatorConfig['log']): Operat
     },
     ...(f.identity ? { identity: f.identity } : {}),
     admissionEvents: f.admissionEvents,
+    initImage: f.initImage,
   };
 }
 
@@ -192,6 +195,13 @@ export function register(program: Command): void {
       opt('--admission-events <bool>', "record Events on pods' owners for each injection decision")
         .argParser(parseBool)
         .default(true),
+    )
+    .addOption(
+      opt(
+        '--init-image <image>',
+        "image of the injected sidecar-init when a policy sets no init.image (the operator's own)",
+        'SIDECAR_INIT_IMAGE',
+      ).default(DEFAULT_INIT_IMAGE),
     )
     .addOption(opt('--log-level <level>', 'trace, debug, info, warn, error', 'LOG_LEVEL').default('info'))
     .addOption(
