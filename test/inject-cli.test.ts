@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsonpatch from 'fast-json-patch';
@@ -89,6 +89,15 @@ describe('sidecar-operator inject', () => {
     ]);
     expect(out.spec.initContainers[0].args).toContain('8080');
     expect(out.metadata.labels['sidecar.dev/revision']).toMatch(/^[0-9a-f]{10}$/);
+  });
+
+  it('runs this release’s image as sidecar-init unless --init-image names another', () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const image = (args: string[]) =>
+      parse(run(['-f', '-', '--policy', policyFile, ...args], pod('web')).stdout).spec.initContainers[0]
+        .image;
+    expect(image([])).toBe(`ghcr.io/sidecar-operator/sidecar-operator:v${version}`);
+    expect(image(['--init-image', 'registry.example/so:v2'])).toBe('registry.example/so:v2');
   });
 
   it('injects every workload kind of a multi-document manifest and passes other kinds through', () => {
