@@ -3,7 +3,7 @@
  * that produces it. Used by the controller (compile, once per policy change), the webhook (decide and
  * inject, per pod CREATE) and the offline `inject` command (all three).
  *
- * - `compileTemplate(policy, { nativeSidecars })` → `CompiledTemplate`: plain JSON, stored in the
+ * - `compileTemplate(policy, { nativeSidecars, initImage })` → `CompiledTemplate`: plain JSON, stored in the
  *   injector ConfigMap (one entry per policy); `revision` is a hash of the rest.
  * - `decideInjection(pod, template, ctx)` → `{ inject, reason, message }`: the reason is a CamelCase
  *   code for Events and logs, the message a sentence.
