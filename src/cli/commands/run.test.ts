@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { parseDuration } from './run.js';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { version } from '../version.js';
+import { configFromFlags, parseDuration, register } from './run.js';
 
 describe('parseDuration', () => {
   it('reads the short units tests use', () => {
@@ -25,5 +27,38 @@ describe('parseDuration', () => {
     for (const bad of ['', 's', '10 m', '10y', '-5s', '1h 30m', '10m!', 'abc']) {
       expect(() => parseDuration(bad), bad).toThrow(/not a duration/);
     }
+  });
+});
+
+describe('run --init-image', () => {
+  const saved = process.env.SIDECAR_INIT_IMAGE;
+  beforeEach(() => {
+    delete process.env.SIDECAR_INIT_IMAGE;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.SIDECAR_INIT_IMAGE;
+    else process.env.SIDECAR_INIT_IMAGE = saved;
+  });
+
+  /** The operator configuration `run` would start with these arguments. */
+  async function initImageOf(...args: string[]): Promise<string> {
+    const program = new Command().exitOverride();
+    register(program);
+    let image = '';
+    program.commands[0]!.action((flags: Parameters<typeof configFromFlags>[0]) => {
+      image = configFromFlags(flags, undefined as never).initImage;
+    });
+    await program.parseAsync(['node', 'sidecar-operator', 'run', '--service-name=s', ...args]);
+    return image;
+  }
+
+  it('defaults to this release’s image', async () => {
+    expect(await initImageOf()).toBe(`ghcr.io/sidecar-operator/sidecar-operator:v${version}`);
+  });
+
+  it('takes SIDECAR_INIT_IMAGE, and the flag over it', async () => {
+    process.env.SIDECAR_INIT_IMAGE = 'registry.example/so:from-env';
+    expect(await initImageOf()).toBe('registry.example/so:from-env');
+    expect(await initImageOf('--init-image=registry.example/so:flag')).toBe('registry.example/so:flag');
   });
 });
