@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileTemplate, injectPod, type Container, type Pod } from './index.js';
+import { SEED_ARGS } from '../iptables/testdata/seed-args.js';
 
 /** The init image the operator would pass; fixed, so that a release's version changes no expectation. */
 const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
@@ -36,25 +37,7 @@ describe.each([true, false])('bookinfo productpage (native sidecars: %s)', (nati
     const init = find(spec.initContainers, 'sidecar-init');
     expect(spec.initContainers?.[0]?.name).toBe('sidecar-init');
     expect(init.command).toEqual(['sidecar-operator']);
-    expect(init.args).toEqual([
-      'iptables',
-      '-p',
-      '15001',
-      '-z',
-      '15006',
-      '-u',
-      '1337',
-      '-m',
-      'REDIRECT',
-      '-i',
-      '*',
-      '-x',
-      '',
-      '-b',
-      '9080',
-      '-d',
-      '15020,15021,15090',
-    ]);
+    expect(init.args).toEqual(['iptables', ...SEED_ARGS]);
   });
 
   it('runs the proxy as 1337 with a read-only root filesystem and no privileges', () => {

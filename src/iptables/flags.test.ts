@@ -1,28 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildIptablesArgs, IptablesFlagError, parseIptablesArgs, type IptablesOptions } from './flags.js';
-
-const SEED = [
-  '-p',
-  '15001',
-  '-z',
-  '15006',
-  '-u',
-  '1337',
-  '-m',
-  'REDIRECT',
-  '-i',
-  '*',
-  '-x',
-  '',
-  '-b',
-  '9080',
-  '-d',
-  '15020,15021,15090',
-];
+import { SEED_ARGS } from './testdata/seed-args.js';
 
 describe('buildIptablesArgs / parseIptablesArgs', () => {
   it('reads the seed arguments', () => {
-    expect(parseIptablesArgs(['iptables', ...SEED])).toEqual({
+    expect(parseIptablesArgs(['iptables', ...SEED_ARGS])).toEqual({
       proxyPort: 15001,
       inboundCapturePort: 15006,
       proxyUid: 1337,

@@ -8,6 +8,7 @@ import {
 } from '../../iptables/index.js';
 import { CliError } from '../errors.js';
 import { configFromFlags, register } from './iptables.js';
+import { SEED_ARGS } from '../../iptables/testdata/seed-args.js';
 
 /** Parses argv with the real commander definition, capturing the flags instead of applying them. */
 function viaCommander(argv: string[]): Partial<Record<IptablesOptionKey, string | boolean>> {
@@ -23,25 +24,7 @@ function viaCommander(argv: string[]): Partial<Record<IptablesOptionKey, string 
 }
 
 const CASES = [
-  [
-    'iptables',
-    '-p',
-    '15001',
-    '-z',
-    '15006',
-    '-u',
-    '1337',
-    '-m',
-    'REDIRECT',
-    '-i',
-    '*',
-    '-x',
-    '',
-    '-b',
-    '9080',
-    '-d',
-    '15020,15021,15090',
-  ],
+  ['iptables', ...SEED_ARGS],
   buildIptablesArgs({
     inboundInterceptionMode: 'TPROXY',
     outboundIpRangesExclude: ['10.0.0.0/8'],
