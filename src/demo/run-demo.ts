@@ -17,7 +17,7 @@ import {
   STATUS_ANNOTATION,
   type SidecarPolicy,
 } from '../api/index.js';
-import { ControlPlane } from '../envtest/index.js';
+import { ControlPlane, eventually } from '../envtest/index.js';
 import { freePort } from '../envtest/process.js';
 import type { Pod } from '../inject/index.js';
 import { loadKubeConfig, requestJson, type PooledKubeConfig } from '../kube/index.js';
@@ -44,24 +44,6 @@ export interface DemoSession {
   server: string;
   logPath: string;
   stop(): Promise<void>;
-}
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? `: ${last.message}` : '';
-      throw new Error(`timed out after ${formatMs(timeoutMs)} waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function readDocs(file: string): KubernetesObject[] {
@@ -141,27 +123,40 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSession> {
         await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
         const [body] = readDocs('examples/bookinfo.yaml');
         await requestJson(client, { method: 'POST', path: policyPath(), body });
-        return until('the policy to be Ready and the namespace marked', timeoutMs, async () => {
-          const p = await requestJson<SidecarPolicy>(client, { path: policyPath('bookinfo') });
-          const ready = p.status?.conditions?.find((c) => c.type === ConditionType.Ready)?.status === 'True';
-          const ns = await core.readNamespace({ name: NAMESPACE });
-          return ready && ns.metadata?.labels?.[POLICY_LABEL] === 'bookinfo' ? p : undefined;
-        });
+        return eventually(
+          async () => {
+            const p = await requestJson<SidecarPolicy>(client, { path: policyPath('bookinfo') });
+            const ready =
+              p.status?.conditions?.find((c) => c.type === ConditionType.Ready)?.status === 'True';
+            const ns = await core.readNamespace({ name: NAMESPACE });
+            return ready && ns.metadata?.labels?.[POLICY_LABEL] === 'bookinfo' ? p : undefined;
+          },
+          { what: 'the policy to be Ready and the namespace marked', timeoutMs, intervalMs: 200 },
+        );
       },
     );
     const pod = await step('apply examples/bookinfo-productpage.yaml and wait for its pod', async () => {
       const objects = client.makeApiClient(KubernetesObjectApi);
       for (const doc of readDocs('examples/bookinfo-productpage.yaml')) await objects.create(doc);
-      return until('the Deployment’s pod', timeoutMs, async () => {
-        const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=productpage' });
-        return pods.items[0] as Pod | undefined;
-      });
+      return eventually(
+        async () => {
+          const pods = await core.listNamespacedPod({
+            namespace: NAMESPACE,
+            labelSelector: 'app=productpage',
+          });
+          return pods.items[0] as Pod | undefined;
+        },
+        { what: 'the Deployment’s pod', timeoutMs, intervalMs: 200 },
+      );
     });
     const current = await step('wait for the policy status to count the injected pod', () =>
-      until('status.injectedPods ≥ 1', 10_000, async () => {
-        const p = await requestJson<SidecarPolicy>(client, { path: policyPath('bookinfo') });
-        return (p.status?.injectedPods ?? 0) >= 1 ? p : undefined;
-      }).catch(() => policy),
+      eventually(
+        async () => {
+          const p = await requestJson<SidecarPolicy>(client, { path: policyPath('bookinfo') });
+          return (p.status?.injectedPods ?? 0) >= 1 ? p : undefined;
+        },
+        { what: 'status.injectedPods ≥ 1', timeoutMs: 10_000, intervalMs: 200 },
+      ).catch(() => policy),
     );
     const ns: V1Namespace = await core.readNamespace({ name: NAMESPACE });
     const deployment = await client

@@ -4,6 +4,7 @@
  * benchmarks and the embedded demo.
  */
 export { findBinaries, type Binaries } from './binaries.js';
+export { eventually } from './eventually.js';
 export {
   ControlPlane,
   installCRDs,
