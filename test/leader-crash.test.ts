@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LeaderElector } from '../src/controller/leader.js';
-import { loadKubeConfig } from '../src/kube/index.js';
+import { loadKubeConfig, requestJson } from '../src/kube/index.js';
 import { envtest, eventually, testNamespace } from './support.js';
 
 const root = join(import.meta.dirname, '..');
@@ -83,4 +83,37 @@ describe('leader election when the leader crashes', () => {
     expect(handoverMs).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS - 100);
     expect(handoverMs).toBeLessThan(LEASE_MS + 3 * RETRY_MS);
   });
+
+  it('a leader keeps renewing while its start callback is still running (e.g. caches syncing)', async () => {
+    const namespace = await testNamespace('lease-slow');
+    const elector = new LeaderElector({
+      kc: loadKubeConfig({ kubeconfigYaml: envtest().adminKubeconfig }),
+      namespace,
+      name: 'slow-start',
+      identity: 'slow',
+      log: pino({ level: 'silent' }),
+      leaseDurationMs: LEASE_MS,
+      renewDeadlineMs: RENEW_MS,
+      retryPeriodMs: RETRY_MS,
+      onStartedLeading: () => new Promise<void>(() => undefined), // never finishes
+      onStoppedLeading: () => undefined,
+    });
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/slow-start`;
+    const renewTime = async () =>
+      (await requestJson<{ spec: { renewTime: string } }>(envKc(), { path })).spec.renewTime;
+    elector.start();
+    try {
+      await eventually(() => (elector.isLeader ? true : undefined), { what: 'leadership' });
+      const first = await renewTime();
+      await new Promise((r) => setTimeout(r, 3 * RETRY_MS));
+      expect(await renewTime()).not.toBe(first);
+      expect(elector.isLeader).toBe(true);
+    } finally {
+      await elector.stop();
+    }
+  });
 });
+
+function envKc() {
+  return loadKubeConfig({ kubeconfigYaml: envtest().adminKubeconfig });
+}

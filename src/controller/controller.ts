@@ -70,6 +70,8 @@ export class Controller {
   private readonly workers: Promise<void>[] = [];
   private resync: ReturnType<typeof setInterval> | undefined;
   private running = false;
+  private markStopped!: () => void;
+  private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
   private active = 0;
 
   constructor(private readonly o: ControllerOptions) {
@@ -182,7 +184,8 @@ export class Controller {
   async start(): Promise<void> {
     this.running = true;
     for (const i of this.informers) i.start();
-    await Promise.all(this.informers.map((i) => i.synced));
+    // stop() during the first list (leadership lost meanwhile) ends the wait.
+    await Promise.race([Promise.all(this.informers.map((i) => i.synced)), this.stopped]);
     if (!this.running) return;
     this.o.log.info({ policies: this.policies.list().length }, 'caches synced, reconciling');
     this.enqueueAll();
@@ -192,6 +195,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.markStopped();
     if (this.resync) clearInterval(this.resync);
     this.queue.shutDown();
     await Promise.all(this.informers.map((i) => i.stop()));

@@ -92,7 +92,9 @@ export class LeaderElector {
         if (!this.leading) {
           this.leading = true;
           this.o.log.info({ lease: this.o.name, identity: this.o.identity }, 'became leader');
-          await this.callback(this.o.onStartedLeading);
+          // Not awaited (client-go runs it in a goroutine): starting the controller waits for its
+          // caches, and the lease must keep being renewed meanwhile.
+          void this.callback(this.o.onStartedLeading);
         }
       } else if (this.leading && now - this.lastRenew > this.deadlineMs) {
         this.leading = false;
@@ -142,11 +144,20 @@ export class LeaderElector {
     };
   }
 
+  /**
+   * Every lease request is bounded: a leader must find out within its renew deadline that it could
+   * not renew (a request hanging for minutes would keep it reconciling after a successor took over).
+   */
+  private requestSignal(): AbortSignal {
+    const left = this.leading ? this.deadlineMs - (Date.now() - this.lastRenew) : this.deadlineMs;
+    return AbortSignal.timeout(Math.max(500, Math.min(left, this.deadlineMs)));
+  }
+
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = new Date();
     let lease: V1Lease | undefined;
     try {
-      lease = await requestJson<V1Lease>(this.o.kc, { path: this.path });
+      lease = await requestJson<V1Lease>(this.o.kc, { path: this.path, signal: this.requestSignal() });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -176,7 +187,7 @@ export class LeaderElector {
     const body = this.body(lease, acquire, now);
     try {
       const path = method === 'POST' ? this.path.replace(/\/[^/]+$/, '') : this.path;
-      await requestJson(this.o.kc, { method, path, body });
+      await requestJson(this.o.kc, { method, path, body, signal: this.requestSignal() });
       return true;
     } catch (err) {
       if (isConflict(err)) return false;
