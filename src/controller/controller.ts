@@ -188,9 +188,20 @@ export class Controller {
     await Promise.race([Promise.all(this.informers.map((i) => i.synced)), this.stopped]);
     if (!this.running) return;
     this.o.log.info({ policies: this.policies.list().length }, 'caches synced, reconciling');
+    this.ensureConfigMap();
     this.enqueueAll();
     for (let i = 0; i < (this.o.workers ?? 4); i++) this.workers.push(this.work());
-    this.resync = setInterval(() => this.enqueueAll(), this.o.resyncPeriodMs ?? 300_000);
+    this.resync = setInterval(() => {
+      this.ensureConfigMap();
+      this.enqueueAll();
+    }, this.o.resyncPeriodMs ?? 300_000);
+  }
+
+  /** With no policy, nothing else writes the ConfigMap the webhook's readiness waits for. */
+  private ensureConfigMap(): void {
+    this.reconciler.ensureConfigMap().catch((err: unknown) => {
+      this.o.log.warn({ err }, 'injector ConfigMap not written; retrying at the next resync');
+    });
   }
 
   async stop(): Promise<void> {

@@ -133,6 +133,15 @@ export class Reconciler {
     });
   }
 
+  /**
+   * Writes the injector ConfigMap when it does not exist (no policy yet): every replica reports
+   * ready only once it has loaded the templates, an empty set included.
+   */
+  async ensureConfigMap(): Promise<void> {
+    if (this.o.caches.configMap.get(INJECTOR_CONFIGMAP, this.o.operatorNamespace)) return;
+    await this.writes.syncConfigMap(this.o.caches.configMap, this.livePolicies(), this.templates);
+  }
+
   private async converge(policy: SidecarPolicy, log: Logger): Promise<ReconcileResult> {
     const name = policy.metadata?.name ?? '';
     const policies = this.livePolicies();
