@@ -204,8 +204,10 @@ describe('chart', () => {
     const c = pod.containers[0];
     expect(dep.spec!.replicas).toBe(2);
     expect(c.args).toContain('--leader-elect=true');
-    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', scheme: 'HTTPS' });
-    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', scheme: 'HTTPS' });
+    // Plain HTTP on a port of its own: the HTTPS port has no certificate until one is issued.
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'probes', scheme: 'HTTP' });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'probes', scheme: 'HTTP' });
+    expect(c.args).toContain('--metrics-port=8080');
     expect(c.securityContext).toMatchObject({
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,
