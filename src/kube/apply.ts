@@ -10,6 +10,19 @@ import { requestJson } from './request.js';
 
 export { FIELD_MANAGER };
 
+// One generic client per kubeconfig: it caches the resource discovery it does for each kind, which a
+// fresh client per call would repeat before every write.
+const objectApis = new WeakMap<KubeConfig, KubernetesObjectApi>();
+
+function objectApi(kc: KubeConfig): KubernetesObjectApi {
+  let api = objectApis.get(kc);
+  if (!api) {
+    api = KubernetesObjectApi.makeApiClient(kc);
+    objectApis.set(kc, api);
+  }
+  return api;
+}
+
 /**
  * Server-side applies `obj` (a partial object: only the fields we own) under our field manager.
  * `force` takes fields over from other managers; use it only on objects the operator owns.
@@ -19,7 +32,7 @@ export async function applyObject<T extends KubernetesObject>(
   obj: T,
   { force = false, dryRun = false }: { force?: boolean; dryRun?: boolean } = {},
 ): Promise<T> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
+  const api = objectApi(kc);
   try {
     return await api.patch<T>(
       obj,
