@@ -88,6 +88,15 @@ export class Rollout {
   /** ReplicaSet uid → its Deployment's name (or null): owners do not change, one GET per ReplicaSet. */
   private readonly replicaSetOwners = new Map<string, string | null>();
 
+  /** Bounded: ReplicaSets come and go for the leader's lifetime; the oldest entries go first. */
+  private rememberOwner(uid: string, deployment: string | null): void {
+    if (this.replicaSetOwners.size >= 10_000) {
+      const oldest = this.replicaSetOwners.keys().next().value;
+      if (oldest !== undefined) this.replicaSetOwners.delete(oldest);
+    }
+    this.replicaSetOwners.set(uid, deployment);
+  }
+
   private readonly kc: KubeConfig;
   private readonly pods: PodIndex;
   private readonly events: EventRecorder;
@@ -223,7 +232,7 @@ export class Rollout {
           });
           deployment =
             rs.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'Deployment')?.name ?? null;
-          this.replicaSetOwners.set(ref.uid, deployment);
+          this.rememberOwner(ref.uid, deployment);
         } catch (err) {
           if (!isNotFound(err)) errors.push(`replicaset ${ns}/${ref.name}: ${errorMessage(err)}`);
           deployment = null;
