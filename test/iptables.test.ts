@@ -61,26 +61,18 @@ const PROXY = (port: number, ...extra: string[]): string[] =>
     extra.includes('--transparent') ? ['net_admin'] : [],
   );
 
+/** The flags both suites apply: capture everything except the peer's subnet and `excludeInbound`. */
+function captureArgs(mode: 'REDIRECT' | 'TPROXY', excludeInbound: string, ...extra: string[]): string[] {
+  return [
+    ...['-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', mode],
+    ...['-i', '*', '-x', '10.99.1.0/24,fd00:99:1::/64', '-b', '*', '-d', excludeInbound],
+    ...extra,
+  ];
+}
+
 describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', () => {
   const t = new Topology();
-  const args = [
-    '-p',
-    '15001',
-    '-z',
-    '15006',
-    '-u',
-    String(PROXY_UID),
-    '-m',
-    'REDIRECT',
-    '-i',
-    '*',
-    '-x',
-    '10.99.1.0/24,fd00:99:1::/64',
-    '-b',
-    '*',
-    '-d',
-    '15020,15021,15090,9091',
-  ];
+  const args = captureArgs('REDIRECT', '15020,15021,15090,9091');
 
   beforeAll(async () => {
     t.create();
@@ -226,25 +218,7 @@ function tproxyProbe(t: Topology): Run {
 
 describe('iptables TPROXY in a pod-like network namespace (IPv4 and IPv6)', () => {
   const t = new Topology();
-  const args = [
-    '-p',
-    '15001',
-    '-z',
-    '15006',
-    '-u',
-    String(PROXY_UID),
-    '-m',
-    'TPROXY',
-    '-i',
-    '*',
-    '-x',
-    '10.99.1.0/24,fd00:99:1::/64',
-    '-b',
-    '*',
-    '-d',
-    '9091',
-    '--ipv6',
-  ];
+  const args = captureArgs('TPROXY', '9091', '--ipv6');
   let probe: Run;
 
   beforeAll(async () => {
