@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test control plane (kube-apiserver, kube-controller-manager, etcd) and helm from their Go
+# Builds the test control plane (kube-apiserver, kube-controller-manager, etcd), the node's
+# Kubernetes commands (kubelet, kube-scheduler, kube-proxy, kubectl) and helm from their Go
 # modules into a cache outside the work tree, keyed by version. Prints the bin directory on stdout.
 # Safe to run repeatedly: anything already built is reused.
 set -euo pipefail
@@ -43,15 +44,18 @@ build_kubernetes() {
   for m in "${staging_modules[@]}"; do
     go mod edit -replace "k8s.io/$m=k8s.io/$m@$staging_version"
   done
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@v$KUBERNETES_VERSION" \
-         "k8s.io/kubernetes/cmd/kube-controller-manager@v$KUBERNETES_VERSION"
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+  local c pkgs=()
+  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  go get "${pkgs[@]/%/@v$KUBERNETES_VERSION}"
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
   ldflags+=" -X $pkg.gitTreeState=clean"
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-  mv "$bin/kube-apiserver.tmp" "$bin/kube-apiserver"
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/kube-controller-manager.tmp" k8s.io/kubernetes/cmd/kube-controller-manager
-  mv "$bin/kube-controller-manager.tmp" "$bin/kube-controller-manager"
+  # One invocation for every command, so the packages they share compile once.
+  rm -rf "$bin/k8s.tmp" && mkdir -p "$bin/k8s.tmp"
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/k8s.tmp/" "${pkgs[@]}"
+  for c in "${cmds[@]}"; do mv "$bin/k8s.tmp/$c" "$bin/$c"; done
+  rmdir "$bin/k8s.tmp"
 }
 
 build_etcd() {
@@ -86,11 +90,16 @@ build_helm() {
   mv "$bin/helm.tmp" "$bin/helm"
 }
 
+all_present() {
+  local c
+  for c in "$@"; do [ -x "$bin/$c" ] || return 1; done
+}
+
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(etcd kubernetes helm)
 for component in "${want[@]}"; do
   case "$component" in
-    kubernetes) [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && continue ;;
+    kubernetes) all_present kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl && continue ;;
     etcd) [ -x "$bin/etcd" ] && continue ;;
     helm) [ -x "$bin/helm" ] && continue ;;
     *) log "unknown component $component"; exit 2 ;;
