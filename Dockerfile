@@ -31,7 +31,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY crds ./crds
+# `sidecar-operator` on PATH: the init container runs `sidecar-operator iptables …`.
+COPY hack/image/sidecar-operator /usr/local/bin/sidecar-operator
 # Non-root by default (numeric, so runAsNonRoot can verify it); the injected init container asks for
 # UID 0 and the NET_ADMIN/NET_RAW capabilities explicitly.
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["sidecar-operator"]

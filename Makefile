@@ -8,6 +8,10 @@ SHELL := /usr/bin/env bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 ENVTEST_BIN = $(shell hack/envtest/build.sh)
+# The one reference of this release's image: the chart, the init container default and the uninstall
+# hook name it too (a test checks they agree).
+VERSION := $(shell node -p 'require("./package.json").version' 2>/dev/null)
+IMAGE := ghcr.io/sidecar-operator/sidecar-operator:v$(VERSION)
 
 ##@ General
 
@@ -98,8 +102,12 @@ bench: build envtest ## Run the benchmarks under bench/.
 ##@ Packaging
 
 .PHONY: docker-build
-docker-build: ## Build the operator image (needs a Docker engine).
-	docker build -t sidecar-operator:dev .
+docker-build: ## Build the operator image with Docker (tagged as the chart and the init container name it).
+	docker build -t $(IMAGE) .
+
+.PHONY: images
+images: build envtest ## Build the operator and test images without Docker (OCI archives, cached).
+	node hack/image/build.ts
 
 .PHONY: clean
 clean: ## Remove build outputs (the envtest cache is kept).

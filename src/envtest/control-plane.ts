@@ -22,6 +22,13 @@ export interface ControlPlaneOptions {
   crds?: string[];
   /** Extra kube-apiserver flags. */
   apiServerFlags?: string[];
+  /**
+   * Serve on a node's address instead of loopback, the way a cluster with a node needs it: bound to
+   * `address` (the node bridge's own address, so pods reach it), the `kubernetes` Service in
+   * `serviceCIDR` backed by that address, ServiceAccount admission, Node authorization and a
+   * kubelet client certificate. Without it the control plane is loopback-only and has no node.
+   */
+  nodeNetwork?: { address: string; serviceCIDR: string; serviceIP: string };
   log?: (msg: string) => void;
 }
 
@@ -32,6 +39,8 @@ export interface ControlPlaneInfo {
   adminKubeconfigPath: string;
   adminKubeconfig: string;
   clientCA: KeyPair;
+  /** The CA that signed the API server's serving certificate (what pods and the kubelet trust). */
+  servingCA: KeyPair;
   serverVersion: string;
   binaries: Binaries;
 }
@@ -102,6 +111,7 @@ export class ControlPlane {
         adminKubeconfigPath,
         adminKubeconfig,
         clientCA: { certPem: this.clientCA.certPem, keyPem: this.clientCA.keyPem },
+        servingCA: { certPem: this.servingCA.certPem, keyPem: this.servingCA.keyPem },
         serverVersion: version.gitVersion,
         binaries: bins,
       };
@@ -115,11 +125,24 @@ export class ControlPlane {
   private async writePki(dir: string): Promise<void> {
     this.clientCA = await createAuthority('envtest-client-ca');
     this.servingCA = await createAuthority('envtest-serving-ca');
+    const net = this.opts.nodeNetwork;
     const serving = await issue(this.servingCA, {
       commonName: 'kube-apiserver',
-      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      dnsNames: [
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ],
+      ipAddresses: net ? ['127.0.0.1', net.address, net.serviceIP] : ['127.0.0.1', '10.0.0.1'],
       usage: 'server',
+    });
+    // The API server's identity towards kubelets (logs, exec, port-forward).
+    const kubeletClient = await issue(this.clientCA, {
+      commonName: 'kube-apiserver-kubelet-client',
+      organizations: ['system:masters'],
+      usage: 'client',
     });
     const sa = await createSigningKey();
     const files: Record<string, string> = {
@@ -129,6 +152,8 @@ export class ControlPlane {
       'apiserver.key': serving.keyPem,
       'sa.pub': sa.publicPem,
       'sa.key': sa.privatePem,
+      'kubelet-client.crt': kubeletClient.certPem,
+      'kubelet-client.key': kubeletClient.keyPem,
     };
     for (const [name, content] of Object.entries(files))
       writeFileSync(join(dir, name), content, { mode: 0o600 });
@@ -171,25 +196,38 @@ export class ControlPlane {
   private async startApiServer(bins: Binaries, dir: string, etcdUrl: string): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const server = `https://127.0.0.1:${port}`;
+      const net = this.opts.nodeNetwork;
+      const host = net?.address ?? '127.0.0.1';
+      const server = `https://${host}:${port}`;
       const args = [
         `--etcd-servers=${etcdUrl}`,
         `--cert-dir=${dir}`,
         `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
         `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
         `--secure-port=${port}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        '--authorization-mode=RBAC',
+        `--bind-address=${host}`,
+        `--advertise-address=${host}`,
         `--client-ca-file=${join(dir, 'client-ca.crt')}`,
         `--service-account-issuer=${server}/`,
         `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
         '--allow-privileged=true',
-        '--disable-admission-plugins=ServiceAccount',
         '--enable-priority-and-fairness=false',
-        '--endpoint-reconciler-type=none',
+        ...(net
+          ? [
+              `--service-cluster-ip-range=${net.serviceCIDR}`,
+              '--authorization-mode=Node,RBAC',
+              '--enable-admission-plugins=NodeRestriction',
+              `--kubelet-client-certificate=${join(dir, 'kubelet-client.crt')}`,
+              `--kubelet-client-key=${join(dir, 'kubelet-client.key')}`,
+              '--kubelet-preferred-address-types=InternalIP',
+            ]
+          : [
+              '--service-cluster-ip-range=10.0.0.0/24',
+              '--authorization-mode=RBAC',
+              '--disable-admission-plugins=ServiceAccount',
+              '--endpoint-reconciler-type=none',
+            ]),
         ...(this.opts.apiServerFlags ?? []),
       ];
       const apiserver = new ManagedProcess(
@@ -247,7 +285,9 @@ export class ControlPlane {
         `--service-account-private-key-file=${join(dir, 'sa.key')}`,
         `--root-ca-file=${join(dir, 'serving-ca.crt')}`,
         '--use-service-account-credentials=false',
-        '--controllers=*,-nodeipam,-nodelifecycle,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-ttl,-bootstrapsigner,-tokencleaner',
+        this.opts.nodeNetwork
+          ? '--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-bootstrapsigner,-tokencleaner'
+          : '--controllers=*,-nodeipam,-nodelifecycle,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-ttl,-bootstrapsigner,-tokencleaner',
         '--concurrent-deployment-syncs=5',
         '--concurrent-replicaset-syncs=5',
         '--concurrent-gc-syncs=20',

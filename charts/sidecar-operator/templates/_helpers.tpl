@@ -44,7 +44,7 @@ app.kubernetes.io/part-of: sidecar-operator
 {{- end }}
 
 {{- define "sidecar-operator.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- printf "%s:%s" .Values.image.repository (default (printf "v%s" .Chart.AppVersion) .Values.image.tag) }}
 {{- end }}
 
 {{/* Restricted pod-security profile, for every container the chart runs. */}}

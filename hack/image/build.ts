@@ -1,0 +1,309 @@
+// Builds the project's images without a Docker engine and without a registry, as OCI archives that
+// `ctr images import` takes, cached by content under ~/.cache/sidecar-operator/images:
+//
+//   operator  the Dockerfile's runtime stage, followed line by line: a debootstrap Debian root
+//             filesystem with the packages its RUN installs (in place of node:24-slim's Debian), the
+//             pinned Node binary at /usr/local/bin/node (what node:24-slim has there), and every COPY,
+//             WORKDIR, ENV, USER and ENTRYPOINT of that stage. A line it cannot follow is an error,
+//             so the recipe and the local build cannot drift apart silently.
+//   pause     the sandbox image, pause.c from the k8s.io/kubernetes module built statically.
+//   fixtures  test images: an application (HTTP server and client) and a proxy fixture, one static
+//             Go binary (test/images/fixture).
+//
+// Usage: node hack/image/build.ts [--broken-path] [--json]
+// Prints one line per image, `<reference> <archive>` (or a JSON object with --json).
+// --broken-path builds the operator image WITHOUT `sidecar-operator` on PATH, under its own
+// reference, for the test that proves the e2e suite notices.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseDockerfile, type RuntimeStage } from './dockerfile.ts';
+
+const repo = join(import.meta.dirname, '..', '..');
+const cache =
+  process.env.SIDECAR_IMAGE_CACHE ??
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sidecar-operator', 'images');
+const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string };
+
+/** The one reference of this release's image (chart, init container default, make docker-build). */
+export const OPERATOR_IMAGE = `ghcr.io/sidecar-operator/sidecar-operator:v${pkg.version}`;
+export const BROKEN_OPERATOR_IMAGE = `ghcr.io/sidecar-operator/sidecar-operator:v${pkg.version}-broken-path`;
+export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
+export const APP_IMAGE = 'sidecar-test/app:v1';
+export const PROXY_FIXTURE_IMAGE = 'sidecar-test/proxy:v1';
+
+function log(msg: string): void {
+  process.stderr.write(`image: ${msg}\n`);
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, env: opts.env, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** A digest of a tree's paths, modes and contents (what decides whether a cached image is stale). */
+function hashTree(root: string, h = createHash('sha256'), rel = ''): ReturnType<typeof createHash> {
+  const path = join(root, rel);
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    for (const name of readdirSync(path).sort()) hashTree(root, h, join(rel, name));
+  } else {
+    h.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
+    h.update(readFileSync(path));
+  }
+  return h;
+}
+
+interface ImageConfig {
+  user?: string;
+  env: string[];
+  workingDir?: string;
+  entrypoint?: string[];
+  cmd?: string[];
+}
+
+/** Packs a root filesystem layer and a config into an OCI image archive named `ref`. */
+async function packOci(ref: string, layerTar: string, config: ImageConfig, out: string): Promise<void> {
+  const layout = `${out}.layout`;
+  rmSync(layout, { recursive: true, force: true });
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+  const layerDigest = await sha256File(layerTar);
+  const layerSize = statSync(layerTar).size;
+  renameSync(layerTar, join(layout, 'blobs', 'sha256', layerDigest));
+  const blob = (obj: unknown): { digest: string; size: number } => {
+    const text = JSON.stringify(obj);
+    const digest = sha256(text);
+    writeFileSync(join(layout, 'blobs', 'sha256', digest), text);
+    return { digest: `sha256:${digest}`, size: Buffer.byteLength(text) };
+  };
+  const cfg = blob({
+    architecture: process.arch === 'arm64' ? 'arm64' : 'amd64',
+    os: 'linux',
+    config: {
+      User: config.user,
+      Env: config.env,
+      WorkingDir: config.workingDir,
+      Entrypoint: config.entrypoint,
+      Cmd: config.cmd,
+      Labels: { 'org.opencontainers.image.version': pkg.version },
+    },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${layerDigest}`] },
+    history: [{ created_by: 'hack/image/build.ts' }],
+  });
+  const manifest = blob({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerDigest}`, size: layerSize }],
+  });
+  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(
+    join(layout, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref.split(':').pop() },
+        },
+      ],
+    }),
+  );
+  run('tar', ['-cf', `${out}.tmp`, '-C', layout, 'oci-layout', 'index.json', 'blobs']);
+  renameSync(`${out}.tmp`, out);
+  rmSync(layout, { recursive: true, force: true });
+}
+
+/** A layer tar of the given directories, in order (later ones win), owned by root like a COPY. */
+function layerOf(dirs: string[], out: string): void {
+  const args = ['--numeric-owner', '--owner=0', '--group=0', '--xattrs', '-cf', out];
+  for (const d of dirs) args.push('-C', d, '.');
+  run('tar', args);
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Production node_modules for package-lock.json, cached by the lock file's content. */
+function productionModules(): string {
+  const lock = readFileSync(join(repo, 'package-lock.json'));
+  const dir = join(cache, `node-modules-${sha256(lock).slice(0, 12)}`);
+  if (existsSync(join(dir, '.complete'))) return join(dir, 'node_modules');
+  log('installing production node_modules (npm ci --omit=dev)');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(repo, 'package.json'), join(dir, 'package.json'));
+  copyFileSync(join(repo, 'package-lock.json'), join(dir, 'package-lock.json'));
+  run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir });
+  writeFileSync(join(dir, '.complete'), '');
+  return join(dir, 'node_modules');
+}
+
+/** Where each COPY source of the runtime stage comes from in a build without Docker. */
+function copySource(from: string | undefined, src: string): string {
+  if (from === 'deps' && src === '/app/node_modules') return productionModules();
+  if (from === 'build' && src === '/src/dist') {
+    if (!existsSync(join(repo, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built: run make build');
+    return join(repo, 'dist');
+  }
+  if (from === undefined && !src.startsWith('/')) return join(repo, src);
+  throw new Error(`Dockerfile: the local build cannot follow COPY ${from ? `--from=${from} ` : ''}${src}`);
+}
+
+/** The root filesystem with the packages the stage's RUN installs (debootstrap, cached). */
+function rootfs(stage: RuntimeStage): string {
+  return run(join(repo, 'hack', 'image', 'rootfs.sh'), stage.packages).trim();
+}
+
+async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, string]> {
+  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+  const stage = parseDockerfile(dockerfile);
+  const base = rootfs(stage);
+  const nodeBinary = join(repo, 'node_modules', 'node', 'bin', 'node');
+  const nodeVersion = run(nodeBinary, ['--version']).trim();
+  const ref = opts.brokenPath ? BROKEN_OPERATOR_IMAGE : OPERATOR_IMAGE;
+  const copies = stage.copies.filter((c) => !(opts.brokenPath && c.dest.startsWith('/usr/local/bin')));
+  // The cache key: every input, without staging anything (production modules by their lock file).
+  const sources = copies.map((c) => ({ ...c, path: copySource(c.from, c.src) }));
+  const inputs = sources.map((c) =>
+    c.from === 'deps' ? `${c.dest} ${c.path}` : `${c.dest} ${hashTree(c.path).digest('hex')}`,
+  );
+  const key = sha256([ref, dockerfile, base, nodeVersion, ...inputs].join('\n')).slice(0, 16);
+  const out = join(cache, `operator-${opts.brokenPath ? 'broken-' : ''}${key}.tar`);
+  if (existsSync(out)) return [ref, out];
+  log(`packing ${ref}`);
+  const stageDir = join(cache, `stage-operator-${key}`);
+  rmSync(stageDir, { recursive: true, force: true });
+  mkdirSync(join(stageDir, 'usr', 'local', 'bin'), { recursive: true });
+  // node:24-slim's Node lives at /usr/local/bin/node; ours is the pinned one from npm.
+  copyFileSync(nodeBinary, join(stageDir, 'usr', 'local', 'bin', 'node'));
+  for (const copy of sources) {
+    const dest = join(stageDir, copy.dest);
+    mkdirSync(dirname(dest), { recursive: true });
+    cpSync(copy.path, dest, { recursive: true, dereference: true });
+  }
+  if (stage.workdir) mkdirSync(join(stageDir, stage.workdir), { recursive: true });
+  // Readable by the image's non-root user whatever the checkout's umask was.
+  run('chmod', ['-R', 'a+rX,go-w', stageDir]);
+  const layer = join(cache, `operator-${key}.layer`);
+  layerOf([base, stageDir], layer);
+  await packOci(
+    ref,
+    layer,
+    {
+      user: stage.user,
+      env: [DEFAULT_PATH, `NODE_VERSION=${nodeVersion.replace(/^v/, '')}`, ...stage.env],
+      workingDir: stage.workdir,
+      entrypoint: stage.entrypoint,
+      cmd: stage.cmd,
+    },
+    out,
+  );
+  rmSync(stageDir, { recursive: true, force: true });
+  // Older archives of this image are superseded.
+  for (const f of readdirSync(cache)) {
+    if (f.startsWith(opts.brokenPath ? 'operator-broken-' : 'operator-') && f.endsWith('.tar') && join(cache, f) !== out && !f.includes('broken') === !opts.brokenPath) rmSync(join(cache, f), { force: true });
+  }
+  return [ref, out];
+}
+
+function kubernetesVersion(): string {
+  const text = readFileSync(join(repo, 'hack', 'envtest', 'versions.env'), 'utf8');
+  return /^KUBERNETES_VERSION=(\S+)/m.exec(text)![1]!;
+}
+
+async function buildPause(): Promise<[string, string]> {
+  const v = kubernetesVersion();
+  const out = join(cache, `pause-k8s-${v}.tar`);
+  if (existsSync(out)) return [PAUSE_IMAGE, out];
+  const modcache = run('go', ['env', 'GOMODCACHE']).trim();
+  const source = join(modcache, `k8s.io/kubernetes@v${v}`, 'build', 'pause', 'linux', 'pause.c');
+  if (!existsSync(source)) throw new Error(`${source} missing: run make envtest first`);
+  const stage = join(cache, 'stage-pause');
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  run('gcc', ['-Os', '-static', '-o', join(stage, 'pause'), source]);
+  run('strip', [join(stage, 'pause')]);
+  const layer = `${out}.layer`;
+  layerOf([stage], layer);
+  await packOci(PAUSE_IMAGE, layer, { env: [DEFAULT_PATH], entrypoint: ['/pause'], user: '65535:65535' }, out);
+  rmSync(stage, { recursive: true, force: true });
+  return [PAUSE_IMAGE, out];
+}
+
+async function buildFixtures(): Promise<[string, string][]> {
+  const src = join(repo, 'test', 'images', 'fixture');
+  const key = hashTree(src).digest('hex').slice(0, 12);
+  const results: [string, string][] = [];
+  const binDir = join(cache, `fixture-${key}`);
+  const bin = join(binDir, 'fixture');
+  if (!existsSync(bin)) {
+    log('building the test fixture (go build)');
+    mkdirSync(binDir, { recursive: true });
+    run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', `${bin}.tmp`, '.'], {
+      cwd: src,
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+    });
+    renameSync(`${bin}.tmp`, bin);
+  }
+  for (const [ref, role] of [
+    [APP_IMAGE, 'app'],
+    [PROXY_FIXTURE_IMAGE, 'proxy'],
+  ] as const) {
+    const out = join(cache, `fixture-${role}-${key}.tar`);
+    if (!existsSync(out)) {
+      const stage = join(cache, `stage-fixture-${role}`);
+      rmSync(stage, { recursive: true, force: true });
+      mkdirSync(join(stage, 'tmp'), { recursive: true });
+      chmodSync(join(stage, 'tmp'), 0o1777);
+      copyFileSync(bin, join(stage, 'fixture'));
+      chmodSync(join(stage, 'fixture'), 0o755);
+      const layer = `${out}.layer`;
+      layerOf([stage], layer);
+      await packOci(ref, layer, { env: [DEFAULT_PATH], entrypoint: ['/fixture', role], user: role === 'app' ? '1000:1000' : '1337:1337' }, out);
+      rmSync(stage, { recursive: true, force: true });
+    }
+    results.push([ref, out]);
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  mkdirSync(cache, { recursive: true });
+  const started = Date.now();
+  const images: [string, string][] = [];
+  images.push(await buildPause());
+  images.push(await buildOperator({ brokenPath: false }));
+  if (args.includes('--broken-path')) images.push(await buildOperator({ brokenPath: true }));
+  images.push(...(await buildFixtures()));
+  log(`images ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (args.includes('--json')) process.stdout.write(JSON.stringify(Object.fromEntries(images)) + '\n');
+  else for (const [ref, out] of images) process.stdout.write(`${ref} ${out}\n`);
+}
+
+if (import.meta.main) await main();
