@@ -79,9 +79,14 @@ demo: build envtest ## Start a local control plane, the operator, and inject a s
 ##@ Test
 
 .PHONY: test
-test: deps system-deps envtest build ## Run every test (unit, integration against a real control plane).
+test: deps system-deps envtest build images ## Run every test: unit, integration (real control plane), then e2e (real node).
 	node --version
-	npx vitest run
+	npx vitest run --project unit --project integration
+	npx vitest run --project e2e
+
+.PHONY: test-e2e
+test-e2e: deps system-deps envtest build images ## Run the end-to-end tests on a real node (kubelet, containerd, kube-proxy).
+	npx vitest run --project e2e
 
 .PHONY: test-unit
 test-unit: deps ## Run the unit tests only (no control plane).
@@ -106,7 +111,7 @@ docker-build: ## Build the operator image with Docker (tagged as the chart and t
 	docker build -t $(IMAGE) .
 
 .PHONY: images
-images: build envtest ## Build the operator and test images without Docker (OCI archives, cached).
+images: deps system-deps build envtest ## Build the operator and test images without Docker (OCI archives, cached).
 	node hack/image/build.ts
 
 .PHONY: clean

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs when they are missing (a new machine has neither).
+# Installs the Debian packages the test suite needs when they are missing (a new machine has none).
 set -euo pipefail
 need=()
 command -v iptables-restore >/dev/null || need+=(iptables)
@@ -7,6 +7,14 @@ command -v ip >/dev/null || need+=(iproute2)
 # The network-namespace tests run small TCP peers as the proxy UID, which needs a system-wide python3.
 [ -x /usr/bin/python3 ] || need+=(python3-minimal)
 command -v setpriv >/dev/null || need+=(util-linux)
+# The test node (src/envtest/node.ts) and the images built without Docker (hack/image).
+command -v containerd >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v gcc >/dev/null || need+=(gcc)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
+command -v strip >/dev/null || need+=(binutils)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${need[*]}; install them (sudo apt-get install ${need[*]})" >&2

@@ -118,7 +118,13 @@ async function packOci(ref: string, layerTar: string, config: ImageConfig, out: 
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerDigest}`, size: layerSize }],
+    layers: [
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest: `sha256:${layerDigest}`,
+        size: layerSize,
+      },
+    ],
   });
   writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
@@ -129,7 +135,10 @@ async function packOci(ref: string, layerTar: string, config: ImageConfig, out: 
         {
           mediaType: 'application/vnd.oci.image.manifest.v1+json',
           ...manifest,
-          annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref.split(':').pop() },
+          annotations: {
+            'io.containerd.image.name': ref,
+            'org.opencontainers.image.ref.name': ref.split(':').pop(),
+          },
         },
       ],
     }),
@@ -167,7 +176,8 @@ function productionModules(): string {
 function copySource(from: string | undefined, src: string): string {
   if (from === 'deps' && src === '/app/node_modules') return productionModules();
   if (from === 'build' && src === '/src/dist') {
-    if (!existsSync(join(repo, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is not built: run make build');
+    if (!existsSync(join(repo, 'dist', 'cli', 'main.js')))
+      throw new Error('dist/ is not built: run make build');
     return join(repo, 'dist');
   }
   if (from === undefined && !src.startsWith('/')) return join(repo, src);
@@ -226,7 +236,13 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
   rmSync(stageDir, { recursive: true, force: true });
   // Older archives of this image are superseded.
   for (const f of readdirSync(cache)) {
-    if (f.startsWith(opts.brokenPath ? 'operator-broken-' : 'operator-') && f.endsWith('.tar') && join(cache, f) !== out && !f.includes('broken') === !opts.brokenPath) rmSync(join(cache, f), { force: true });
+    if (
+      f.startsWith(opts.brokenPath ? 'operator-broken-' : 'operator-') &&
+      f.endsWith('.tar') &&
+      join(cache, f) !== out &&
+      !f.includes('broken') === !opts.brokenPath
+    )
+      rmSync(join(cache, f), { force: true });
   }
   return [ref, out];
 }
@@ -250,7 +266,12 @@ async function buildPause(): Promise<[string, string]> {
   run('strip', [join(stage, 'pause')]);
   const layer = `${out}.layer`;
   layerOf([stage], layer);
-  await packOci(PAUSE_IMAGE, layer, { env: [DEFAULT_PATH], entrypoint: ['/pause'], user: '65535:65535' }, out);
+  await packOci(
+    PAUSE_IMAGE,
+    layer,
+    { env: [DEFAULT_PATH], entrypoint: ['/pause'], user: '65535:65535' },
+    out,
+  );
   rmSync(stage, { recursive: true, force: true });
   return [PAUSE_IMAGE, out];
 }
@@ -284,7 +305,16 @@ async function buildFixtures(): Promise<[string, string][]> {
       chmodSync(join(stage, 'fixture'), 0o755);
       const layer = `${out}.layer`;
       layerOf([stage], layer);
-      await packOci(ref, layer, { env: [DEFAULT_PATH], entrypoint: ['/fixture', role], user: role === 'app' ? '1000:1000' : '1337:1337' }, out);
+      await packOci(
+        ref,
+        layer,
+        {
+          env: [DEFAULT_PATH],
+          entrypoint: ['/fixture', role],
+          user: role === 'app' ? '1000:1000' : '1337:1337',
+        },
+        out,
+      );
       rmSync(stage, { recursive: true, force: true });
     }
     results.push([ref, out]);

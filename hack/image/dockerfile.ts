@@ -41,7 +41,8 @@ function instructions(text: string): string[] {
 
 const jsonArray = (s: string, what: string): string[] => {
   const v = JSON.parse(s) as unknown;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`Dockerfile: ${what} must be a JSON array`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new Error(`Dockerfile: ${what} must be a JSON array`);
   return v as string[];
 };
 

@@ -93,7 +93,16 @@ export function cniConfig(dir: string, bridge: string): string {
           ipam: {
             type: 'host-local',
             dataDir: join(dir, 'cni', 'ipam'),
-            ranges: [[{ subnet: n.podCIDR, rangeStart: n.podRangeStart, rangeEnd: n.podRangeEnd, gateway: n.address }]],
+            ranges: [
+              [
+                {
+                  subnet: n.podCIDR,
+                  rangeStart: n.podRangeStart,
+                  rangeEnd: n.podRangeEnd,
+                  gateway: n.address,
+                },
+              ],
+            ],
             routes: [{ dst: n.routed }],
           },
         },
@@ -140,7 +149,12 @@ export function kubeletConfig(p: NodePaths, ports: KubeletPorts): string {
     // evict the test's pods.
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
-    evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
+    evictionHard: {
+      'memory.available': '100Mi',
+      'nodefs.available': '1%',
+      'imagefs.available': '1%',
+      'nodefs.inodesFree': '1%',
+    },
     serializeImagePulls: false,
     resolvConf: '/etc/resolv.conf',
     syncFrequency: '5s',

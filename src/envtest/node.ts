@@ -51,7 +51,9 @@ function run(argv: string[], input?: string): string {
   const [cmd = '', ...args] = argv;
   const r = spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 120_000 });
   if (r.status !== 0) {
-    throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim()}`);
+    throw new Error(
+      `${argv.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim()}`,
+    );
   }
   return r.stdout;
 }
@@ -76,7 +78,9 @@ function removeStaleNodes(): void {
   for (const entry of entries) {
     const pid = Number(entry.split('-')[0]);
     if (Number.isInteger(pid) && pid > 0 && alive(pid) && pid !== process.pid) {
-      throw new Error(`another test node is running (process ${pid}, ${join(rootDir, entry)}); stop it first`);
+      throw new Error(
+        `another test node is running (process ${pid}, ${join(rootDir, entry)}); stop it first`,
+      );
     }
     spawnSync(TEARDOWN, [join(rootDir, entry)], { stdio: 'ignore' });
   }
@@ -116,7 +120,8 @@ export class NodeCluster {
     if (process.getuid?.() !== 0) throw new Error('the test node needs root (network, mounts, cgroups)');
     const bins = findBinaries();
     for (const tool of ['containerd', 'runc', 'ctr', 'ip', 'iptables']) {
-      if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is missing: run make system-deps`);
+      if (spawnSync('which', [tool]).status !== 0)
+        throw new Error(`${tool} is missing: run make system-deps`);
     }
     removeStaleNodes();
     mkdirSync(rootDir, { recursive: true });
@@ -172,7 +177,10 @@ export class NodeCluster {
   private snapshotOutside(dir: string): void {
     const r = spawnSync(
       'bash',
-      ['-c', 'for p in /run/containerd /var/lib/cni /var/log/containers /var/lib/kubelet; do [ -e "$p" ] && find "$p" -maxdepth 2; done; true'],
+      [
+        '-c',
+        'for p in /run/containerd /var/lib/cni /var/log/containers /var/lib/kubelet; do [ -e "$p" ] && find "$p" -maxdepth 2; done; true',
+      ],
       { encoding: 'utf8' },
     );
     writeFileSync(join(dir, 'outside.before'), r.stdout);
@@ -222,7 +230,8 @@ export class NodeCluster {
       const d = join(base, CGROUP_ROOT);
       mkdirSync(d, { recursive: true });
       if (h === 'cpuset') {
-        for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(d, f), readFileSync(join(base, f)));
+        for (const f of ['cpuset.cpus', 'cpuset.mems'])
+          writeFileSync(join(d, f), readFileSync(join(base, f)));
       }
     }
   }
@@ -269,11 +278,21 @@ export class NodeCluster {
     return (this.ctr(['images', 'list', '-q']) ?? '').split('\n').filter(Boolean);
   }
 
-  private async credentials(cpInfo: ControlPlaneInfo): Promise<{ clientCA: Authority; servingCA: Authority }> {
-    return { clientCA: await authorityFromPem(cpInfo.clientCA), servingCA: await authorityFromPem(cpInfo.servingCA) };
+  private async credentials(
+    cpInfo: ControlPlaneInfo,
+  ): Promise<{ clientCA: Authority; servingCA: Authority }> {
+    return {
+      clientCA: await authorityFromPem(cpInfo.clientCA),
+      servingCA: await authorityFromPem(cpInfo.servingCA),
+    };
   }
 
-  private async writeKubeconfig(cpInfo: ControlPlaneInfo, file: string, user: string, groups: string[]): Promise<string> {
+  private async writeKubeconfig(
+    cpInfo: ControlPlaneInfo,
+    file: string,
+    user: string,
+    groups: string[],
+  ): Promise<string> {
     const { clientCA } = await this.credentials(cpInfo);
     const cred = await issue(clientCA, { commonName: user, organizations: groups, usage: 'client' });
     const path = join(this.paths.dir, file);
@@ -293,7 +312,9 @@ export class NodeCluster {
     writeFileSync(join(dir, 'kubelet.crt'), serving.certPem, { mode: 0o600 });
     writeFileSync(join(dir, 'kubelet.key'), serving.keyPem, { mode: 0o600 });
     writeFileSync(join(dir, 'client-ca.crt'), cpInfo.clientCA.certPem);
-    const kubeconfig = await this.writeKubeconfig(cpInfo, 'kubelet.kubeconfig', `system:node:${NODE_NAME}`, ['system:nodes']);
+    const kubeconfig = await this.writeKubeconfig(cpInfo, 'kubelet.kubeconfig', `system:node:${NODE_NAME}`, [
+      'system:nodes',
+    ]);
     const ports = { port: await freePort(), healthzPort: await freePort() };
     const config = join(dir, 'kubelet.yaml');
     writeFileSync(config, kubeletConfig(this.paths, ports));
@@ -307,12 +328,22 @@ export class NodeCluster {
       `--node-ip=${NODE_NETWORK.address}`,
       '--v=1',
     ]);
-    await waitFor('/healthz', proc, async () => (await fetch(`http://127.0.0.1:${ports.healthzPort}/healthz`)).ok, 60_000);
+    await waitFor(
+      '/healthz',
+      proc,
+      async () => (await fetch(`http://127.0.0.1:${ports.healthzPort}/healthz`)).ok,
+      60_000,
+    );
     this.log('kubelet healthy');
   }
 
   private async startScheduler(bins: Binaries, cpInfo: ControlPlaneInfo): Promise<void> {
-    const kubeconfig = await this.writeKubeconfig(cpInfo, 'kube-scheduler.kubeconfig', 'system:kube-scheduler', []);
+    const kubeconfig = await this.writeKubeconfig(
+      cpInfo,
+      'kube-scheduler.kubeconfig',
+      'system:kube-scheduler',
+      [],
+    );
     const port = await freePort();
     const proc = this.spawnDaemon('kube-scheduler', join(bins.dir, 'kube-scheduler'), [
       `--kubeconfig=${kubeconfig}`,
@@ -332,9 +363,17 @@ export class NodeCluster {
     const ports = { healthz: await freePort(), metrics: await freePort() };
     const config = join(this.paths.dir, 'kube-proxy.yaml');
     writeFileSync(config, kubeProxyConfig(this.paths.dir, ports));
-    const proc = this.spawnDaemon('kube-proxy', join(bins.dir, 'kube-proxy'), [`--config=${config}`, '--v=1']);
+    const proc = this.spawnDaemon('kube-proxy', join(bins.dir, 'kube-proxy'), [
+      `--config=${config}`,
+      '--v=1',
+    ]);
     // /healthz turns 200 after the first full sync of Services into iptables.
-    await waitFor('/healthz', proc, async () => (await fetch(`http://127.0.0.1:${ports.healthz}/healthz`)).ok, 60_000);
+    await waitFor(
+      '/healthz',
+      proc,
+      async () => (await fetch(`http://127.0.0.1:${ports.healthz}/healthz`)).ok,
+      60_000,
+    );
     this.log('kube-proxy synced');
   }
 
@@ -346,7 +385,9 @@ export class NodeCluster {
           if (!p.running) throw new Error(`${p.name} exited (code ${p.exitCode}):\n${p.logTail()}`);
         }
         const node = await core.readNode({ name: NODE_NAME }).catch(() => undefined);
-        return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? node : undefined;
+        return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+          ? node
+          : undefined;
       },
       { what: `node ${NODE_NAME} Ready`, timeoutMs: 90_000, intervalMs: 250 },
     );
@@ -380,7 +421,11 @@ export class NodeCluster {
     const pods = await core.listPodForAllNamespaces();
     for (const pod of pods.items) {
       await core
-        .deleteNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, gracePeriodSeconds: 0 })
+        .deleteNamespacedPod({
+          name: pod.metadata!.name!,
+          namespace: pod.metadata!.namespace!,
+          gracePeriodSeconds: 0,
+        })
         .catch(() => undefined);
     }
     const deadline = Date.now() + 30_000;
@@ -393,7 +438,9 @@ export class NodeCluster {
 
   /** PIDs of the daemons this node started (the control plane's included). */
   pids(): number[] {
-    return [...(this.cp?.pids() ?? []), ...this.procs.map((p) => p.pid)].filter((p): p is number => p !== undefined);
+    return [...(this.cp?.pids() ?? []), ...this.procs.map((p) => p.pid)].filter(
+      (p): p is number => p !== undefined,
+    );
   }
 
   get dir(): string {

@@ -1,0 +1,477 @@
+// The product on a real node: the chart installs the operator from its own image, the API server
+// calls its webhook through the Service, injected pods start on the kubelet, and a request crosses
+// both proxies. One cluster for the file; the tests run in order and build on each other.
+import type { V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../src/envtest/eventually.js';
+import {
+  apply,
+  CHART,
+  cli,
+  helm,
+  inPodNetns,
+  isReady,
+  kubectl,
+  proxyCounters,
+  startCluster,
+  waitForPods,
+  type Cluster,
+} from './support.js';
+
+const OP_NS = 'sidecar-system';
+const RELEASE = 'sidecar-operator';
+const APP_NS = 'shop';
+const POLICY = 'e2e';
+
+let c: Cluster;
+
+const policyYaml = (extraEnv = ''): string => `
+apiVersion: sidecar.dev/v1alpha1
+kind: SidecarPolicy
+metadata:
+  name: ${POLICY}
+spec:
+  selector:
+    namespaceSelector:
+      matchLabels: {mesh: e2e}
+  injection:
+    sidecarMode: Native
+    failurePolicy: Fail
+    timeoutSeconds: 10
+  proxy:
+    image: ${c.images.proxy}
+    resources:
+      requests: {cpu: 10m, memory: 16Mi}
+    env:
+      - {name: E2E_GENERATION, value: "${extraEnv || '1'}"}
+  interception:
+    mode: REDIRECT
+  rollout:
+    strategy: Restart
+    maxUnavailable: 1
+`;
+
+const appYaml = (): string => `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${APP_NS}
+  labels: {mesh: e2e}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: server
+  namespace: ${APP_NS}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: server}}
+  template:
+    metadata:
+      labels: {app: server}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+        - name: app
+          image: ${c.images.app}
+          imagePullPolicy: Never
+          args: [serve, -port, "8080"]
+          env:
+            - name: POD_NAME
+              valueFrom: {fieldRef: {fieldPath: metadata.name}}
+          ports: [{containerPort: 8080, name: http}]
+          readinessProbe:
+            httpGet: {path: /healthz, port: 8080}
+            periodSeconds: 2
+          livenessProbe:
+            httpGet: {path: /healthz, port: 8080}
+            periodSeconds: 5
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: server
+  namespace: ${APP_NS}
+spec:
+  selector: {app: server}
+  ports: [{port: 80, targetPort: 8080, name: http}]
+`;
+
+const started = (p: V1Pod, name: string): Date | undefined => {
+  const s = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].find(
+    (x) => x.name === name,
+  );
+  const at = s?.state?.running?.startedAt ?? s?.state?.terminated?.startedAt;
+  return at ? new Date(at) : undefined;
+};
+
+beforeAll(async () => {
+  c = await startCluster({ brokenPath: true });
+}, 600_000);
+
+afterAll(async () => {
+  await c?.node.stop();
+}, 120_000);
+
+describe('on a real node', () => {
+  it('an image without sidecar-operator on PATH fails the suite with a message that says so', async () => {
+    const ns = 'broken-image';
+    const tag = c.images.broken!.split(':').pop()!;
+    const r = await helm(
+      c,
+      'install',
+      'broken',
+      CHART,
+      '-n',
+      ns,
+      '--create-namespace',
+      '--set',
+      `image.tag=${tag}`,
+      '--set',
+      'image.pullPolicy=Never',
+      '--set',
+      'replicaCount=1',
+      '--set',
+      'uninstall.enabled=false',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    await expect(
+      waitForPods(
+        c,
+        ns,
+        'app.kubernetes.io/name=sidecar-operator',
+        (ps) => ps.length > 0 && ps.every(isReady),
+        'the operator pods Ready',
+        120_000,
+      ),
+    ).rejects.toThrow(/sidecar-operator.*executable file not found in \$PATH/);
+    expect((await helm(c, 'uninstall', 'broken', '-n', ns, '--no-hooks', '--wait')).code).toBe(0);
+    await c.core.deleteNamespace({ name: ns });
+  });
+
+  it('helm install: two operator replicas Running and Ready under the chart’s ServiceAccount, one leader', async () => {
+    const t0 = Date.now();
+    const r = await helm(
+      c,
+      'install',
+      RELEASE,
+      CHART,
+      '-n',
+      OP_NS,
+      '--create-namespace',
+      '--set',
+      'image.pullPolicy=Never',
+      '--wait',
+      '--timeout',
+      '4m',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    console.log(`helm install --wait: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const pods = await waitForPods(
+      c,
+      OP_NS,
+      'app.kubernetes.io/name=sidecar-operator',
+      (ps) => ps.filter(isReady).length === 2,
+      'two Ready operator pods',
+    );
+    const sa = (await c.core.listNamespacedServiceAccount({ namespace: OP_NS })).items.map(
+      (s) => s.metadata!.name,
+    );
+    for (const p of pods) {
+      expect(p.spec!.serviceAccountName).not.toBe('default');
+      expect(sa).toContain(p.spec!.serviceAccountName);
+      expect(p.spec!.containers[0]!.image).toBe(c.images.operator);
+    }
+    const leases = await kubectl(
+      c,
+      'get',
+      'lease',
+      '-n',
+      OP_NS,
+      '-o',
+      'jsonpath={.items[*].spec.holderIdentity}',
+    );
+    const holders = leases.stdout.split(/\s+/).filter(Boolean);
+    expect(holders.filter((h) => pods.some((p) => h.includes(p.metadata!.name!)))).toHaveLength(1);
+  });
+
+  it('a SidecarPolicy and a Deployment: pods injected by the API server calling the webhook through its Service', async () => {
+    await apply(c, policyYaml());
+    await apply(c, appYaml());
+    const [pod] = await waitForPods(
+      c,
+      APP_NS,
+      'app=server',
+      (ps) => ps.length === 1 && ps.every(isReady),
+      'the server pod Ready',
+      180_000,
+    );
+    const p = pod!;
+    const inits = (p.spec!.initContainers ?? []).map((x) => x.name);
+    expect(inits).toEqual(['sidecar-init', 'sidecar-proxy']);
+    // The webhook configuration's caBundle is the CA of the serving certificate the replicas use.
+    const mwc = await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'json');
+    const hooks = (
+      JSON.parse(mwc.stdout) as {
+        items: {
+          webhooks: { clientConfig: { caBundle: string; service?: { name: string; namespace: string } } }[];
+        }[];
+      }
+    ).items.flatMap((i) => i.webhooks);
+    expect(hooks.length).toBeGreaterThan(0);
+    const secrets = (await c.core.listNamespacedSecret({ namespace: OP_NS })).items;
+    const caInSecret = secrets.map((s) => s.data?.['ca.crt']).filter(Boolean);
+    for (const h of hooks) {
+      expect(h.clientConfig.service?.namespace).toBe(OP_NS);
+      expect(caInSecret).toContain(h.clientConfig.caBundle);
+    }
+  });
+
+  it('sidecar-init exited 0 and its rules are in the pod’s network namespace; the proxy started before the app', async () => {
+    const [p] = (await c.core.listNamespacedPod({ namespace: APP_NS, labelSelector: 'app=server' })).items;
+    const init = p!.status!.initContainerStatuses!.find((s) => s.name === 'sidecar-init')!;
+    expect(init.state?.terminated?.exitCode).toBe(0);
+    const rules = inPodNetns(c, p!, 'app', ['iptables-save', '-t', 'nat']);
+    expect(rules).toMatch(/-j REDIRECT --to-ports 15001/);
+    expect(rules).toMatch(/-j REDIRECT --to-ports 15006/);
+    expect(rules).toMatch(/--uid-owner 1337/);
+    // Native mode: the proxy is running and passed its startup probe before the app container started.
+    expect(started(p!, 'sidecar-proxy')!.getTime()).toBeLessThanOrEqual(started(p!, 'app')!.getTime());
+    const proxy = p!.status!.initContainerStatuses!.find((s) => s.name === 'sidecar-proxy')!;
+    expect(proxy.started).toBe(true);
+    expect(proxy.ready).toBe(true);
+  });
+
+  it('a client’s request to the server Service crosses the client’s proxy (outbound) and the server’s (inbound); probes on the captured port pass', async () => {
+    const svc = await c.core.readNamespacedService({ name: 'server', namespace: APP_NS });
+    const url = `http://${svc.spec!.clusterIP}/`;
+    const [server] = (await c.core.listNamespacedPod({ namespace: APP_NS, labelSelector: 'app=server' }))
+      .items;
+    await apply(
+      c,
+      `
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: ${APP_NS}, labels: {app: client}}
+spec:
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Never
+  containers:
+    - name: app
+      image: ${c.images.app}
+      imagePullPolicy: Never
+      args: [get, -count, "3", -linger, 1h, "${url}"]
+`,
+    );
+    const [client] = await waitForPods(
+      c,
+      APP_NS,
+      'app=client',
+      (ps) => ps.length === 1 && isReady(ps[0]!),
+      'the client pod Running',
+    );
+    const logs = await eventually(
+      async () => {
+        const r = await kubectl(c, 'logs', '-n', APP_NS, 'client', '-c', 'app');
+        return r.stdout.includes('done') ? r.stdout : undefined;
+      },
+      { what: 'the client’s three requests', timeoutMs: 60_000 },
+    );
+    expect(logs.match(/^200 hello from server-/gm)).toHaveLength(3);
+    const clientCounters = await proxyCounters(client!);
+    expect(clientCounters.outbound).toBeGreaterThanOrEqual(1);
+    // The server's proxy saw connections from the client pod's address (no masquerade on the way).
+    const serverLog = await kubectl(c, 'logs', '-n', APP_NS, server!.metadata!.name!, '-c', 'sidecar-proxy');
+    const fromClient = serverLog.stdout
+      .split('\n')
+      .filter(
+        (l) => l.includes('"direction":"inbound"') && l.includes(`"source":"${client!.status!.podIP}:`),
+      );
+    expect(fromClient.length).toBeGreaterThanOrEqual(1);
+    const clientLog = await kubectl(c, 'logs', '-n', APP_NS, 'client', '-c', 'sidecar-proxy');
+    expect(clientLog.stdout).toContain(`"original_dst":"${svc.spec!.clusterIP}:80"`);
+    // Kubelet probes on the captured port went through the server's proxy and pass.
+    const serverNow = await c.core.readNamespacedPod({ name: server!.metadata!.name!, namespace: APP_NS });
+    expect(isReady(serverNow)).toBe(true);
+    expect(serverNow.status!.containerStatuses!.find((s) => s.name === 'app')!.restartCount).toBe(0);
+    expect((await proxyCounters(serverNow)).inbound).toBeGreaterThan(fromClient.length);
+    await c.core.deleteNamespacedPod({ name: 'client', namespace: APP_NS, gracePeriodSeconds: 0 });
+  });
+
+  it('a Job with a native sidecar completes', async () => {
+    const svc = await c.core.readNamespacedService({ name: 'server', namespace: APP_NS });
+    await apply(
+      c,
+      `
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: ${APP_NS}}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: app
+          image: ${c.images.app}
+          imagePullPolicy: Never
+          args: [get, "http://${svc.spec!.clusterIP}/"]
+`,
+    );
+    await eventually(
+      async () => {
+        const job = (
+          await kubectl(c, 'get', 'job', 'once', '-n', APP_NS, '-o', 'jsonpath={.status.succeeded}')
+        ).stdout;
+        return job === '1' ? true : undefined;
+      },
+      { what: 'the Job to succeed', timeoutMs: 90_000 },
+    );
+  });
+
+  it('the leader pod deleted: the other replica takes over, and admissions never fail meanwhile', async () => {
+    const holder = async (): Promise<string> =>
+      (await kubectl(c, 'get', 'lease', '-n', OP_NS, '-o', 'jsonpath={.items[0].spec.holderIdentity}'))
+        .stdout;
+    const before = await holder();
+    const pods = (
+      await c.core.listNamespacedPod({
+        namespace: OP_NS,
+        labelSelector: 'app.kubernetes.io/name=sidecar-operator',
+      })
+    ).items;
+    const leader = pods.find((p) => before.includes(p.metadata!.name!))!;
+    expect(leader).toBeDefined();
+    // Admissions through the whole handover: server-side dry-run creates of an injected pod.
+    let admissions = 0;
+    const failures: string[] = [];
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        const r = await kubectl(
+          c,
+          'run',
+          `probe-${admissions}`,
+          '-n',
+          APP_NS,
+          `--image=${c.images.app}`,
+          '--dry-run=server',
+          '-o',
+          'jsonpath={.spec.initContainers[*].name}',
+        );
+        admissions++;
+        if (r.code !== 0 || !r.stdout.includes('sidecar-proxy')) failures.push(r.stderr || r.stdout);
+      }
+    })();
+    await c.core.deleteNamespacedPod({ name: leader.metadata!.name!, namespace: OP_NS });
+    await eventually(
+      async () => {
+        const h = await holder();
+        return h && !h.includes(leader.metadata!.name!) ? h : undefined;
+      },
+      { what: 'another replica to hold the lease', timeoutMs: 90_000 },
+    );
+    await waitForPods(
+      c,
+      OP_NS,
+      'app.kubernetes.io/name=sidecar-operator',
+      (ps) => ps.filter(isReady).length === 2,
+      'two Ready replicas again',
+      120_000,
+    );
+    stop = true;
+    await loop;
+    expect(admissions).toBeGreaterThan(5);
+    expect(failures).toEqual([]);
+  });
+
+  it('a policy edit with rollout Restart replaces the pods onto the new revision; outdatedPods returns to 0', async () => {
+    // A second workload, so the wave limit (maxUnavailable: 1) has something to hold back.
+    await apply(
+      c,
+      appYaml().replaceAll('name: server', 'name: server2').replaceAll('app: server', 'app: server2'),
+    );
+    await waitForPods(
+      c,
+      APP_NS,
+      'app=server2',
+      (ps) => ps.length === 1 && ps.every(isReady),
+      'server2 Ready',
+      120_000,
+    );
+    const revisionOf = async (): Promise<string> =>
+      (await kubectl(c, 'get', 'sidecarpolicy', POLICY, '-o', 'jsonpath={.status.revision}')).stdout;
+    const oldRevision = await revisionOf();
+    await apply(c, policyYaml('2'));
+    const newRevision = await eventually(
+      async () => {
+        const r = await revisionOf();
+        return r && r !== oldRevision ? r : undefined;
+      },
+      { what: 'a new revision', timeoutMs: 60_000 },
+    );
+    let maxRestarting = 0;
+    await eventually(
+      async () => {
+        const deps = (await c.apps.listNamespacedDeployment({ namespace: APP_NS })).items;
+        const restarting = deps.filter(
+          (d) =>
+            (d.status?.updatedReplicas ?? 0) < (d.spec?.replicas ?? 1) ||
+            (d.status?.replicas ?? 0) > (d.spec?.replicas ?? 1),
+        ).length;
+        maxRestarting = Math.max(maxRestarting, restarting);
+        const pods = (await c.core.listNamespacedPod({ namespace: APP_NS })).items.filter((p) =>
+          p.metadata?.labels?.app?.startsWith('server'),
+        );
+        const onNew = pods.filter(
+          (p) => p.metadata?.labels?.['sidecar.dev/revision'] === newRevision && isReady(p),
+        );
+        const outdated = (
+          await kubectl(c, 'get', 'sidecarpolicy', POLICY, '-o', 'jsonpath={.status.outdatedPods}')
+        ).stdout;
+        return onNew.length === 2 && pods.length === 2 && outdated === '0' ? true : undefined;
+      },
+      { what: 'both workloads on the new revision and outdatedPods 0', timeoutMs: 240_000, intervalMs: 300 },
+    );
+    expect(maxRestarting).toBeLessThanOrEqual(1);
+  });
+
+  it('doctor against this cluster: healthy', async () => {
+    const r = await cli(c, 'doctor', '-n', APP_NS, '--operator-namespace', OP_NS);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('helm uninstall: no webhook configuration, namespace mark or finalizer left; pods in the namespace still start', async () => {
+    const r = await helm(c, 'uninstall', RELEASE, '-n', OP_NS, '--wait', '--timeout', '4m');
+    expect(r.code, r.stderr).toBe(0);
+    expect((await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim()).toBe('');
+    const ns = await c.core.readNamespace({ name: APP_NS });
+    expect(Object.keys(ns.metadata!.labels ?? {}).filter((k) => k.startsWith('sidecar.dev/'))).toEqual([]);
+    expect(Object.keys(ns.metadata!.annotations ?? {}).filter((k) => k.startsWith('sidecar.dev/'))).toEqual(
+      [],
+    );
+    const policy = await kubectl(c, 'get', 'sidecarpolicy', POLICY, '-o', 'jsonpath={.metadata.finalizers}');
+    expect(policy.stdout.trim()).toBe('');
+    // The formerly governed namespace still gets pods (a fail-closed webhook left behind would refuse them).
+    const created = await kubectl(
+      c,
+      'run',
+      'after-uninstall',
+      '-n',
+      APP_NS,
+      `--image=${c.images.app}`,
+      '--image-pull-policy=Never',
+      '--',
+      'serve',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    await waitForPods(
+      c,
+      APP_NS,
+      'run=after-uninstall',
+      (ps) => ps.length === 1 && ps.every(isReady),
+      'the pod created after uninstall Running',
+    );
+  });
+});
