@@ -15,6 +15,7 @@ import {
   REVISION_ANNOTATION,
   type SidecarPolicy,
 } from '../src/api/index.js';
+import { DEFAULT_INIT_IMAGE } from '../src/cli/init-image.js';
 import { addFinalizer } from '../src/controller/finalizer.js';
 import { applyObject, jsonPatch, loadKubeConfig, requestJson } from '../src/kube/index.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, renderInjectorConfigMap } from '../src/render/injector-configmap.js';
@@ -185,7 +186,7 @@ describe('chart', () => {
         .containers[0]!;
     };
     const byDefault = await initImage();
-    expect(byDefault.image).toMatch(/^sidecar-operator:\d+\.\d+\.\d+/);
+    expect(byDefault.image).toBe(DEFAULT_INIT_IMAGE);
     expect(byDefault.args).toContain(`--init-image=${byDefault.image}`);
     const pinned = await initImage(
       '--set',

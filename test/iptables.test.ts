@@ -65,7 +65,7 @@ const PROXY = (port: number, ...extra: string[]): string[] =>
 function captureArgs(mode: 'REDIRECT' | 'TPROXY', excludeInbound: string, ...extra: string[]): string[] {
   return [
     ...['-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', mode],
-    ...['-i', '*', '-x', '10.99.1.0/24,fd00:99:1::/64', '-b', '*', '-d', excludeInbound],
+    ...['-i', '*', '-x', '198.18.1.0/24,fd00:99:1::/64', '-b', '*', '-d', excludeInbound],
     ...extra,
   ];
 }
@@ -84,7 +84,7 @@ describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', ()
   afterAll(() => t.destroy());
 
   it('connects directly before any rule exists', () => {
-    expect(connect(t, t.pod, APP_UID, '10.99.0.1', 8080)).toMatchObject({ who: 'peer' });
+    expect(connect(t, t.pod, APP_UID, '198.18.0.1', 8080)).toMatchObject({ who: 'peer' });
   });
 
   it('applies with the real command, reports the backend and detects IPv6', () => {
@@ -97,7 +97,7 @@ describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', ()
   });
 
   for (const [family, peer, pod, excluded] of [
-    ['IPv4', '10.99.0.1', '10.99.0.2', '10.99.1.1'],
+    ['IPv4', '198.18.0.1', '198.18.0.2', '198.18.1.1'],
     ['IPv6', 'fd00:99::1', 'fd00:99::2', 'fd00:99:1::1'],
   ] as const) {
     it(`${family}: an app connection to the peer reaches the proxy on 15001 with its original destination, and the proxy reaches the peer`, () => {
@@ -163,7 +163,7 @@ describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', ()
       expect(hookCount(save, 'nat', '-A OUTPUT -p tcp -j SIDECAR_OUTPUT')).toBe(1);
       expect(new Set(ourLines(save)).size).toBe(ourLines(save).length);
     }
-    expect(connect(t, t.pod, APP_UID, '10.99.0.1', 8080)).toMatchObject({ who: 'proxy-15001' });
+    expect(connect(t, t.pod, APP_UID, '198.18.0.1', 8080)).toMatchObject({ who: 'proxy-15001' });
   });
 
   it('--cleanup removes every chain and hook and restores direct connectivity', () => {
@@ -171,9 +171,9 @@ describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', ()
     expect(r.status).toBe(0);
     expect(saveOf(t, 'iptables-save')).not.toContain('SIDECAR_');
     expect(saveOf(t, 'ip6tables-save')).not.toContain('SIDECAR_');
-    expect(connect(t, t.pod, APP_UID, '10.99.0.1', 8080)).toMatchObject({ who: 'peer' });
+    expect(connect(t, t.pod, APP_UID, '198.18.0.1', 8080)).toMatchObject({ who: 'peer' });
     expect(connect(t, t.pod, APP_UID, 'fd00:99::1', 8080)).toMatchObject({ who: 'peer' });
-    expect(connect(t, t.peer, 0, '10.99.0.2', 9080)).toMatchObject({ who: 'app' });
+    expect(connect(t, t.peer, 0, '198.18.0.2', 9080)).toMatchObject({ who: 'app' });
     // Cleaning a clean pod is not an error.
     expect(cli(t, ['--cleanup']).status).toBe(0);
   });
@@ -247,7 +247,7 @@ describe('iptables TPROXY in a pod-like network namespace (IPv4 and IPv6)', () =
   });
 
   for (const [family, peer, pod] of [
-    ['IPv4', '10.99.0.1', '10.99.0.2'],
+    ['IPv4', '198.18.0.1', '198.18.0.2'],
     ['IPv6', 'fd00:99::1', 'fd00:99::2'],
   ] as const) {
     it(`${family}: inbound arrives at the transparent listener with the original destination and source`, () => {
@@ -287,7 +287,7 @@ describe('iptables TPROXY in a pod-like network namespace (IPv4 and IPv6)', () =
     expect(saveOf(t, 'ip6tables-save')).not.toContain('SIDECAR_');
     expect(must(['ip', '-n', t.pod, '-4', 'rule', 'show']).stdout).not.toContain('lookup 133');
     expect(must(['ip', '-n', t.pod, '-6', 'rule', 'show']).stdout).not.toContain('lookup 133');
-    expect(connect(t, t.peer, 0, '10.99.0.2', 9080)).toMatchObject({ who: 'app' });
-    expect(connect(t, t.pod, APP_UID, '10.99.0.1', 8080)).toMatchObject({ who: 'peer' });
+    expect(connect(t, t.peer, 0, '198.18.0.2', 9080)).toMatchObject({ who: 'app' });
+    expect(connect(t, t.pod, APP_UID, '198.18.0.1', 8080)).toMatchObject({ who: 'peer' });
   });
 });

@@ -43,7 +43,7 @@ const jsonArray = (s: string, what: string): string[] => {
   const v = JSON.parse(s) as unknown;
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
     throw new Error(`Dockerfile: ${what} must be a JSON array`);
-  return v as string[];
+  return v;
 };
 
 /** `apt-get install` packages of a RUN line; other commands in it must be ones a rootfs build implies. */

@@ -248,7 +248,7 @@ export class NodeCluster {
     const config = join(this.paths.dir, 'containerd.toml');
     writeFileSync(config, containerdConfig(this.paths));
     const proc = this.spawnDaemon('containerd', 'containerd', ['--config', config, '--log-level', 'warn']);
-    await waitFor('its socket', proc, async () => this.ctr(['version']) !== undefined, 30_000);
+    await waitFor('its socket', proc, () => Promise.resolve(this.ctr(['version']) !== undefined), 30_000);
     this.log('containerd ready');
   }
 

@@ -1,9 +1,24 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 
-export const TCP_PY = join(import.meta.dirname, 'tcp.py');
+/**
+ * The TCP peer script, copied where the test UIDs can read it: the checkout itself may sit in a
+ * private directory (mode 0700, like a home directory) that uid 1000 and 1337 cannot enter.
+ */
+export const TCP_PY = readableCopy(join(import.meta.dirname, 'tcp.py'));
+
+function readableCopy(path: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sidecar-netns-'));
+  chmodSync(dir, 0o755);
+  const copy = join(dir, basename(path));
+  copyFileSync(path, copy);
+  chmodSync(copy, 0o644);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return copy;
+}
 export const APP_UID = 1000;
 export const PROXY_UID = 1337;
 /** The system interpreter: one under root's home (pyenv) is not readable by the test UIDs. */
@@ -40,8 +55,8 @@ export function asUser(uid: number, argv: string[], caps: string[] = []): string
 
 /**
  * A pod-like namespace and a peer joined by a veth pair:
- *   pod  10.99.0.2/24  fd00:99::2/64                       (routes 10.99.1.0/24, fd00:99:1::/64 via the peer)
- *   peer 10.99.0.1/24  fd00:99::1/64, 10.99.1.1/24  fd00:99:1::1/64  (the second pair is "excluded")
+ *   pod  198.18.0.2/24  fd00:99::2/64                       (routes 198.18.1.0/24, fd00:99:1::/64 via the peer)
+ *   peer 198.18.0.1/24  fd00:99::1/64, 198.18.1.1/24  fd00:99:1::1/64  (the second pair is "excluded")
  * Names are unique per run so concurrent runs never meet.
  */
 export class Topology {
@@ -79,12 +94,12 @@ export class Topology {
       ns('link', 'set', 'lo', 'up');
       ns('link', 'set', dev, 'up');
     }
-    inPod('addr', 'add', '10.99.0.2/24', 'dev', vp);
+    inPod('addr', 'add', '198.18.0.2/24', 'dev', vp);
     inPod('-6', 'addr', 'add', 'fd00:99::2/64', 'dev', vp, 'nodad');
-    inPod('route', 'add', '10.99.1.0/24', 'via', '10.99.0.1');
+    inPod('route', 'add', '198.18.1.0/24', 'via', '198.18.0.1');
     inPod('-6', 'route', 'add', 'fd00:99:1::/64', 'via', 'fd00:99::1');
-    inPeer('addr', 'add', '10.99.0.1/24', 'dev', vq);
-    inPeer('addr', 'add', '10.99.1.1/24', 'dev', vq);
+    inPeer('addr', 'add', '198.18.0.1/24', 'dev', vq);
+    inPeer('addr', 'add', '198.18.1.1/24', 'dev', vq);
     inPeer('-6', 'addr', 'add', 'fd00:99::1/64', 'dev', vq, 'nodad');
     inPeer('-6', 'addr', 'add', 'fd00:99:1::1/64', 'dev', vq, 'nodad');
   }
