@@ -73,7 +73,8 @@ run: build ## Run the operator against the current kubeconfig.
 	node dist/cli/main.js run $(ARGS)
 
 .PHONY: demo
-demo: build envtest ## Start a local control plane, the operator, and inject a sample workload.
+demo: build envtest ## Start a local control plane, the operator, and inject a sample workload (ARGS=--node: on a real node).
+	@if [[ " $(ARGS) " == *" --node "* ]]; then $(MAKE) --no-print-directory system-deps images; fi
 	node dist/cli/main.js demo $(ARGS)
 
 ##@ Test

@@ -11,6 +11,10 @@ Examples:
 
   # run once and exit (CI)
   $ sidecar-operator demo --exit
+
+  # on a real node (root; kubelet, containerd, kube-proxy): the chart installs the operator from its
+  # image, the injected pod runs, and a request crosses both proxies (make demo ARGS=--node)
+  $ sidecar-operator demo --node
 `;
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -32,12 +36,16 @@ export function register(program: Command): void {
       'start a local control plane and the operator, apply the bookinfo policy and workload, show the injected pod',
     )
     .option('--exit', 'stop everything and exit once the pod is shown, instead of running until Ctrl-C')
+    .option('--node', 'add a real node (needs root and `make images`): pods run, traffic crosses the proxies')
     .addHelpText('after', EXAMPLES)
-    .action(async (flags: { exit?: boolean }) => {
+    .action(async (flags: { exit?: boolean; node?: boolean }) => {
       const started = Date.now();
       const style = createStyle(process.stdout.isTTY === true);
       const write = (t: string): void => void process.stdout.write(t);
-      const session = await runDemo({ style, write });
+      // The node demo lives with the test harness, which a production image does not need to load.
+      const session = flags.node
+        ? await (await import('../../demo/run-node-demo.js')).runNodeDemo({ style, write })
+        : await runDemo({ style, write });
       if (!flags.exit) {
         write(
           `\nThe control plane keeps running. In another terminal:\n` +
