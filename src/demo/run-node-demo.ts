@@ -70,53 +70,114 @@ export async function runNodeDemo(opts: DemoOptions): Promise<DemoSession> {
     write(`  ${s.green('✓')} ${label} ${s.dim(`(${formatMs(Date.now() - t0)})`)}\n`);
     return v;
   };
-  const c = await step('build the images, start the control plane and a node (kubelet, containerd, kube-proxy)', () =>
-    startCluster({ log: () => undefined }),
+  const c = await step(
+    'build the images, start the control plane and a node (kubelet, containerd, kube-proxy)',
+    () => startCluster({ log: () => undefined }),
   );
   const stop = (): Promise<void> => c.node.stop();
   try {
-    write(`    kube-apiserver ${c.info.serverVersion} at ${c.info.server}, node ${c.info.nodeName} (${c.info.nodeIP})\n`);
-    await step(`helm install the chart (namespace ${OPERATOR_NAMESPACE}, image ${c.images.operator})`, async () => {
-      const r = await helm(c, 'install', 'sidecar-operator', CHART, '-n', OPERATOR_NAMESPACE, '--create-namespace', '--set', 'image.pullPolicy=Never', '--wait', '--timeout', '4m');
-      if (r.code !== 0) throw new Error(`helm install: ${r.stderr}`);
-    });
-    const pod = await step('apply a SidecarPolicy, a Deployment and its Service; wait for the pod to be Ready', async () => {
-      await apply(c, workload(c));
-      const [p] = await waitForPods(c, NAMESPACE, 'app=server', (ps) => ps.length === 1 && ps.every(isReady), 'the server pod Ready', 180_000);
-      return p!;
-    });
+    write(
+      `    kube-apiserver ${c.info.serverVersion} at ${c.info.server}, node ${c.info.nodeName} (${c.info.nodeIP})\n`,
+    );
+    await step(
+      `helm install the chart (namespace ${OPERATOR_NAMESPACE}, image ${c.images.operator})`,
+      async () => {
+        const r = await helm(
+          c,
+          'install',
+          'sidecar-operator',
+          CHART,
+          '-n',
+          OPERATOR_NAMESPACE,
+          '--create-namespace',
+          '--set',
+          'image.pullPolicy=Never',
+          '--wait',
+          '--timeout',
+          '4m',
+        );
+        if (r.code !== 0) throw new Error(`helm install: ${r.stderr}`);
+      },
+    );
+    const pod = await step(
+      'apply a SidecarPolicy, a Deployment and its Service; wait for the pod to be Ready',
+      async () => {
+        await apply(c, workload(c));
+        const [p] = await waitForPods(
+          c,
+          NAMESPACE,
+          'app=server',
+          (ps) => ps.length === 1 && ps.every(isReady),
+          'the server pod Ready',
+          180_000,
+        );
+        return p!;
+      },
+    );
     const svc = await c.core.readNamespacedService({ name: 'server', namespace: NAMESPACE });
     const url = `http://${svc.spec!.clusterIP}/`;
     const client = await step(`run a client pod that GETs ${url}`, async () => {
-      await apply(c, `
+      await apply(
+        c,
+        `
 apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: ${NAMESPACE}, labels: {app: client}}
 spec:
   restartPolicy: Never
   containers: [{name: app, image: ${c.images.app}, imagePullPolicy: Never, args: [get, -linger, 1h, "${url}"]}]
-`);
-      const [p] = await waitForPods(c, NAMESPACE, 'app=client', (ps) => ps.length === 1 && isReady(ps[0]!), 'the client pod Running');
-      await eventually(async () => ((await kubectl(c, 'logs', '-n', NAMESPACE, 'client', '-c', 'app')).stdout.includes('done') ? true : undefined), {
-        what: 'the request',
-        timeoutMs: 60_000,
-      });
+`,
+      );
+      const [p] = await waitForPods(
+        c,
+        NAMESPACE,
+        'app=client',
+        (ps) => ps.length === 1 && isReady(ps[0]!),
+        'the client pod Running',
+      );
+      await eventually(
+        async () =>
+          (await kubectl(c, 'logs', '-n', NAMESPACE, 'client', '-c', 'app')).stdout.includes('done')
+            ? true
+            : undefined,
+        {
+          what: 'the request',
+          timeoutMs: 60_000,
+        },
+      );
       return p!;
     });
     const pods = await kubectl(c, 'get', 'pods', '-n', NAMESPACE, '-o', 'wide');
     write(`\n${s.bold(`kubectl get pods -n ${NAMESPACE} -o wide`)}\n${pods.stdout}\n`);
-    const containers = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
-      .map((x) => `${x.name}: ${x.state?.running ? 'running' : x.state?.terminated ? `exited ${x.state.terminated.exitCode}` : 'waiting'}${x.ready ? ', ready' : ''}`)
+    const containers = [
+      ...(pod.status?.initContainerStatuses ?? []),
+      ...(pod.status?.containerStatuses ?? []),
+    ]
+      .map(
+        (x) =>
+          `${x.name}: ${x.state?.running ? 'running' : x.state?.terminated ? `exited ${x.state.terminated.exitCode}` : 'waiting'}${x.ready ? ', ready' : ''}`,
+      )
       .join('\n  ');
     write(`${s.bold(`pod ${pod.metadata?.name}`)}\n  ${containers}\n\n`);
-    const rules = inPodNetns(c, pod, 'app', ['iptables-save', '-t', 'nat']).split('\n').filter((l) => l.startsWith('-A SIDECAR') || l.includes('REDIRECT'));
-    write(`${s.bold('nat rules sidecar-init wrote in the pod’s network namespace')}\n  ${rules.join('\n  ')}\n\n`);
+    const rules = inPodNetns(c, pod, 'app', ['iptables-save', '-t', 'nat'])
+      .split('\n')
+      .filter((l) => l.startsWith('-A SIDECAR') || l.includes('REDIRECT'));
+    write(
+      `${s.bold('nat rules sidecar-init wrote in the pod’s network namespace')}\n  ${rules.join('\n  ')}\n\n`,
+    );
     const answer = (await kubectl(c, 'logs', '-n', NAMESPACE, 'client', '-c', 'app')).stdout.trim();
     const [out, inn] = [await proxyCounters(client), await proxyCounters(pod)];
     write(`${s.bold('the request')}\n  client got: ${answer.split('\n')[0]}\n`);
-    write(`  client proxy: ${out.outbound} outbound connection(s); server proxy: ${inn.inbound} inbound (the request and the kubelet's probes)\n`);
+    write(
+      `  client proxy: ${out.outbound} outbound connection(s); server proxy: ${inn.inbound} inbound (the request and the kubelet's probes)\n`,
+    );
     write(`\n${s.green('a request crossed both proxies')} — total ${formatMs(Date.now() - started)}\n`);
-    return { kubeconfigPath: c.info.adminKubeconfigPath, server: c.info.server, logPath: join(c.node.dir, 'kubelet.log'), stop };
+    return {
+      kubeconfigPath: c.info.adminKubeconfigPath,
+      server: c.info.server,
+      logPath: join(c.node.dir, 'kubelet.log'),
+      stop,
+    };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -22,9 +22,14 @@ interface Descriptor {
 describe('the operator image', () => {
   const images = buildImages();
   const archive = images.archives.find((a) => a.includes('/operator-'))!;
-  const index = JSON.parse(tarText(archive, 'index.json')) as { manifests: (Descriptor & { annotations: Record<string, string> })[] };
+  const index = JSON.parse(tarText(archive, 'index.json')) as {
+    manifests: (Descriptor & { annotations: Record<string, string> })[];
+  };
   const blob = (d: string): string => tarText(archive, `blobs/sha256/${d.replace('sha256:', '')}`);
-  const manifest = JSON.parse(blob(index.manifests[0]!.digest)) as { config: Descriptor; layers: Descriptor[] };
+  const manifest = JSON.parse(blob(index.manifests[0]!.digest)) as {
+    config: Descriptor;
+    layers: Descriptor[];
+  };
   const config = JSON.parse(blob(manifest.config.digest)) as {
     config: { User: string; Entrypoint: string[]; Env: string[]; WorkingDir: string };
   };
@@ -40,10 +45,19 @@ describe('the operator image', () => {
 
   it('holds every file the Dockerfile copies, and sidecar-operator on PATH as an executable', () => {
     const layer = manifest.layers[0]!.digest.replace('sha256:', '');
-    const r = spawnSync('bash', ['-c', `tar -xOf '${archive}' blobs/sha256/${layer} | tar -tv`], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = spawnSync('bash', ['-c', `tar -xOf '${archive}' blobs/sha256/${layer} | tar -tv`], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    });
     const entries = new Map<string, string>();
     for (const line of r.stdout.split('\n').filter(Boolean)) {
-      const path = line.split(/\s+/).slice(5).join(' ').replace(/^\.\//, '/').replace(/\/$/, '').split(' -> ')[0]!;
+      const path = line
+        .split(/\s+/)
+        .slice(5)
+        .join(' ')
+        .replace(/^\.\//, '/')
+        .replace(/\/$/, '')
+        .split(' -> ')[0]!;
       entries.set(path, line.slice(0, 10));
     }
     for (const copy of stage.copies) expect(entries.has(copy.dest), copy.dest).toBe(true);
@@ -57,14 +71,20 @@ describe('the operator image', () => {
   });
 
   it('is named once: the chart, the init container default, make docker-build and the local build agree', () => {
-    const chart = parse(readFileSync(join(ROOT, 'charts', 'sidecar-operator', 'Chart.yaml'), 'utf8')) as { appVersion: string };
+    const chart = parse(readFileSync(join(ROOT, 'charts', 'sidecar-operator', 'Chart.yaml'), 'utf8')) as {
+      appVersion: string;
+    };
     const values = parse(readFileSync(join(ROOT, 'charts', 'sidecar-operator', 'values.yaml'), 'utf8')) as {
       image: { repository: string; tag: string };
     };
     const chartImage = `${values.image.repository}:${values.image.tag || `v${chart.appVersion}`}`;
-    const make = spawnSync('make', ['-s', '--no-print-directory', '-pn', 'docker-build'], { cwd: ROOT, encoding: 'utf8' });
+    const make = spawnSync('make', ['-s', '--no-print-directory', '-pn', 'docker-build'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     const makeImage = /^IMAGE := (.*)$/m.exec(make.stdout)?.[1]?.trim();
-    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
     const resolvedMake = makeImage?.replace('$(VERSION)', version);
     expect(index.manifests[0]!.annotations['io.containerd.image.name']).toBe(DEFAULT_INIT_IMAGE);
     expect(images.operator).toBe(DEFAULT_INIT_IMAGE);

@@ -478,39 +478,105 @@ spec:
 
 describe('uninstall when the hook cannot run', () => {
   it('helm uninstall fails without taking anything away; sidecar-operator uninstall from outside, then --no-hooks, leaves nothing', async () => {
-    const r = await helm(c, 'install', RELEASE, CHART, '-n', OP_NS, '--set', 'image.pullPolicy=Never', '--wait', '--timeout', '4m');
+    const r = await helm(
+      c,
+      'install',
+      RELEASE,
+      CHART,
+      '-n',
+      OP_NS,
+      '--set',
+      'image.pullPolicy=Never',
+      '--wait',
+      '--timeout',
+      '4m',
+    );
     expect(r.code, r.stderr).toBe(0);
-    await waitForPods(c, APP_NS, 'app=server', (ps) => ps.length === 1 && ps.every(isReady), 'the server pod Ready');
+    await waitForPods(
+      c,
+      APP_NS,
+      'app=server',
+      (ps) => ps.length === 1 && ps.every(isReady),
+      'the server pod Ready',
+    );
     await eventually(
-      async () => ((await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim() ? true : undefined),
+      async () =>
+        (await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim()
+          ? true
+          : undefined,
       { what: 'the webhook configuration back', timeoutMs: 60_000 },
     );
     // No room for the hook's pod: the Job can never run.
-    await apply(c, `
+    await apply(
+      c,
+      `
 apiVersion: v1
 kind: ResourceQuota
 metadata: {name: no-more-pods, namespace: ${OP_NS}}
 spec: {hard: {pods: "2"}}
-`);
+`,
+    );
     const t0 = Date.now();
     const failed = await helm(c, 'uninstall', RELEASE, '-n', OP_NS, '--timeout', '60s');
-    console.log(`helm uninstall with a hook that cannot run: exit ${failed.code} after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${failed.stderr.trim()}`);
+    console.log(
+      `helm uninstall with a hook that cannot run: exit ${failed.code} after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${failed.stderr.trim()}`,
+    );
     expect(failed.code).not.toBe(0);
     // Nothing was taken away: the operator still runs and still injects.
-    const ops = (await c.core.listNamespacedPod({ namespace: OP_NS, labelSelector: 'app.kubernetes.io/name=sidecar-operator' })).items;
+    const ops = (
+      await c.core.listNamespacedPod({
+        namespace: OP_NS,
+        labelSelector: 'app.kubernetes.io/name=sidecar-operator',
+      })
+    ).items;
     expect(ops.filter(isReady).length).toBe(2);
-    const admitted = await kubectl(c, 'run', 'while-stuck', '-n', APP_NS, `--image=${c.images.app}`, '--dry-run=server', '-o', 'jsonpath={.spec.initContainers[*].name}');
+    const admitted = await kubectl(
+      c,
+      'run',
+      'while-stuck',
+      '-n',
+      APP_NS,
+      `--image=${c.images.app}`,
+      '--dry-run=server',
+      '-o',
+      'jsonpath={.spec.initContainers[*].name}',
+    );
     expect(admitted.stdout).toContain('sidecar-proxy');
     // The way out the hook's failure message points to: the same cleanup, run from outside.
-    const cleanup = await cli(c, 'uninstall', `--namespace=${OP_NS}`, `--scale-down=${RELEASE}`, '--timeout=60', '--delete-configmap', '--delete-secret=sidecar-operator-certs', '--delete-lease=sidecar-operator-leader');
+    const cleanup = await cli(
+      c,
+      'uninstall',
+      `--namespace=${OP_NS}`,
+      `--scale-down=${RELEASE}`,
+      '--timeout=60',
+      '--delete-configmap',
+      '--delete-secret=sidecar-operator-certs',
+      '--delete-lease=sidecar-operator-leader',
+    );
     expect(cleanup.code, cleanup.stderr + cleanup.stdout).toBe(0);
     const noHooks = await helm(c, 'uninstall', RELEASE, '-n', OP_NS, '--no-hooks', '--wait');
     expect(noHooks.code, noHooks.stderr).toBe(0);
     expect((await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim()).toBe('');
     const ns = await c.core.readNamespace({ name: APP_NS });
     expect(Object.keys(ns.metadata!.labels ?? {}).filter((k) => k.startsWith('sidecar.dev/'))).toEqual([]);
-    const created = await kubectl(c, 'run', 'after-forced-uninstall', '-n', APP_NS, `--image=${c.images.app}`, '--image-pull-policy=Never', '--', 'serve');
+    const created = await kubectl(
+      c,
+      'run',
+      'after-forced-uninstall',
+      '-n',
+      APP_NS,
+      `--image=${c.images.app}`,
+      '--image-pull-policy=Never',
+      '--',
+      'serve',
+    );
     expect(created.code, created.stderr).toBe(0);
-    await waitForPods(c, APP_NS, 'run=after-forced-uninstall', (ps) => ps.length === 1 && ps.every(isReady), 'a pod created after the forced uninstall Running');
+    await waitForPods(
+      c,
+      APP_NS,
+      'run=after-forced-uninstall',
+      (ps) => ps.length === 1 && ps.every(isReady),
+      'a pod created after the forced uninstall Running',
+    );
   });
 });
