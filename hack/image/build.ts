@@ -44,8 +44,8 @@ const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { ve
 export const OPERATOR_IMAGE = `ghcr.io/sidecar-operator/sidecar-operator:v${pkg.version}`;
 export const BROKEN_OPERATOR_IMAGE = `ghcr.io/sidecar-operator/sidecar-operator:v${pkg.version}-broken-path`;
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
-export const APP_IMAGE = 'sidecar-test/app:v1';
-export const PROXY_FIXTURE_IMAGE = 'sidecar-test/proxy:v1';
+export const APP_IMAGE = 'localhost/sidecar-test/app:v1';
+export const PROXY_FIXTURE_IMAGE = 'localhost/sidecar-test/proxy:v1';
 
 function log(msg: string): void {
   process.stderr.write(`image: ${msg}\n`);
@@ -295,7 +295,7 @@ async function buildFixtures(): Promise<[string, string][]> {
     [APP_IMAGE, 'app'],
     [PROXY_FIXTURE_IMAGE, 'proxy'],
   ] as const) {
-    const out = join(cache, `fixture-${role}-${key}.tar`);
+    const out = join(cache, `fixture-${role}-${key}-${sha256(ref).slice(0, 8)}.tar`);
     if (!existsSync(out)) {
       const stage = join(cache, `stage-fixture-${role}`);
       rmSync(stage, { recursive: true, force: true });

@@ -36,8 +36,8 @@ export function buildImages(opts: { brokenPath?: boolean } = {}): Images {
   return {
     operator: find(/sidecar-operator:v[\d.]+$/),
     broken: refs.find((x) => x.endsWith('-broken-path')),
-    app: find(/^sidecar-test\/app:/),
-    proxy: find(/^sidecar-test\/proxy:/),
+    app: find(/\/sidecar-test\/app:/),
+    proxy: find(/\/sidecar-test\/proxy:/),
     archives: Object.values(map),
   };
 }

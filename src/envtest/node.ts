@@ -119,7 +119,10 @@ export class NodeCluster {
     const started = Date.now();
     if (process.getuid?.() !== 0) throw new Error('the test node needs root (network, mounts, cgroups)');
     const bins = findBinaries();
-    for (const tool of ['containerd', 'runc', 'ctr', 'ip', 'iptables']) {
+    for (const cmd of ['kubelet', 'kube-scheduler', 'kube-proxy', 'kubectl']) {
+      if (!existsSync(join(bins.dir, cmd))) throw new Error(`${cmd} is not built: run make envtest`);
+    }
+    for (const tool of ['containerd', 'runc', 'ctr', 'ip', 'iptables', 'nsenter']) {
       if (spawnSync('which', [tool]).status !== 0)
         throw new Error(`${tool} is missing: run make system-deps`);
     }
@@ -141,6 +144,10 @@ export class NodeCluster {
     try {
       this.createNetwork();
       this.createCgroupRoot();
+      // containerd first: the images unpack while the control plane starts.
+      await this.startContainerd();
+      const imported = this.importImages(this.opts.images ?? []);
+      imported.catch(() => undefined); // awaited below; a failure before then must not go unhandled
       this.cp = new ControlPlane({
         controllerManager: true,
         crds: this.opts.crds,
@@ -149,8 +156,7 @@ export class NodeCluster {
       });
       const cpInfo = await this.cp.start();
       this.recordPids();
-      await this.startContainerd();
-      this.importImages(this.opts.images ?? []);
+      await imported;
       writeFileSync(join(dir, 'cni', 'net.d', '10-sidecar-node.conflist'), cniConfig(dir, NODE_BRIDGE));
       await this.startKubelet(bins, cpInfo);
       await this.startScheduler(bins, cpInfo);
@@ -261,16 +267,23 @@ export class NodeCluster {
   }
 
   /** Imports OCI archives into containerd's Kubernetes namespace (pods then use imagePullPolicy: Never). */
-  importImages(archives: string[]): void {
-    for (const archive of archives) {
-      const r = spawnSync(
-        'ctr',
-        ['--address', this.paths.containerdSocket, '--namespace', 'k8s.io', 'images', 'import', archive],
-        { encoding: 'utf8', timeout: 300_000 },
-      );
-      if (r.status !== 0) throw new Error(`importing ${archive} failed: ${r.stderr.trim()}`);
-    }
-    if (archives.length) this.log(`imported ${archives.length} image(s)`);
+  async importImages(archives: string[]): Promise<void> {
+    const t0 = Date.now();
+    await Promise.all(
+      archives.map(
+        (archive) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn('ctr', ['--address', this.paths.containerdSocket, '--namespace', 'k8s.io', 'images', 'import', archive], {
+              stdio: ['ignore', 'ignore', 'pipe'],
+            });
+            let stderr = '';
+            child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+            child.on('error', reject);
+            child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`importing ${archive} failed: ${stderr.trim()}`))));
+          }),
+      ),
+    );
+    if (archives.length) this.log(`imported ${archives.length} image(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   /** Image references containerd holds for the node. */
