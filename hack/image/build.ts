@@ -20,6 +20,7 @@ import {
   chmodSync,
   copyFileSync,
   cpSync,
+  linkSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -86,14 +87,22 @@ interface ImageConfig {
   cmd?: string[];
 }
 
-/** Packs a root filesystem layer and a config into an OCI image archive named `ref`. */
-async function packOci(ref: string, layerTar: string, config: ImageConfig, out: string): Promise<void> {
+/**
+ * Packs layers (bottom first) and a config into an OCI image archive named `ref`. Layer files whose
+ * name ends in `.layer` are consumed; others (a shared base layer) are left in place.
+ */
+async function packOci(ref: string, layerTars: string[], config: ImageConfig, out: string): Promise<void> {
   const layout = `${out}.layout`;
   rmSync(layout, { recursive: true, force: true });
   mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-  const layerDigest = await sha256File(layerTar);
-  const layerSize = statSync(layerTar).size;
-  renameSync(layerTar, join(layout, 'blobs', 'sha256', layerDigest));
+  const layers: { digest: string; size: number }[] = [];
+  for (const tar of layerTars) {
+    const digest = await sha256File(tar);
+    layers.push({ digest: `sha256:${digest}`, size: statSync(tar).size });
+    const blobPath = join(layout, 'blobs', 'sha256', digest);
+    if (tar.endsWith('.layer')) renameSync(tar, blobPath);
+    else linkSync(tar, blobPath);
+  }
   const blob = (obj: unknown): { digest: string; size: number } => {
     const text = JSON.stringify(obj);
     const digest = sha256(text);
@@ -111,20 +120,14 @@ async function packOci(ref: string, layerTar: string, config: ImageConfig, out: 
       Cmd: config.cmd,
       Labels: { 'org.opencontainers.image.version': pkg.version },
     },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${layerDigest}`] },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
     history: [{ created_by: 'hack/image/build.ts' }],
   });
   const manifest = blob({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
-    layers: [
-      {
-        mediaType: 'application/vnd.oci.image.layer.v1.tar',
-        digest: `sha256:${layerDigest}`,
-        size: layerSize,
-      },
-    ],
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l })),
   });
   writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
@@ -184,6 +187,24 @@ function copySource(from: string | undefined, src: string): string {
   throw new Error(`Dockerfile: the local build cannot follow COPY ${from ? `--from=${from} ` : ''}${src}`);
 }
 
+/**
+ * What `FROM node:24-slim` gives: the Debian root filesystem and Node at /usr/local/bin/node, as one
+ * layer cached by both (so the images built on it share it, and containerd unpacks it once).
+ */
+function baseImageLayer(rootfsDir: string, nodeBinary: string, nodeVersion: string): string {
+  const out = join(cache, `base-${sha256(`${rootfsDir} ${nodeVersion}`).slice(0, 12)}.tar`);
+  if (existsSync(out)) return out;
+  const stage = join(cache, 'stage-base');
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(join(stage, 'usr', 'local', 'bin'), { recursive: true });
+  copyFileSync(nodeBinary, join(stage, 'usr', 'local', 'bin', 'node'));
+  chmodSync(join(stage, 'usr', 'local', 'bin', 'node'), 0o755);
+  layerOf([rootfsDir, stage], `${out}.tmp`);
+  renameSync(`${out}.tmp`, out);
+  rmSync(stage, { recursive: true, force: true });
+  return out;
+}
+
 /** The root filesystem with the packages the stage's RUN installs (debootstrap, cached). */
 function rootfs(stage: RuntimeStage): string {
   return run(join(repo, 'hack', 'image', 'rootfs.sh'), stage.packages).trim();
@@ -202,15 +223,14 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
   const inputs = sources.map((c) =>
     c.from === 'deps' ? `${c.dest} ${c.path}` : `${c.dest} ${hashTree(c.path).digest('hex')}`,
   );
-  const key = sha256([ref, dockerfile, base, nodeVersion, ...inputs].join('\n')).slice(0, 16);
+  const key = sha256([ref, 'layers: base, app', dockerfile, base, nodeVersion, ...inputs].join('\n')).slice(0, 16);
   const out = join(cache, `operator-${opts.brokenPath ? 'broken-' : ''}${key}.tar`);
   if (existsSync(out)) return [ref, out];
   log(`packing ${ref}`);
+  const baseLayer = baseImageLayer(base, nodeBinary, nodeVersion);
   const stageDir = join(cache, `stage-operator-${key}`);
   rmSync(stageDir, { recursive: true, force: true });
-  mkdirSync(join(stageDir, 'usr', 'local', 'bin'), { recursive: true });
-  // node:24-slim's Node lives at /usr/local/bin/node; ours is the pinned one from npm.
-  copyFileSync(nodeBinary, join(stageDir, 'usr', 'local', 'bin', 'node'));
+  mkdirSync(stageDir, { recursive: true });
   for (const copy of sources) {
     const dest = join(stageDir, copy.dest);
     mkdirSync(dirname(dest), { recursive: true });
@@ -220,10 +240,10 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
   // Readable by the image's non-root user whatever the checkout's umask was.
   run('chmod', ['-R', 'a+rX,go-w', stageDir]);
   const layer = join(cache, `operator-${key}.layer`);
-  layerOf([base, stageDir], layer);
+  layerOf([stageDir], layer);
   await packOci(
     ref,
-    layer,
+    [baseLayer, layer],
     {
       user: stage.user,
       env: [DEFAULT_PATH, `NODE_VERSION=${nodeVersion.replace(/^v/, '')}`, ...stage.env],
@@ -268,7 +288,7 @@ async function buildPause(): Promise<[string, string]> {
   layerOf([stage], layer);
   await packOci(
     PAUSE_IMAGE,
-    layer,
+    [layer],
     { env: [DEFAULT_PATH], entrypoint: ['/pause'], user: '65535:65535' },
     out,
   );
@@ -307,7 +327,7 @@ async function buildFixtures(): Promise<[string, string][]> {
       layerOf([stage], layer);
       await packOci(
         ref,
-        layer,
+        [layer],
         {
           env: [DEFAULT_PATH],
           entrypoint: ['/fixture', role],

@@ -216,6 +216,10 @@ export class NodeCluster {
     run(['ip', 'link', 'add', NODE_BRIDGE, 'type', 'bridge']);
     run(['ip', 'addr', 'add', `${n.address}/24`, 'dev', NODE_BRIDGE]);
     run(['ip', 'link', 'set', NODE_BRIDGE, 'up']);
+    // The host reaches Service addresses (the API server calling a webhook through its Service) from
+    // the bridge's address: without this route it would use the default route's source address,
+    // which no pod can answer.
+    run(['ip', 'route', 'add', n.serviceCIDR, 'dev', NODE_BRIDGE, 'src', n.address]);
     // A pod reaching another pod through a Service is DNATed by the host and must come back through
     // it: bridged traffic through iptables, and forwarding on this bridge only.
     run(['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1']);

@@ -70,7 +70,6 @@ spec:
     metadata:
       labels: {app: server}
     spec:
-      terminationGracePeriodSeconds: 2
       containers:
         - name: app
           image: ${c.images.app}
@@ -197,7 +196,18 @@ describe('on a real node', () => {
 
   it('a SidecarPolicy and a Deployment: pods injected by the API server calling the webhook through its Service', async () => {
     await apply(c, policyYaml());
-    await apply(c, appYaml());
+    const [namespace, ...workloads] = appYaml().split('\n---\n');
+    await apply(c, namespace!);
+    // The Deployment's pods must meet the webhook: wait until the policy governs the namespace.
+    await eventually(
+      async () => {
+        const ns = await c.core.readNamespace({ name: APP_NS });
+        const mwc = (await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim();
+        return ns.metadata?.labels?.['sidecar.dev/policy'] === POLICY && mwc ? true : undefined;
+      },
+      { what: 'the namespace governed and the webhook configured', timeoutMs: 60_000 },
+    );
+    await apply(c, workloads.join('\n---\n'));
     const [pod] = await waitForPods(
       c,
       APP_NS,
@@ -254,7 +264,6 @@ apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: ${APP_NS}, labels: {app: client}}
 spec:
-  terminationGracePeriodSeconds: 1
   restartPolicy: Never
   containers:
     - name: app
@@ -311,7 +320,6 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      terminationGracePeriodSeconds: 1
       containers:
         - name: app
           image: ${c.images.app}
