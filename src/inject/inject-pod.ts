@@ -1,4 +1,5 @@
 import { decideInjection, type InjectContext } from './decide.js';
+import { fitPreStopToGrace } from './grace.js';
 import { buildInitArgs, inboundPortsFor } from './init-args.js';
 import { diffList, diffMap, type PatchOperation } from './json-patch.js';
 import type { Container, ObjectMeta, Pod, PodSpec } from './k8s-types.js';
@@ -41,7 +42,7 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
     template.interception,
     template.injection.allowedOverrides,
   );
-  const added = sidecars(template, overrides, base.containers);
+  const added = fitToGrace(sidecars(template, overrides, base.containers), spec.terminationGracePeriodSeconds);
 
   const newSpec: PodSpec = {
     ...spec,
@@ -73,6 +74,16 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
   const labels: Record<string, string> = { ...meta.labels, [REVISION_LABEL]: template.revision };
   const out: Pod = { ...pod, metadata: { ...meta, annotations, labels }, spec: newSpec };
   return { decision, pod: out, patch: patchFor(pod, out), warnings: overrides.warnings };
+}
+
+/** The proxy's drain pause shortened to what the pod's grace period allows (the API server insists). */
+function fitToGrace(added: Sidecars, grace: unknown): Sidecars {
+  const seconds = typeof grace === 'number' ? grace : undefined;
+  return {
+    ...added,
+    initContainers: added.initContainers.map((c) => fitPreStopToGrace(c, seconds)),
+    containers: added.containers.map((c) => fitPreStopToGrace(c, seconds)),
+  };
 }
 
 interface Sidecars {

@@ -70,6 +70,9 @@ spec:
     metadata:
       labels: {app: server}
     spec:
+      # Shorter than the proxy's drain pause: the injector fits the pause to it (the API server
+      # refuses a preStop sleep that is not shorter than the grace period).
+      terminationGracePeriodSeconds: 2
       containers:
         - name: app
           image: ${c.images.app}
