@@ -43,7 +43,7 @@ export async function applyObject<T extends KubernetesObject>(
       PatchStrategy.ServerSideApply,
     );
   } catch (err) {
-    throw new KubeError(
+    throw KubeError.wrap(
       `apply ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`,
       err,
     );
@@ -68,7 +68,7 @@ export async function applyStatus<T extends KubernetesObject>(
       contentType: PatchStrategy.ServerSideApply,
     });
   } catch (err) {
-    throw new KubeError(`apply status of ${obj.kind} ${obj.metadata?.name}`, err);
+    throw KubeError.wrap(`apply status of ${obj.kind} ${obj.metadata?.name}`, err);
   }
 }
 
@@ -83,6 +83,6 @@ export async function jsonPatch<T>(kc: KubeConfig, path: string, ops: unknown[])
       contentType: PatchStrategy.JsonPatch,
     });
   } catch (err) {
-    throw new KubeError(`patch ${path}`, err);
+    throw KubeError.wrap(`patch ${path}`, err);
   }
 }
