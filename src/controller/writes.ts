@@ -14,7 +14,7 @@ import {
   type SidecarPolicyStatus,
 } from '../api/index.js';
 import { canonicalJson, type CompiledTemplate } from '../inject/index.js';
-import { apiFailure, applyObject, applyStatus, isNotFound, jsonPatch, requestJson } from '../kube/index.js';
+import { applyObject, applyStatus, isNotFound, jsonPatch, requestJson } from '../kube/index.js';
 import { containsDesired } from '../render/contains.js';
 import {
   INJECTOR_CONFIGMAP,
@@ -32,18 +32,12 @@ import {
 import { renderWebhookConfiguration, type WebhookTarget } from '../render/webhook-configuration.js';
 import type { Cache } from './reconciler.js';
 import type { TemplateCache } from './template-cache.js';
+import { stepFailure, type StepFailure } from './step-failure.js';
 
 /** cert-manager's cainjector copies the named Certificate's CA into every caBundle of the object. */
 export const INJECT_CA_FROM = 'cert-manager.io/inject-ca-from';
 
 const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
-
-/** A one-line message for a condition: the API server's own words when it answered. */
-export function errorMessage(err: unknown): string {
-  const f = apiFailure(err);
-  if (f.code) return `${f.code} ${f.reason ? `${f.reason}: ` : ''}${f.message}`.slice(0, 512);
-  return (err instanceof Error ? err.message : String(err)).slice(0, 512);
-}
 
 const escapeKey = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
 
@@ -154,20 +148,21 @@ export class Writes {
 
   /**
    * Namespace marks for everything `policy` touches: namespaces it governs, and namespaces still
-   * marked for it that it should not have (those get their rightful mark, or none). Returns failures.
+   * marked for it that it should not have (those get their rightful mark, or none). Returns failures,
+   * by namespace name.
    */
   async syncMarks(
     namespaces: readonly V1Namespace[],
     resolved: ResolvedMarks,
     policy: string,
-  ): Promise<{ namespace: string; error: string }[]> {
+  ): Promise<StepFailure[]> {
     const todo = namespaces.filter((ns) => {
       const name = ns.metadata?.name ?? '';
       const desired = resolved.marks.get(name);
       const mine = desired?.policy === policy || currentMark(ns).policy === policy;
       return mine && !marksInPlace(ns, desired);
     });
-    const failed: { namespace: string; error: string }[] = [];
+    const failed: StepFailure[] = [];
     for (let i = 0; i < todo.length; i += 8) {
       await Promise.all(
         todo.slice(i, i + 8).map(async (ns) => {
@@ -175,12 +170,12 @@ export class Writes {
           try {
             await this.applyMark(name, resolved.marks.get(name));
           } catch (err) {
-            failed.push({ namespace: name, error: errorMessage(err) });
+            failed.push(stepFailure('namespace', { kind: 'Namespace', name }, err));
           }
         }),
       );
     }
-    return failed.sort((a, b) => (a.namespace < b.namespace ? -1 : 1));
+    return failed.sort((a, b) => (a.object.name < b.object.name ? -1 : 1));
   }
 
   /**
