@@ -24,5 +24,7 @@ try {
   } else {
     process.stderr.write(`sidecar-operator: ${formatError(err, debug)}\n`);
     process.exitCode = err instanceof CliError ? err.exitCode : 1;
+    // A failed command ends the process, even if something it started still holds the event loop.
+    setTimeout(() => process.exit(), 1000).unref();
   }
 }
