@@ -19,7 +19,7 @@ import {
   type ConditionInput,
   type PolicyFacts,
 } from '../status/index.js';
-import { applyPolicyStatus, Writes } from './writes.js';
+import { applyPolicyStatus, Writes, type SyncOutcome } from './writes.js';
 import {
   ReconcileError,
   stepFailure,
@@ -28,10 +28,11 @@ import {
   type StepFailure,
 } from './step-failure.js';
 import { TemplateCache } from './template-cache.js';
+import { WrittenStatus } from './written-status.js';
 import { countPods, type PodCounts } from './pod-counts.js';
 import type { PodIndex } from './pod-index.js';
 import { Rollout, type RolloutOutcome } from './rollout.js';
-import type { EventRecorder } from './events.js';
+import { EventReason, type EventRecorder, type EventType } from './events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
 import { isBundleDistributed } from '../certs/index.js';
@@ -108,6 +109,7 @@ export class Reconciler {
   private readonly templates: TemplateCache;
   private readonly writes: Writes;
   private readonly rollout: Rollout;
+  private readonly written = new WrittenStatus();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.templates = new TemplateCache(o.compile);
@@ -138,7 +140,7 @@ export class Reconciler {
       }
       log.debug('finalizer added');
     }
-    return this.converge(policy, log);
+    return this.converge(this.written.current(policy), log);
   }
 
   private livePolicies(): SidecarPolicy[] {
@@ -187,8 +189,13 @@ export class Reconciler {
       ...(await this.webhookFacts(policy, compiled.template !== undefined, cert, now, failures)),
     };
     const marks = await this.writes.syncMarks(this.o.caches.namespaces.list(), resolved, name);
-    failures.push(...marks);
-    facts.namespaces.failed = marks.map((f) => ({ namespace: f.object.name, error: conditionMessage(f) }));
+    failures.push(...marks.failures);
+    facts.namespaces.failed = marks.failures.map((f) => ({
+      namespace: f.object.name,
+      error: conditionMessage(f),
+    }));
+    for (const ns of marks.restored)
+      this.recordOn(policy, 'Warning', EventReason.MarksRepaired, `restored the marks of namespace ${ns}`);
     const pods = await this.podFacts(policy, compiled.template?.revision, governed, failures);
     const { counts, rollout } = pods;
     const inputs = [...policyConditions(facts), ...pods.conditions];
@@ -266,9 +273,18 @@ export class Reconciler {
         certificate: this.certificateFacts(name, cert, now, undefined),
       };
     }
-    const failed = await this.step(failures, 'webhook', webhookRef(name), () =>
-      this.writes.syncWebhook(this.o.caches.webhooks.get(name), policy, cert.bundlePem, this.o.certManager),
-    );
+    let outcome = 'unchanged' as SyncOutcome;
+    const failed = await this.step(failures, 'webhook', webhookRef(name), async () => {
+      const cached = this.o.caches.webhooks.get(name);
+      outcome = await this.writes.syncWebhook(cached, policy, cert.bundlePem, this.o.certManager);
+    });
+    if (outcome === 'recreated' || outcome === 'restored')
+      this.recordOn(
+        policy,
+        'Warning',
+        EventReason.WebhookRepaired,
+        `${outcome} MutatingWebhookConfiguration ${name}, which had been ${outcome === 'recreated' ? 'deleted' : 'changed'}`,
+      );
     return {
       webhook:
         failed === undefined ? { state: 'Applied' } : { state: 'Failed', error: conditionMessage(failed) },
@@ -327,6 +343,7 @@ export class Reconciler {
       if (isNotFound(err)) return undefined;
       return stepFailure('status', policyRef(name), err);
     }
+    this.written.remember(policy, status);
     log.info(
       { revision: status.revision, namespaces: status.namespaces, ready: inputs[0]?.status },
       'status updated',
@@ -335,12 +352,20 @@ export class Reconciler {
     return undefined;
   }
 
+  private recordOn(policy: SidecarPolicy, type: EventType, reason: EventReason, message: string): void {
+    this.o.events.record(
+      { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' },
+      type,
+      reason,
+      message,
+    );
+  }
+
   private recordTransitions(
     policy: SidecarPolicy,
     status: SidecarPolicyStatus,
     inputs: ConditionInput[],
   ): void {
-    const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
     const before = policy.status?.conditions;
     const by = (t: string) => inputs.find((c) => c.type === t)!;
     const changed = (t: string) => {
@@ -348,24 +373,25 @@ export class Reconciler {
       const next = by(t);
       return prev?.status !== next.status || prev.message !== next.message;
     };
-    const ev = this.o.events;
     const rendered = by('TemplateRendered');
     if (rendered.status === 'True' && status.revision !== policy.status?.revision)
-      ev.record(ref, 'Normal', 'Rendered', `rendered revision ${status.revision ?? ''}`);
+      this.recordOn(policy, 'Normal', EventReason.Rendered, `rendered revision ${status.revision ?? ''}`);
     const conflict = by('Conflict');
     if (conflict.status === 'True' && changed('Conflict'))
-      ev.record(ref, 'Warning', 'Conflict', conflict.message);
+      this.recordOn(policy, 'Warning', EventReason.Conflict, conflict.message);
     const synced = by('NamespacesSynced');
     if (synced.status === 'True' && changed('NamespacesSynced'))
-      ev.record(ref, 'Normal', 'Synced', synced.message);
+      this.recordOn(policy, 'Normal', EventReason.Synced, synced.message);
     const ready = by('Ready');
-    if (ready.status === 'False' && changed('Ready')) ev.record(ref, 'Warning', 'Failed', ready.message);
+    if (ready.status === 'False' && changed('Ready'))
+      this.recordOn(policy, 'Warning', EventReason.Failed, ready.message);
   }
 
   /** Deletion: undo everything, then let the policy go. */
   private async finalize(policy: SidecarPolicy, log: Logger): Promise<ReconcileResult> {
     if (!hasFinalizer(policy)) return {};
     const name = policy.metadata?.name ?? '';
+    this.written.forget(name);
     await this.cleanup(name);
     try {
       await removeFinalizer(this.o.kc, policy);
@@ -383,6 +409,7 @@ export class Reconciler {
    * then remove whatever it left behind (its finalizer was removed by hand, or we were not running).
    */
   private async cleanupIfGone(name: string, log: Logger): Promise<ReconcileResult> {
+    this.written.forget(name);
     if (this.o.sharded) return {};
     try {
       await requestJson(this.o.kc, { path: policyPath(name) });
@@ -410,9 +437,8 @@ export class Reconciler {
     await this.step(failures, 'cleanup', configMapRef(this.o.operatorNamespace), () =>
       this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates),
     );
-    failures.push(
-      ...(await this.writes.syncMarks(this.o.caches.namespaces.list(), this.resolve(policies), name)),
-    );
+    const marks = await this.writes.syncMarks(this.o.caches.namespaces.list(), this.resolve(policies), name);
+    failures.push(...marks.failures);
     if (failures.length > 0) throw new ReconcileError(failures);
   }
 }

@@ -54,12 +54,31 @@ export async function applyPolicyStatus(
   });
 }
 
+/** What a sync did: nothing, a write of something new, or a repair of what someone else changed. */
+export type SyncOutcome = 'unchanged' | 'applied' | 'recreated' | 'restored';
+
+/** The outcome of syncing namespace marks: the failures, and the namespaces whose marks were repaired. */
+export interface MarksOutcome {
+  failures: StepFailure[];
+  restored: string[];
+}
+
 /**
  * The writes of the reconciler. Each compares the desired object with the cached one first and
  * writes only when they differ, so a steady state makes no requests. Objects the operator owns are
  * force-applied; on namespaces only our two keys are ever sent.
+ *
+ * A write of exactly what the cache last showed in place is a repair: someone deleted or changed the
+ * object since. Only the cache's word counts (never our own write): a reconcile that runs before the
+ * watch delivered our write sees the older object, which is not drift. After a repair the object
+ * must be seen in place again before another write counts as one. Remembered for this process only.
  */
 export class Writes {
+  /** Webhook configuration name → the desired part last seen in place. */
+  private readonly seenWebhooks = new Map<string, string>();
+  /** Namespace name → the mark last seen in place. */
+  private readonly seenMarks = new Map<string, string>();
+
   constructor(
     private readonly kc: KubeConfig,
     private readonly operatorNamespace: string,
@@ -111,7 +130,7 @@ export class Writes {
     policy: SidecarPolicy,
     bundlePem: string,
     certManager?: { certificate: string },
-  ): Promise<void> {
+  ): Promise<SyncOutcome> {
     const desired = renderWebhookConfiguration(policy, {
       caBundle: bundlePem,
       target: this.target,
@@ -124,13 +143,22 @@ export class Writes {
       };
       for (const w of desired.webhooks ?? []) delete w.clientConfig.caBundle;
     }
-    if (current && containsDesired(current, { metadata: desired.metadata, webhooks: desired.webhooks }))
-      return;
+    const name = desired.metadata?.name ?? '';
+    const wanted = canonicalJson({ metadata: desired.metadata, webhooks: desired.webhooks });
+    const repair = this.seenWebhooks.get(name) === wanted;
+    if (current && containsDesired(current, { metadata: desired.metadata, webhooks: desired.webhooks })) {
+      this.seenWebhooks.set(name, wanted);
+      return 'unchanged';
+    }
     await applyObject(this.kc, desired, { force: true });
+    if (!repair) return 'applied';
+    this.seenWebhooks.delete(name);
+    return current ? 'restored' : 'recreated';
   }
 
   /** Deletes a policy's webhook configuration, only if it carries our label (never a stranger's). */
   async deleteWebhook(name: string, cached: V1MutatingWebhookConfiguration | undefined): Promise<void> {
+    this.seenWebhooks.delete(name);
     let current = cached;
     if (!current) {
       current = await requestJson<V1MutatingWebhookConfiguration>(this.kc, {
@@ -148,34 +176,45 @@ export class Writes {
 
   /**
    * Namespace marks for everything `policy` touches: namespaces it governs, and namespaces still
-   * marked for it that it should not have (those get their rightful mark, or none). Returns failures,
-   * by namespace name.
+   * marked for it that it should not have (those get their rightful mark, or none).
    */
   async syncMarks(
     namespaces: readonly V1Namespace[],
     resolved: ResolvedMarks,
     policy: string,
-  ): Promise<StepFailure[]> {
-    const todo = namespaces.filter((ns) => {
+  ): Promise<MarksOutcome> {
+    const todo: V1Namespace[] = [];
+    for (const ns of namespaces) {
       const name = ns.metadata?.name ?? '';
       const desired = resolved.marks.get(name);
-      const mine = desired?.policy === policy || currentMark(ns).policy === policy;
-      return mine && !marksInPlace(ns, desired);
-    });
+      if (desired?.policy !== policy && currentMark(ns).policy !== policy) continue;
+      if (!marksInPlace(ns, desired)) todo.push(ns);
+      else if (desired) this.seenMarks.set(name, canonicalJson(desired));
+    }
     const failed: StepFailure[] = [];
+    const restored: string[] = [];
     for (let i = 0; i < todo.length; i += 8) {
       await Promise.all(
         todo.slice(i, i + 8).map(async (ns) => {
           const name = ns.metadata?.name ?? '';
+          const desired = resolved.marks.get(name);
+          const wanted = desired ? canonicalJson(desired) : undefined;
+          const repair = wanted !== undefined && this.seenMarks.get(name) === wanted;
           try {
-            await this.applyMark(name, resolved.marks.get(name));
+            await this.applyMark(name, desired);
+            if (!repair) return;
+            this.seenMarks.delete(name);
+            restored.push(name);
           } catch (err) {
             failed.push(stepFailure('namespace', { kind: 'Namespace', name }, err));
           }
         }),
       );
     }
-    return failed.sort((a, b) => (a.object.name < b.object.name ? -1 : 1));
+    return {
+      failures: failed.sort((a, b) => (a.object.name < b.object.name ? -1 : 1)),
+      restored: restored.sort(),
+    };
   }
 
   /**
