@@ -33,7 +33,8 @@ import { countPods, type PodCounts } from './pod-counts.js';
 import type { PodIndex } from './pod-index.js';
 import { Rollout, type RolloutOutcome } from './rollout.js';
 import { EventReason, type EventRecorder, type EventType } from './events.js';
-import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.js';
+import { addFinalizer, hasFinalizer } from './finalizer.js';
+import { removeFinalizer } from './cleanup.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
 import { isBundleDistributed } from '../certs/index.js';
 
@@ -393,14 +394,14 @@ export class Reconciler {
     const name = policy.metadata?.name ?? '';
     this.written.forget(name);
     await this.cleanup(name);
+    let removed: boolean;
     try {
-      await removeFinalizer(this.o.kc, policy);
+      removed = await removeFinalizer(this.o.kc, name, { seen: policy });
     } catch (err) {
-      // Gone already: a reconcile before this one removed the finalizer, the cache had not caught up.
-      if (isNotFound(err)) return {};
       throw new ReconcileError([stepFailure('finalizer', policyRef(name), err)]);
     }
-    log.info('policy cleaned up');
+    // Not removed: a reconcile before this one did, and the cache had not caught up.
+    if (removed) log.info('policy cleaned up');
     return {};
   }
 

@@ -4,22 +4,12 @@ import type {
   V1MutatingWebhookConfiguration,
   V1Namespace,
 } from '@kubernetes/client-node';
-import {
-  API_VERSION,
-  KIND,
-  POLICY_LABEL,
-  policyPath,
-  REVISION_ANNOTATION,
-  type SidecarPolicy,
-  type SidecarPolicyStatus,
-} from '../api/index.js';
-import { canonicalJson, type CompiledTemplate } from '../inject/index.js';
-import { applyObject, applyStatus, isNotFound, jsonPatch, requestJson } from '../kube/index.js';
+import { API_VERSION, KIND, policyPath, type SidecarPolicy, type SidecarPolicyStatus } from '../api/index.js';
+import { canonicalJson, escapePointer, type CompiledTemplate } from '../inject/index.js';
+import { applyObject, applyStatus, jsonPatch } from '../kube/index.js';
 import { containsDesired } from '../render/contains.js';
 import {
   INJECTOR_CONFIGMAP,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
   parseInjectorConfigMap,
   renderInjectorConfigMap,
 } from '../render/injector-configmap.js';
@@ -33,13 +23,10 @@ import { renderWebhookConfiguration, type WebhookTarget } from '../render/webhoo
 import type { Cache } from './reconciler.js';
 import type { TemplateCache } from './template-cache.js';
 import { stepFailure, type StepFailure } from './step-failure.js';
+import { deleteWebhookConfiguration, unmarkNamespace } from './cleanup.js';
 
 /** cert-manager's cainjector copies the named Certificate's CA into every caBundle of the object. */
 export const INJECT_CA_FROM = 'cert-manager.io/inject-ca-from';
-
-const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
-
-const escapeKey = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
 
 export async function applyPolicyStatus(
   kc: KubeConfig,
@@ -116,7 +103,7 @@ export class Writes {
     await jsonPatch(
       this.kc,
       `/api/v1/namespaces/${this.operatorNamespace}/configmaps/${INJECTOR_CONFIGMAP}`,
-      extra.map((k) => ({ op: 'remove', path: `/data/${escapeKey(k)}` })),
+      extra.map((k) => ({ op: 'remove', path: `/data/${escapePointer(k)}` })),
     );
   }
 
@@ -159,19 +146,7 @@ export class Writes {
   /** Deletes a policy's webhook configuration, only if it carries our label (never a stranger's). */
   async deleteWebhook(name: string, cached: V1MutatingWebhookConfiguration | undefined): Promise<void> {
     this.seenWebhooks.delete(name);
-    let current = cached;
-    if (!current) {
-      current = await requestJson<V1MutatingWebhookConfiguration>(this.kc, {
-        path: `${MWC_PATH}/${name}`,
-      }).catch((err: unknown) => {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      });
-    }
-    if (current?.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
-    await requestJson(this.kc, { method: 'DELETE', path: `${MWC_PATH}/${name}` }).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await deleteWebhookConfiguration(this.kc, name, cached ? { seen: cached } : {});
   }
 
   /**
@@ -201,7 +176,8 @@ export class Writes {
           const wanted = desired ? canonicalJson(desired) : undefined;
           const repair = wanted !== undefined && this.seenMarks.get(name) === wanted;
           try {
-            await this.applyMark(name, desired);
+            if (desired) await this.applyMark(name, desired);
+            else await unmarkNamespace(this.kc, ns);
             if (!repair) return;
             this.seenMarks.delete(name);
             restored.push(name);
@@ -221,18 +197,7 @@ export class Writes {
    * Our label and annotation only. Forced because these two keys are the operator's by contract: a
    * hand edit that took them over must not stop the repair; no other field is in the request.
    */
-  private async applyMark(
-    name: string,
-    mark: { policy: string; revision: string } | undefined,
-  ): Promise<void> {
-    const applied = await applyObject(this.kc, renderNamespaceMarks(name, mark), { force: true });
-    if (mark) return;
-    // Marks written by another field manager survive an apply that omits them: remove them.
-    const ops = [];
-    if (applied.metadata?.labels?.[POLICY_LABEL] !== undefined)
-      ops.push({ op: 'remove', path: `/metadata/labels/${escapeKey(POLICY_LABEL)}` });
-    if (applied.metadata?.annotations?.[REVISION_ANNOTATION] !== undefined)
-      ops.push({ op: 'remove', path: `/metadata/annotations/${escapeKey(REVISION_ANNOTATION)}` });
-    if (ops.length > 0) await jsonPatch(this.kc, `/api/v1/namespaces/${name}`, ops);
+  private async applyMark(name: string, mark: { policy: string; revision: string }): Promise<void> {
+    await applyObject(this.kc, renderNamespaceMarks(name, mark), { force: true });
   }
 }

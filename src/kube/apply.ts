@@ -72,13 +72,21 @@ export async function applyStatus<T extends KubernetesObject>(
   }
 }
 
-/** RFC 6902 JSON Patch on any object path, e.g. to remove a finalizer under a test precondition. */
-export async function jsonPatch<T>(kc: KubeConfig, path: string, ops: unknown[]): Promise<T> {
+/**
+ * RFC 6902 JSON Patch on any object path, e.g. to remove a finalizer under a test precondition.
+ * With `dryRun` the API server validates and authorizes it, and keeps nothing.
+ */
+export async function jsonPatch<T>(
+  kc: KubeConfig,
+  path: string,
+  ops: unknown[],
+  { dryRun = false }: { dryRun?: boolean } = {},
+): Promise<T> {
   try {
     return await requestJson<T>(kc, {
       method: 'PATCH',
       path,
-      query: { fieldManager: FIELD_MANAGER },
+      query: { fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: 'All' } : {}) },
       body: ops,
       contentType: PatchStrategy.JsonPatch,
     });
