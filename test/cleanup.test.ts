@@ -15,7 +15,7 @@ import {
 import { deleteWebhookConfiguration, removeFinalizer, unmarkNamespace } from '../src/controller/cleanup.js';
 import { jsonPatch, requestJson } from '../src/kube/index.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../src/render/injector-configmap.js';
-import { admin, createPolicy, getPolicy, shortId } from './controller-support.js';
+import { admin, createPolicy, dropPoliciesAfterAll, getPolicy, shortId } from './controller-support.js';
 import { testNamespace } from './support.js';
 
 const kc = admin();
@@ -28,13 +28,8 @@ const policies: string[] = [];
 afterAll(async () => {
   for (const name of webhooks)
     await admission.deleteMutatingWebhookConfiguration({ name }).catch(() => undefined);
-  for (const n of policies) {
-    await jsonPatch(kc, policyPath(n), [{ op: 'remove', path: '/metadata/finalizers' }]).catch(
-      () => undefined,
-    );
-    await requestJson(kc, { method: 'DELETE', path: policyPath(n) }).catch(() => undefined);
-  }
 });
+dropPoliciesAfterAll(kc, () => policies);
 
 async function webhook(
   suffix: string,

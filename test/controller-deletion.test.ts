@@ -13,7 +13,9 @@ import {
   cleanupWebhooksAfterAll,
   createPolicy,
   deletePolicies,
+  dropPoliciesAfterAll,
   getPolicy,
+  metric,
   shortId,
   startTestOperator,
   TEST_INIT_IMAGE,
@@ -32,30 +34,13 @@ const policyName = (suffix: string): string => {
 };
 
 cleanupWebhooksAfterAll(kc, () => policies);
-afterAll(async () => {
-  // Whatever a failed test left: no finalizer may keep a policy alive after the file.
-  for (const n of policies) {
-    await jsonPatch(kc, policyPath(n), [{ op: 'remove', path: '/metadata/finalizers' }]).catch(
-      () => undefined,
-    );
-    await requestJson(kc, { method: 'DELETE', path: policyPath(n) }).catch(() => undefined);
-  }
-});
+dropPoliciesAfterAll(kc, () => policies);
 
 /** A logger whose JSON lines the test reads. */
 function capturedLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
   const out: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void out.push(line) });
   return { log, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-function metric(handle: OperatorHandle, name: string, labels: Record<string, string> = {}) {
-  return async (): Promise<number> => {
-    const m = await handle.registry.getSingleMetric(name)?.get();
-    return (m?.values ?? [])
-      .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
-      .reduce((s, v) => s + v.value, 0);
-  };
 }
 
 describe('deleting policies with the operator running', () => {
