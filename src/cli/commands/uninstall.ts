@@ -112,9 +112,12 @@ async function deleteWebhookConfigurations(kc: KubeConfig, opts: UninstallOption
     const what = `mutatingwebhookconfiguration ${name}`;
     await attempt(step, `delete ${what}`, async () => {
       const done = await deleteWebhookConfiguration(kc, name, { seen: mwc, dryRun: opts.dryRun });
-      step.say(
-        done === 'deleted' ? `${opts.dryRun ? 'would delete' : 'deleted'} ${what}` : `${what}: already gone`,
-      );
+      const said = {
+        deleted: `${opts.dryRun ? 'would delete' : 'deleted'} ${what}`,
+        gone: `${what}: already gone`,
+        'not-ours': `${what}: not labelled ${MANAGED_BY_LABEL}=${MANAGED_BY}, left alone`,
+      };
+      step.say(said[done]);
     });
   }
   if (items.length === 0)
