@@ -8,6 +8,7 @@ import {
   createPolicy,
   deletePolicies,
   getPolicy,
+  metric,
   shortId,
   startTestOperator,
   waitReady,
@@ -49,15 +50,6 @@ async function grant(name: string, rules: typeof baseRules): Promise<void> {
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
     },
   });
-}
-
-function metric(handle: OperatorHandle, name: string, labels: Record<string, string> = {}) {
-  return async (): Promise<number> => {
-    const m = await handle.registry.getSingleMetric(name)?.get();
-    return (m?.values ?? [])
-      .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
-      .reduce((s, v) => s + v.value, 0);
-  };
 }
 
 let operator: OperatorHandle;

@@ -132,6 +132,31 @@ export async function deletePolicies(kc: KubeConfig, names: string[], timeoutMs 
   });
 }
 
+/** Removes these policies without waiting for an operator (finalizers dropped), whatever happened in the tests. */
+export function dropPoliciesAfterAll(kc: KubeConfig, names: () => string[]): void {
+  afterAll(async () => {
+    for (const n of names()) {
+      await requestJson(kc, {
+        method: 'PATCH',
+        path: policyPath(n),
+        body: { metadata: { finalizers: null } },
+        contentType: 'application/merge-patch+json',
+      }).catch(() => undefined);
+      await deletePolicy(kc, n).catch(() => undefined);
+    }
+  });
+}
+
+/** A reader of the sum of a metric's values in the operator's registry, over the series with `labels`. */
+export function metric(handle: OperatorHandle, name: string, labels: Record<string, string> = {}) {
+  return async (): Promise<number> => {
+    const m = await handle.registry.getSingleMetric(name)?.get();
+    return (m?.values ?? [])
+      .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+      .reduce((s, v) => s + v.value, 0);
+  };
+}
+
 /** Removes any webhook configuration named after these policies, whatever happened in the tests. */
 export function cleanupWebhooksAfterAll(kc: KubeConfig, names: () => string[]): void {
   afterAll(async () => {

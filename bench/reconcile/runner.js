@@ -1,6 +1,5 @@
 // Run by bench/reconcile/run.sh on the project's Node (24) against the built dist/. Starts its own
 // control plane (the envtest binaries).
-import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';

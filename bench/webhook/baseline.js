@@ -1,5 +1,4 @@
 // Loads what the webhook server loads, starts nothing, and reports its RSS.
-import 'reflect-metadata';
 import '../../dist/inject/index.js';
 import '../../dist/webhook/index.js';
 import 'pino';

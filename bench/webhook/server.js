@@ -1,8 +1,6 @@
 // The webhook server as the operator runs it (info-level JSON logs, to /dev/null here), in its own
 // process so that the load generator does not share its event loop. Reports its port and, on
 // request, its peak and current RSS over IPC.
-// @peculiar/x509 (under the certificate parsing) needs the Reflect polyfill before it loads.
-import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';

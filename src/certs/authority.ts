@@ -1,3 +1,6 @@
+// @peculiar/x509 resolves its parsers through tsyringe, which needs the Reflect metadata API
+// before it loads: set up here, where x509 is used, not by every entry point.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 

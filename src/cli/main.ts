@@ -7,8 +7,6 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 
-// @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
-await import('reflect-metadata');
 const { CommanderError } = await import('commander');
 const { buildProgram } = await import('./program.js');
 const { CliError, formatError } = await import('./errors.js');
@@ -24,5 +22,7 @@ try {
   } else {
     process.stderr.write(`sidecar-operator: ${formatError(err, debug)}\n`);
     process.exitCode = err instanceof CliError ? err.exitCode : 1;
+    // A failed command ends the process, even if something it started still holds the event loop.
+    setTimeout(() => process.exit(), 1000).unref();
   }
 }

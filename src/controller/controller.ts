@@ -8,12 +8,13 @@ import type {
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { policyPath, type SidecarPolicy } from '../api/index.js';
-import { Informer, isConflict, type InformerEvent } from '../kube/index.js';
+import { Informer, type InformerEvent } from '../kube/index.js';
 import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../render/injector-configmap.js';
 import type { EventRecorder } from './events.js';
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, TerminalError, type CertificateView } from './reconciler.js';
+import { describeObject, failuresOf, retryAction } from './step-failure.js';
 import type { WebhookTarget } from '../render/webhook-configuration.js';
 import { configMapKeys, namespaceKeys, podKeys, policyKeys, webhookKeys, type Keys } from './watches.js';
 import { PodIndex, podEventMatters } from './pod-index.js';
@@ -250,14 +251,23 @@ export class Controller {
         return;
       }
       if (!this.running) return;
+      const failures = failuresOf(err, key);
       const delayMs = this.queue.addRateLimited(key);
       this.metrics.reconcileErrors.labels(CONTROLLER_NAME).inc();
-      if (isConflict(err)) {
+      if (retryAction(failures) === 'requeue') {
         total('requeue');
         this.o.log.debug({ policy: key, delayMs }, 'conflict, requeued');
       } else {
         total('error');
-        this.o.log.warn({ policy: key, err, delayMs }, 'reconcile failed, retrying');
+        this.o.log.warn(
+          {
+            policy: key,
+            failures: failures.map((f) => ({ step: f.step, object: describeObject(f.object), ...f.failure })),
+            delayMs,
+            ...(failures.some((f) => f.step === 'reconcile') ? { err } : {}),
+          },
+          'reconcile failed, retrying',
+        );
       }
     } finally {
       end();

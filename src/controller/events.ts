@@ -6,6 +6,19 @@ import { apiEventSink, type EventType, type InvolvedObject } from '../kube/event
 
 export type { EventType, InvolvedObject } from '../kube/events.js';
 
+/** Reasons of the Events recorded on a SidecarPolicy by the reconciler (CamelCase, stable for alerts). */
+export const EventReason = {
+  Rendered: 'Rendered',
+  Conflict: 'Conflict',
+  Synced: 'Synced',
+  Failed: 'Failed',
+  /** A webhook configuration the policy had in place was deleted or changed, and was put back. */
+  WebhookRepaired: 'WebhookRepaired',
+  /** A namespace lost or changed the policy's marks, which were put back. */
+  MarksRepaired: 'MarksRepaired',
+} as const;
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+
 /** Records core/v1 Events. Failures are logged, never raised: events are best effort. */
 export interface EventRecorder {
   /** An Event on a SidecarPolicy. */

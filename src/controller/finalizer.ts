@@ -22,16 +22,5 @@ export async function addFinalizer(kc: KubeConfig, policy: SidecarPolicy): Promi
   return jsonPatch<SidecarPolicy>(kc, policyPath(name), ops);
 }
 
-/** Removes our finalizer at the index we saw it, testing that it is still there. */
-export async function removeFinalizer(kc: KubeConfig, policy: SidecarPolicy): Promise<void> {
-  const name = policy.metadata?.name ?? '';
-  const i = policy.metadata?.finalizers?.indexOf(FINALIZER) ?? -1;
-  if (i < 0) return;
-  await jsonPatch(kc, policyPath(name), [
-    { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
-    { op: 'remove', path: `/metadata/finalizers/${i}` },
-  ]);
-}
-
 export const hasFinalizer = (p: SidecarPolicy): boolean =>
   p.metadata?.finalizers?.includes(FINALIZER) ?? false;

@@ -1,6 +1,6 @@
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isConflict, isNotFound, requestJson } from '../kube/index.js';
+import { isAlreadyExists, isConflict, isNotFound, requestJson } from '../kube/index.js';
 
 export interface LeaderElectionOptions {
   kc: KubeConfig;
@@ -190,7 +190,8 @@ export class LeaderElector {
       await requestJson(this.o.kc, { method, path, body, signal: this.requestSignal() });
       return true;
     } catch (err) {
-      if (isConflict(err)) return false;
+      // Another candidate wrote first: a stale resourceVersion, or a create that lost the race.
+      if (isConflict(err) || isAlreadyExists(err)) return false;
       throw err;
     }
   }

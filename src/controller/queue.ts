@@ -1,4 +1,4 @@
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../kube/token-bucket.js';
 
 /** Timer functions the queue uses; tests pass fake ones. */
 export interface QueueTimers {
@@ -54,7 +54,7 @@ export class WorkQueue<K = string> {
     this.maxDelayMs = opts.maxDelayMs ?? 300_000;
     this.timers = opts.timers ?? realTimers;
     const { qps, burst } = opts.rateLimit ?? { qps: 10, burst: 100 };
-    this.bucket = new TokenBucket(qps, burst, () => this.timers.now());
+    this.bucket = new TokenBucket(qps, burst, this.timers.now());
   }
 
   get length(): number {
@@ -100,7 +100,7 @@ export class WorkQueue<K = string> {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
     const own = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(n, 40));
-    const delay = Math.max(own, this.bucket.reserve());
+    const delay = Math.max(own, this.bucket.reserve(this.timers.now()));
     this.opts.onRetry?.();
     this.addAfter(key, delay);
     return delay;

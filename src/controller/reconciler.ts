@@ -7,7 +7,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { POLICY_LABEL, policyPath, type SidecarPolicy, type SidecarPolicyStatus } from '../api/index.js';
-import { isNotFound, requestJson } from '../kube/index.js';
+import { describeFailure, isNotFound, requestJson } from '../kube/index.js';
 import { resolveNamespaceMarks, type ResolvedMarks } from '../render/namespace-marks.js';
 import { INJECTOR_CONFIGMAP, parseInjectorConfigMap } from '../render/injector-configmap.js';
 import {
@@ -19,13 +19,22 @@ import {
   type ConditionInput,
   type PolicyFacts,
 } from '../status/index.js';
-import { applyPolicyStatus, errorMessage, Writes } from './writes.js';
+import { applyPolicyStatus, Writes, type SyncOutcome } from './writes.js';
+import {
+  ReconcileError,
+  stepFailure,
+  type ObjectRef,
+  type ReconcileStep,
+  type StepFailure,
+} from './step-failure.js';
 import { TemplateCache } from './template-cache.js';
+import { WrittenStatus } from './written-status.js';
 import { countPods, type PodCounts } from './pod-counts.js';
 import type { PodIndex } from './pod-index.js';
 import { Rollout, type RolloutOutcome } from './rollout.js';
-import type { EventRecorder } from './events.js';
-import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.js';
+import { EventReason, type EventRecorder, type EventType } from './events.js';
+import { addFinalizer, hasFinalizer } from './finalizer.js';
+import { removeFinalizer } from './cleanup.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
 import { isBundleDistributed } from '../certs/index.js';
 
@@ -81,6 +90,17 @@ export class TerminalError extends Error {}
 
 const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === undefined;
 
+const policyRef = (name: string): ObjectRef => ({ kind: 'SidecarPolicy', name });
+const webhookRef = (name: string): ObjectRef => ({ kind: 'MutatingWebhookConfiguration', name });
+const configMapRef = (namespace: string): ObjectRef => ({
+  kind: 'ConfigMap',
+  namespace,
+  name: INJECTOR_CONFIGMAP,
+});
+
+/** A condition message from a failure: the API server's own words. */
+const conditionMessage = (f: StepFailure): string => describeFailure(f.failure).slice(0, 512);
+
 /**
  * Reconciles one policy, level-based: whatever event brought the key, it re-reads the caches and
  * converges everything the policy (and, for shared objects, every policy) implies.
@@ -90,6 +110,7 @@ export class Reconciler {
   private readonly templates: TemplateCache;
   private readonly writes: Writes;
   private readonly rollout: Rollout;
+  private readonly written = new WrittenStatus();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.templates = new TemplateCache(o.compile);
@@ -111,10 +132,16 @@ export class Reconciler {
     if (!policy) return this.cleanupIfGone(name, log);
     if (!live(policy)) return this.finalize(policy, log);
     if (!hasFinalizer(policy)) {
-      await addFinalizer(this.o.kc, policy);
+      try {
+        await addFinalizer(this.o.kc, policy);
+      } catch (err) {
+        // Deleted since the cache saw it: its deletion comes through the watch.
+        if (isNotFound(err)) return {};
+        throw new ReconcileError([stepFailure('finalizer', policyRef(name), err)]);
+      }
       log.debug('finalizer added');
     }
-    return this.converge(policy, log);
+    return this.converge(this.written.current(policy), log);
   }
 
   private livePolicies(): SidecarPolicy[] {
@@ -150,21 +177,27 @@ export class Reconciler {
     const now = this.o.clock();
     const resolved = this.resolve(policies);
     const governed = resolved.governed.get(name) ?? [];
-    const errors: string[] = [];
-    const configMapError = await this.step(errors, () =>
+    const failures: StepFailure[] = [];
+    const configMap = await this.step(failures, 'configmap', configMapRef(this.o.operatorNamespace), () =>
       this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates),
     );
     const facts: PolicyFacts = {
       revision: compiled.template?.revision,
       invalid: compiled.error,
-      configMapError,
+      ...(configMap ? { configMapError: conditionMessage(configMap) } : {}),
       namespaces: { governed: governed.length, failed: [] },
       conflicts: resolved.conflicts.get(name) ?? [],
-      ...(await this.webhookFacts(policy, compiled.template !== undefined, cert, now, errors)),
+      ...(await this.webhookFacts(policy, compiled.template !== undefined, cert, now, failures)),
     };
-    facts.namespaces.failed = await this.writes.syncMarks(this.o.caches.namespaces.list(), resolved, name);
-    for (const f of facts.namespaces.failed) errors.push(`namespace ${f.namespace}: ${f.error}`);
-    const pods = await this.podFacts(policy, compiled.template?.revision, governed, errors);
+    const marks = await this.writes.syncMarks(this.o.caches.namespaces.list(), resolved, name);
+    failures.push(...marks.failures);
+    facts.namespaces.failed = marks.failures.map((f) => ({
+      namespace: f.object.name,
+      error: conditionMessage(f),
+    }));
+    for (const ns of marks.restored)
+      this.recordOn(policy, 'Warning', EventReason.MarksRepaired, `restored the marks of namespace ${ns}`);
+    const pods = await this.podFacts(policy, compiled.template?.revision, governed, failures);
     const { counts, rollout } = pods;
     const inputs = [...policyConditions(facts), ...pods.conditions];
     const ready = summarizeReady(inputs);
@@ -184,9 +217,10 @@ export class Reconciler {
         now,
       ),
     };
-    await this.writeStatus(policy, status, [ready, ...inputs], log);
+    const statusFailure = await this.writeStatus(policy, status, [ready, ...inputs], log);
+    if (statusFailure) failures.push(statusFailure);
+    if (failures.length > 0) throw new ReconcileError(failures);
     if (compiled.error) throw new TerminalError(compiled.error);
-    if (errors.length > 0) throw new Error(errors.join('; '));
     return pods.result;
   }
 
@@ -203,7 +237,7 @@ export class Reconciler {
     policy: SidecarPolicy,
     revision: string | undefined,
     governed: readonly string[],
-    errors: string[],
+    failures: StepFailure[],
   ): Promise<{
     counts: PodCounts;
     rollout?: RolloutOutcome;
@@ -214,7 +248,7 @@ export class Reconciler {
       return { counts: { injected: 0, outdated: 0, uninjected: 0 }, conditions: [], result: {} };
     const counts = countPods(this.o.pods.inNamespaces(governed), revision, policy.spec.selector.podSelector);
     const rollout = await this.rollout.reconcile(policy, revision, governed, counts.outdated);
-    errors.push(...rollout.errors);
+    failures.push(...rollout.failures);
     const result = rollout.requeueAfterMs !== undefined ? { requeueAfterMs: rollout.requeueAfterMs } : {};
     return { counts, rollout, conditions: [rollout.condition], result };
   }
@@ -225,7 +259,7 @@ export class Reconciler {
     compiles: boolean,
     cert: CertificateView | undefined,
     now: Date,
-    errors: string[],
+    failures: StepFailure[],
   ): Promise<Pick<PolicyFacts, 'webhook' | 'certificate'>> {
     const name = policy.metadata?.name ?? '';
     if (!cert) {
@@ -240,12 +274,22 @@ export class Reconciler {
         certificate: this.certificateFacts(name, cert, now, undefined),
       };
     }
-    const error = await this.step(errors, () =>
-      this.writes.syncWebhook(this.o.caches.webhooks.get(name), policy, cert.bundlePem, this.o.certManager),
-    );
+    let outcome = 'unchanged' as SyncOutcome;
+    const failed = await this.step(failures, 'webhook', webhookRef(name), async () => {
+      const cached = this.o.caches.webhooks.get(name);
+      outcome = await this.writes.syncWebhook(cached, policy, cert.bundlePem, this.o.certManager);
+    });
+    if (outcome === 'recreated' || outcome === 'restored')
+      this.recordOn(
+        policy,
+        'Warning',
+        EventReason.WebhookRepaired,
+        `${outcome} MutatingWebhookConfiguration ${name}, which had been ${outcome === 'recreated' ? 'deleted' : 'changed'}`,
+      );
     return {
-      webhook: error === undefined ? { state: 'Applied' } : { state: 'Failed', error },
-      certificate: this.certificateFacts(name, cert, now, error === undefined),
+      webhook:
+        failed === undefined ? { state: 'Applied' } : { state: 'Failed', error: conditionMessage(failed) },
+      certificate: this.certificateFacts(name, cert, now, failed === undefined),
     };
   }
 
@@ -268,15 +312,20 @@ export class Reconciler {
     return { state: distributed ? 'Valid' : 'NotDistributed', notAfter };
   }
 
-  /** Runs one apply step; its error message, if any, is returned and collected. */
-  private async step(errors: string[], fn: () => Promise<unknown>): Promise<string | undefined> {
+  /** Runs one apply step; its failure, if any, is returned and collected. */
+  private async step(
+    failures: StepFailure[],
+    step: ReconcileStep,
+    object: ObjectRef,
+    fn: () => Promise<unknown>,
+  ): Promise<StepFailure | undefined> {
     try {
       await fn();
       return undefined;
     } catch (err) {
-      const msg = errorMessage(err);
-      errors.push(msg);
-      return msg;
+      const f = stepFailure(step, object, err);
+      failures.push(f);
+      return f;
     }
   }
 
@@ -285,20 +334,32 @@ export class Reconciler {
     status: SidecarPolicyStatus,
     inputs: ConditionInput[],
     log: Logger,
-  ): Promise<void> {
-    if (!statusChanged(policy.status, status)) return;
+  ): Promise<StepFailure | undefined> {
+    if (!statusChanged(policy.status, status)) return undefined;
     const name = policy.metadata?.name ?? '';
     try {
       await applyPolicyStatus(this.o.kc, name, status);
     } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
+      // Deleted since the cache saw it: nothing to report on, its deletion comes through the watch.
+      if (isNotFound(err)) return undefined;
+      return stepFailure('status', policyRef(name), err);
     }
+    this.written.remember(policy, status);
     log.info(
       { revision: status.revision, namespaces: status.namespaces, ready: inputs[0]?.status },
       'status updated',
     );
     this.recordTransitions(policy, status, inputs);
+    return undefined;
+  }
+
+  private recordOn(policy: SidecarPolicy, type: EventType, reason: EventReason, message: string): void {
+    this.o.events.record(
+      { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' },
+      type,
+      reason,
+      message,
+    );
   }
 
   private recordTransitions(
@@ -306,7 +367,6 @@ export class Reconciler {
     status: SidecarPolicyStatus,
     inputs: ConditionInput[],
   ): void {
-    const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
     const before = policy.status?.conditions;
     const by = (t: string) => inputs.find((c) => c.type === t)!;
     const changed = (t: string) => {
@@ -314,28 +374,34 @@ export class Reconciler {
       const next = by(t);
       return prev?.status !== next.status || prev.message !== next.message;
     };
-    const ev = this.o.events;
     const rendered = by('TemplateRendered');
     if (rendered.status === 'True' && status.revision !== policy.status?.revision)
-      ev.record(ref, 'Normal', 'Rendered', `rendered revision ${status.revision ?? ''}`);
+      this.recordOn(policy, 'Normal', EventReason.Rendered, `rendered revision ${status.revision ?? ''}`);
     const conflict = by('Conflict');
     if (conflict.status === 'True' && changed('Conflict'))
-      ev.record(ref, 'Warning', 'Conflict', conflict.message);
+      this.recordOn(policy, 'Warning', EventReason.Conflict, conflict.message);
     const synced = by('NamespacesSynced');
     if (synced.status === 'True' && changed('NamespacesSynced'))
-      ev.record(ref, 'Normal', 'Synced', synced.message);
+      this.recordOn(policy, 'Normal', EventReason.Synced, synced.message);
     const ready = by('Ready');
-    if (ready.status === 'False' && changed('Ready')) ev.record(ref, 'Warning', 'Failed', ready.message);
+    if (ready.status === 'False' && changed('Ready'))
+      this.recordOn(policy, 'Warning', EventReason.Failed, ready.message);
   }
 
   /** Deletion: undo everything, then let the policy go. */
   private async finalize(policy: SidecarPolicy, log: Logger): Promise<ReconcileResult> {
     if (!hasFinalizer(policy)) return {};
-    await this.cleanup(policy.metadata?.name ?? '');
-    await removeFinalizer(this.o.kc, policy).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
-    log.info('policy cleaned up');
+    const name = policy.metadata?.name ?? '';
+    this.written.forget(name);
+    await this.cleanup(name);
+    let removed: boolean;
+    try {
+      removed = await removeFinalizer(this.o.kc, name, { seen: policy });
+    } catch (err) {
+      throw new ReconcileError([stepFailure('finalizer', policyRef(name), err)]);
+    }
+    // Not removed: a reconcile before this one did, and the cache had not caught up.
+    if (removed) log.info('policy cleaned up');
     return {};
   }
 
@@ -344,12 +410,13 @@ export class Reconciler {
    * then remove whatever it left behind (its finalizer was removed by hand, or we were not running).
    */
   private async cleanupIfGone(name: string, log: Logger): Promise<ReconcileResult> {
+    this.written.forget(name);
     if (this.o.sharded) return {};
     try {
       await requestJson(this.o.kc, { path: policyPath(name) });
       return { requeueAfterMs: 1000 };
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err)) throw new ReconcileError([stepFailure('cleanup', policyRef(name), err)]);
     }
     const leftovers =
       this.o.caches.webhooks.get(name) !== undefined ||
@@ -361,12 +428,18 @@ export class Reconciler {
     return {};
   }
 
+  /** Undoes what the policy implies; every step is tried, the failures are raised together. */
   private async cleanup(name: string): Promise<void> {
     const policies = this.livePolicies().filter((p) => p.metadata?.name !== name);
-    await this.writes.deleteWebhook(name, this.o.caches.webhooks.get(name));
-    await this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates);
-    const failed = await this.writes.syncMarks(this.o.caches.namespaces.list(), this.resolve(policies), name);
-    if (failed.length > 0)
-      throw new Error(failed.map((f) => `namespace ${f.namespace}: ${f.error}`).join('; '));
+    const failures: StepFailure[] = [];
+    await this.step(failures, 'cleanup', webhookRef(name), () =>
+      this.writes.deleteWebhook(name, this.o.caches.webhooks.get(name)),
+    );
+    await this.step(failures, 'cleanup', configMapRef(this.o.operatorNamespace), () =>
+      this.writes.syncConfigMap(this.o.caches.configMap, policies, this.templates),
+    );
+    const marks = await this.writes.syncMarks(this.o.caches.namespaces.list(), this.resolve(policies), name);
+    failures.push(...marks.failures);
+    if (failures.length > 0) throw new ReconcileError(failures);
   }
 }

@@ -19,7 +19,7 @@ import { rolloutCondition, type ConditionInput } from '../status/index.js';
 import type { EventRecorder } from './events.js';
 import { isOutdated, type PodMeta } from './pod-counts.js';
 import type { PodIndex } from './pod-index.js';
-import { errorMessage } from './writes.js';
+import { refOfKey, stepFailure, type StepFailure } from './step-failure.js';
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 const RESOURCE: Record<string, string> = {
@@ -38,7 +38,7 @@ export interface RolloutOutcome {
   condition: ConditionInput;
   /** Set while workloads roll or wait: their progress is polled (workloads are not watched). */
   requeueAfterMs?: number;
-  errors: string[];
+  failures: StepFailure[];
 }
 
 export interface RolloutOptions {
@@ -126,20 +126,20 @@ export class Rollout {
       return {
         status: {},
         condition: rolloutCondition({ revision, strategy, outdatedPods }),
-        errors: [],
+        failures: [],
       };
     }
-    const errors: string[] = [];
-    const { stale, notRestartable } = await this.staleOwners(governed, revision, errors);
+    const failures: StepFailure[] = [];
+    const { stale, notRestartable } = await this.staleOwners(governed, revision, failures);
     const previous =
       policy.status?.rolloutRevision === revision ? (policy.status.restartingWorkloads ?? []) : [];
-    const states = await this.states(new Set([...stale, ...previous]), stale, errors);
+    const states = await this.states(new Set([...stale, ...previous]), stale, failures);
     const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
     const served = this.servedRevision(ref.name) === revision;
     const plan = planRollout(states, revision, policy.spec.rollout?.maxUnavailable, served);
     if (plan.restart.length > 0 && !states.some((s) => s.restartedFor === revision))
       this.events.record(ref, 'Normal', 'RolloutStarted', `restarting workloads for revision ${revision}`);
-    const restarted = await this.restartAll(plan.restart, revision, ref, errors);
+    const restarted = await this.restartAll(plan.restart, revision, ref, failures);
     const rolling = [...plan.rolling, ...restarted].sort();
     if (previous.length > 0 && rolling.length === 0 && plan.waiting.length === 0)
       this.events.record(ref, 'Normal', 'RolloutComplete', `workloads restarted for revision ${revision}`);
@@ -162,14 +162,18 @@ export class Rollout {
         notRestartable: owners,
       }),
       ...(inProgress ? { requeueAfterMs: this.pollMs } : {}),
-      errors,
+      failures,
     };
   }
 
-  private async states(keys: Set<string>, stale: Set<string>, errors: string[]): Promise<WorkloadState[]> {
+  private async states(
+    keys: Set<string>,
+    stale: Set<string>,
+    failures: StepFailure[],
+  ): Promise<WorkloadState[]> {
     const states: WorkloadState[] = [];
     for (const key of keys) {
-      const w = await this.read(key, errors);
+      const w = await this.read(key, failures);
       if (!w) continue;
       states.push({
         key,
@@ -185,7 +189,7 @@ export class Rollout {
     keys: string[],
     revision: string,
     ref: { name: string; uid: string },
-    errors: string[],
+    failures: StepFailure[],
   ): Promise<string[]> {
     const restarted: string[] = [];
     for (const key of keys) {
@@ -194,7 +198,7 @@ export class Rollout {
         restarted.push(key);
         this.events.record(ref, 'Normal', 'WorkloadRestarted', `restarted ${key} for revision ${revision}`);
       } catch (err) {
-        errors.push(`restart ${key}: ${errorMessage(err)}`);
+        failures.push(stepFailure('rollout', refOfKey(key), err));
       }
     }
     return restarted;
@@ -204,20 +208,23 @@ export class Rollout {
   private async staleOwners(
     governed: readonly string[],
     revision: string,
-    errors: string[],
+    failures: StepFailure[],
   ): Promise<{ stale: Set<string>; notRestartable: Set<string> }> {
     const stale = new Set<string>();
     const notRestartable = new Set<string>();
     for (const pod of this.pods.inNamespaces(governed)) {
       if (pod.metadata?.deletionTimestamp !== undefined || !isOutdated(pod, revision)) continue;
-      const owner = await this.ownerOf(pod, errors);
+      const owner = await this.ownerOf(pod, failures);
       if (owner.restartable) stale.add(owner.key);
       else notRestartable.add(owner.key);
     }
     return { stale, notRestartable };
   }
 
-  private async ownerOf(pod: PodMeta, errors: string[]): Promise<{ key: string; restartable: boolean }> {
+  private async ownerOf(
+    pod: PodMeta,
+    failures: StepFailure[],
+  ): Promise<{ key: string; restartable: boolean }> {
     const ns = pod.metadata?.namespace ?? '';
     const ref = pod.metadata?.ownerReferences?.find((r) => r.controller);
     if (!ref) return { key: `Pod/${ns}/${pod.metadata?.name ?? ''}`, restartable: false };
@@ -234,7 +241,8 @@ export class Rollout {
             rs.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'Deployment')?.name ?? null;
           this.rememberOwner(ref.uid, deployment);
         } catch (err) {
-          if (!isNotFound(err)) errors.push(`replicaset ${ns}/${ref.name}: ${errorMessage(err)}`);
+          if (!isNotFound(err))
+            failures.push(stepFailure('rollout', { kind: 'ReplicaSet', namespace: ns, name: ref.name }, err));
           deployment = null;
         }
       }
@@ -243,11 +251,11 @@ export class Rollout {
     return { key: `${ref.kind}/${ns}/${ref.name}`, restartable: false };
   }
 
-  private async read(key: string, errors: string[]): Promise<Workload | undefined> {
+  private async read(key: string, failures: StepFailure[]): Promise<Workload | undefined> {
     try {
       return await requestJson<Workload>(this.kc, { path: workloadPath(key) });
     } catch (err) {
-      if (!isNotFound(err)) errors.push(`read ${key}: ${errorMessage(err)}`);
+      if (!isNotFound(err)) failures.push(stepFailure('rollout', refOfKey(key), err));
       return undefined;
     }
   }

@@ -4,22 +4,12 @@ import type {
   V1MutatingWebhookConfiguration,
   V1Namespace,
 } from '@kubernetes/client-node';
-import {
-  API_VERSION,
-  KIND,
-  POLICY_LABEL,
-  policyPath,
-  REVISION_ANNOTATION,
-  type SidecarPolicy,
-  type SidecarPolicyStatus,
-} from '../api/index.js';
-import { canonicalJson, type CompiledTemplate } from '../inject/index.js';
-import { apiFailure, applyObject, applyStatus, isNotFound, jsonPatch, requestJson } from '../kube/index.js';
+import { API_VERSION, KIND, policyPath, type SidecarPolicy, type SidecarPolicyStatus } from '../api/index.js';
+import { canonicalJson, escapePointer, type CompiledTemplate } from '../inject/index.js';
+import { applyObject, applyStatus, jsonPatch } from '../kube/index.js';
 import { containsDesired } from '../render/contains.js';
 import {
   INJECTOR_CONFIGMAP,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
   parseInjectorConfigMap,
   renderInjectorConfigMap,
 } from '../render/injector-configmap.js';
@@ -32,20 +22,11 @@ import {
 import { renderWebhookConfiguration, type WebhookTarget } from '../render/webhook-configuration.js';
 import type { Cache } from './reconciler.js';
 import type { TemplateCache } from './template-cache.js';
+import { stepFailure, type StepFailure } from './step-failure.js';
+import { deleteWebhookConfiguration, unmarkNamespace } from './cleanup.js';
 
 /** cert-manager's cainjector copies the named Certificate's CA into every caBundle of the object. */
 export const INJECT_CA_FROM = 'cert-manager.io/inject-ca-from';
-
-const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
-
-/** A one-line message for a condition: the API server's own words when it answered. */
-export function errorMessage(err: unknown): string {
-  const f = apiFailure(err);
-  if (f.code) return `${f.code} ${f.reason ? `${f.reason}: ` : ''}${f.message}`.slice(0, 512);
-  return (err instanceof Error ? err.message : String(err)).slice(0, 512);
-}
-
-const escapeKey = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
 
 export async function applyPolicyStatus(
   kc: KubeConfig,
@@ -60,12 +41,31 @@ export async function applyPolicyStatus(
   });
 }
 
+/** What a sync did: nothing, a write of something new, or a repair of what someone else changed. */
+export type SyncOutcome = 'unchanged' | 'applied' | 'recreated' | 'restored';
+
+/** The outcome of syncing namespace marks: the failures, and the namespaces whose marks were repaired. */
+export interface MarksOutcome {
+  failures: StepFailure[];
+  restored: string[];
+}
+
 /**
  * The writes of the reconciler. Each compares the desired object with the cached one first and
  * writes only when they differ, so a steady state makes no requests. Objects the operator owns are
  * force-applied; on namespaces only our two keys are ever sent.
+ *
+ * A write of exactly what the cache last showed in place is a repair: someone deleted or changed the
+ * object since. Only the cache's word counts (never our own write): a reconcile that runs before the
+ * watch delivered our write sees the older object, which is not drift. After a repair the object
+ * must be seen in place again before another write counts as one. Remembered for this process only.
  */
 export class Writes {
+  /** Webhook configuration name → the desired part last seen in place. */
+  private readonly seenWebhooks = new Map<string, string>();
+  /** Namespace name → the mark last seen in place. */
+  private readonly seenMarks = new Map<string, string>();
+
   constructor(
     private readonly kc: KubeConfig,
     private readonly operatorNamespace: string,
@@ -103,7 +103,7 @@ export class Writes {
     await jsonPatch(
       this.kc,
       `/api/v1/namespaces/${this.operatorNamespace}/configmaps/${INJECTOR_CONFIGMAP}`,
-      extra.map((k) => ({ op: 'remove', path: `/data/${escapeKey(k)}` })),
+      extra.map((k) => ({ op: 'remove', path: `/data/${escapePointer(k)}` })),
     );
   }
 
@@ -117,7 +117,7 @@ export class Writes {
     policy: SidecarPolicy,
     bundlePem: string,
     certManager?: { certificate: string },
-  ): Promise<void> {
+  ): Promise<SyncOutcome> {
     const desired = renderWebhookConfiguration(policy, {
       caBundle: bundlePem,
       target: this.target,
@@ -130,75 +130,74 @@ export class Writes {
       };
       for (const w of desired.webhooks ?? []) delete w.clientConfig.caBundle;
     }
-    if (current && containsDesired(current, { metadata: desired.metadata, webhooks: desired.webhooks }))
-      return;
+    const name = desired.metadata?.name ?? '';
+    const wanted = canonicalJson({ metadata: desired.metadata, webhooks: desired.webhooks });
+    const repair = this.seenWebhooks.get(name) === wanted;
+    if (current && containsDesired(current, { metadata: desired.metadata, webhooks: desired.webhooks })) {
+      this.seenWebhooks.set(name, wanted);
+      return 'unchanged';
+    }
     await applyObject(this.kc, desired, { force: true });
+    if (!repair) return 'applied';
+    this.seenWebhooks.delete(name);
+    return current ? 'restored' : 'recreated';
   }
 
   /** Deletes a policy's webhook configuration, only if it carries our label (never a stranger's). */
   async deleteWebhook(name: string, cached: V1MutatingWebhookConfiguration | undefined): Promise<void> {
-    let current = cached;
-    if (!current) {
-      current = await requestJson<V1MutatingWebhookConfiguration>(this.kc, {
-        path: `${MWC_PATH}/${name}`,
-      }).catch((err: unknown) => {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      });
-    }
-    if (current?.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
-    await requestJson(this.kc, { method: 'DELETE', path: `${MWC_PATH}/${name}` }).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
+    this.seenWebhooks.delete(name);
+    await deleteWebhookConfiguration(this.kc, name, cached ? { seen: cached } : {});
   }
 
   /**
    * Namespace marks for everything `policy` touches: namespaces it governs, and namespaces still
-   * marked for it that it should not have (those get their rightful mark, or none). Returns failures.
+   * marked for it that it should not have (those get their rightful mark, or none).
    */
   async syncMarks(
     namespaces: readonly V1Namespace[],
     resolved: ResolvedMarks,
     policy: string,
-  ): Promise<{ namespace: string; error: string }[]> {
-    const todo = namespaces.filter((ns) => {
+  ): Promise<MarksOutcome> {
+    const todo: V1Namespace[] = [];
+    for (const ns of namespaces) {
       const name = ns.metadata?.name ?? '';
       const desired = resolved.marks.get(name);
-      const mine = desired?.policy === policy || currentMark(ns).policy === policy;
-      return mine && !marksInPlace(ns, desired);
-    });
-    const failed: { namespace: string; error: string }[] = [];
+      if (desired?.policy !== policy && currentMark(ns).policy !== policy) continue;
+      if (!marksInPlace(ns, desired)) todo.push(ns);
+      else if (desired) this.seenMarks.set(name, canonicalJson(desired));
+    }
+    const failed: StepFailure[] = [];
+    const restored: string[] = [];
     for (let i = 0; i < todo.length; i += 8) {
       await Promise.all(
         todo.slice(i, i + 8).map(async (ns) => {
           const name = ns.metadata?.name ?? '';
+          const desired = resolved.marks.get(name);
+          const wanted = desired ? canonicalJson(desired) : undefined;
+          const repair = wanted !== undefined && this.seenMarks.get(name) === wanted;
           try {
-            await this.applyMark(name, resolved.marks.get(name));
+            if (desired) await this.applyMark(name, desired);
+            else await unmarkNamespace(this.kc, ns);
+            if (!repair) return;
+            this.seenMarks.delete(name);
+            restored.push(name);
           } catch (err) {
-            failed.push({ namespace: name, error: errorMessage(err) });
+            failed.push(stepFailure('namespace', { kind: 'Namespace', name }, err));
           }
         }),
       );
     }
-    return failed.sort((a, b) => (a.namespace < b.namespace ? -1 : 1));
+    return {
+      failures: failed.sort((a, b) => (a.object.name < b.object.name ? -1 : 1)),
+      restored: restored.sort(),
+    };
   }
 
   /**
    * Our label and annotation only. Forced because these two keys are the operator's by contract: a
    * hand edit that took them over must not stop the repair; no other field is in the request.
    */
-  private async applyMark(
-    name: string,
-    mark: { policy: string; revision: string } | undefined,
-  ): Promise<void> {
-    const applied = await applyObject(this.kc, renderNamespaceMarks(name, mark), { force: true });
-    if (mark) return;
-    // Marks written by another field manager survive an apply that omits them: remove them.
-    const ops = [];
-    if (applied.metadata?.labels?.[POLICY_LABEL] !== undefined)
-      ops.push({ op: 'remove', path: `/metadata/labels/${escapeKey(POLICY_LABEL)}` });
-    if (applied.metadata?.annotations?.[REVISION_ANNOTATION] !== undefined)
-      ops.push({ op: 'remove', path: `/metadata/annotations/${escapeKey(REVISION_ANNOTATION)}` });
-    if (ops.length > 0) await jsonPatch(this.kc, `/api/v1/namespaces/${name}`, ops);
+  private async applyMark(name: string, mark: { policy: string; revision: string }): Promise<void> {
+    await applyObject(this.kc, renderNamespaceMarks(name, mark), { force: true });
   }
 }

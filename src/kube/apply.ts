@@ -43,7 +43,7 @@ export async function applyObject<T extends KubernetesObject>(
       PatchStrategy.ServerSideApply,
     );
   } catch (err) {
-    throw new KubeError(
+    throw KubeError.wrap(
       `apply ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`,
       err,
     );
@@ -68,21 +68,29 @@ export async function applyStatus<T extends KubernetesObject>(
       contentType: PatchStrategy.ServerSideApply,
     });
   } catch (err) {
-    throw new KubeError(`apply status of ${obj.kind} ${obj.metadata?.name}`, err);
+    throw KubeError.wrap(`apply status of ${obj.kind} ${obj.metadata?.name}`, err);
   }
 }
 
-/** RFC 6902 JSON Patch on any object path, e.g. to remove a finalizer under a test precondition. */
-export async function jsonPatch<T>(kc: KubeConfig, path: string, ops: unknown[]): Promise<T> {
+/**
+ * RFC 6902 JSON Patch on any object path, e.g. to remove a finalizer under a test precondition.
+ * With `dryRun` the API server validates and authorizes it, and keeps nothing.
+ */
+export async function jsonPatch<T>(
+  kc: KubeConfig,
+  path: string,
+  ops: unknown[],
+  { dryRun = false }: { dryRun?: boolean } = {},
+): Promise<T> {
   try {
     return await requestJson<T>(kc, {
       method: 'PATCH',
       path,
-      query: { fieldManager: FIELD_MANAGER },
+      query: { fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: 'All' } : {}) },
       body: ops,
       contentType: PatchStrategy.JsonPatch,
     });
   } catch (err) {
-    throw new KubeError(`patch ${path}`, err);
+    throw KubeError.wrap(`patch ${path}`, err);
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QueuedEventRecorder, type EventRecorderOptions } from './event-recorder.js';
 import type { EventBody, EventInput, EventSink } from './events.js';
-import { HttpStatusError } from './request.js';
+import { KubeError } from './errors.js';
 
 interface Call {
   verb: 'create' | 'update';
@@ -208,7 +208,7 @@ describe('QueuedEventRecorder', () => {
     await h.recorder.idle();
     h.recorder.record(injected());
     await tick();
-    sink.pending()[0]!.settle(new HttpStatusError(404, '{"reason":"NotFound"}'));
+    sink.pending()[0]!.settle(KubeError.fromResponse('PUT event', 404, '{"reason":"NotFound"}'));
     await tick();
     await tick();
     expect(sink.calls.map((c) => [c.verb, c.count])).toEqual([
@@ -298,7 +298,7 @@ describe('QueuedEventRecorder', () => {
   it('survives failing writes and reports them', async () => {
     const results: string[] = [];
     const sink: EventSink = {
-      create: () => Promise.reject(new HttpStatusError(403, 'forbidden')),
+      create: () => Promise.reject(KubeError.fromResponse('POST event', 403, 'forbidden')),
       update: () => Promise.reject(new Error('unreachable')),
     };
     const { recorder } = harness(sink, { onWrite: (verb, ok) => results.push(`${verb}:${ok}`) });

@@ -1,4 +1,5 @@
 import { isNotFound } from './errors.js';
+import { TokenBucket } from './token-bucket.js';
 import {
   eventBody,
   eventNamespace,
@@ -59,11 +60,6 @@ interface Entry {
   deferred: boolean;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 const objectKey = (o: InvolvedObject): string => `${o.apiVersion}|${o.kind}|${o.namespace ?? ''}|${o.name}`;
 
 /**
@@ -74,7 +70,7 @@ const objectKey = (o: InvolvedObject): string => `${o.apiVersion}|${o.kind}|${o.
  */
 export class QueuedEventRecorder {
   private readonly entries = new Map<string, Entry>();
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
   private readonly queue: Entry[] = [];
   private inflight = 0;
   private scheduled = false;
@@ -195,14 +191,10 @@ export class QueuedEventRecorder {
     const limit = this.o.rateLimit;
     if (!limit) return 0;
     const key = objectKey(object);
-    const b = this.buckets.get(key) ?? { tokens: limit.burst, at: now };
-    b.tokens = Math.min(limit.burst, b.tokens + (now - b.at) / limit.refillMs);
-    b.at = now;
+    const b = this.buckets.get(key) ?? new TokenBucket(1000 / limit.refillMs, limit.burst, now);
     this.touch(this.buckets, key, b);
     if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
-    if (b.tokens < 1) return Math.max(1, (1 - b.tokens) * limit.refillMs);
-    b.tokens -= 1;
-    return 0;
+    return b.take(now);
   }
 
   /** Map order is recency order: re-inserting moves a key to the end. */

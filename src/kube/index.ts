@@ -2,6 +2,8 @@ export { applyObject, applyStatus, FIELD_MANAGER, jsonPatch } from './apply.js';
 export { loadKubeConfig, PooledKubeConfig, type KubeConfigSource } from './config.js';
 export {
   apiFailure,
+  describeFailure,
+  isAlreadyExists,
   isConflict,
   isForbidden,
   isGone,
@@ -11,4 +13,4 @@ export {
   type ApiFailure,
 } from './errors.js';
 export { Informer, type InformerEvent, type InformerEventType, type InformerOptions } from './informer.js';
-export { HttpStatusError, requestJson, type RawRequest } from './request.js';
+export { requestJson, type RawRequest } from './request.js';

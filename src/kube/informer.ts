@@ -1,6 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiFailure } from './errors.js';
+import { apiFailure, isGone, KubeError } from './errors.js';
 import { requestJson, streamWatch } from './request.js';
 
 export type InformerEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -42,8 +42,6 @@ interface ObjectList<T> {
   items: T[];
   metadata?: { resourceVersion?: string };
 }
-
-class Expired extends Error {}
 
 const keyOf = (o: KubernetesObject): string =>
   o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? '');
@@ -121,7 +119,7 @@ export class Informer<T extends KubernetesObject> {
         this.failures = 0;
       } catch (err) {
         if (!this.running) break;
-        if (err instanceof Expired || apiFailure(err).code === 410) {
+        if (isGone(err)) {
           this.opts.log?.info({ path: this.opts.path }, 'watch expired, relisting');
           this.resourceVersion = undefined;
           continue;
@@ -219,8 +217,8 @@ export class Informer<T extends KubernetesObject> {
       },
       ({ type, object }) => {
         if (type === 'ERROR') {
-          failure =
-            object.code === 410 ? new Expired(object.message) : new Error(object.message ?? 'watch error');
+          // A metav1.Status: 410 Expired asks for a relist, anything else for a reconnect.
+          failure = new KubeError(`watch ${this.opts.path}`, apiFailure(object));
           return;
         }
         const rv = object.metadata?.resourceVersion;

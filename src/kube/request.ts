@@ -1,5 +1,6 @@
 import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import { KubeError } from './errors.js';
 
 export interface RawRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -11,17 +12,6 @@ export interface RawRequest {
   /** Accept header (default application/json), e.g. to ask for PartialObjectMetadata. */
   accept?: string;
   signal?: AbortSignal;
-}
-
-/** The failure thrown for a non-2xx answer: same shape as client-node's ApiException. */
-export class HttpStatusError extends Error {
-  constructor(
-    readonly code: number,
-    readonly body: string,
-  ) {
-    super(`HTTP ${code}`);
-    this.name = 'HttpStatusError';
-  }
 }
 
 function url(kc: KubeConfig, path: string, query: RawRequest['query'] = {}): URL {
@@ -51,7 +41,8 @@ export async function requestJson<T>(kc: KubeConfig, req: RawRequest): Promise<T
     signal: req.signal,
   });
   const text = await res.text();
-  if (res.status < 200 || res.status > 299) throw new HttpStatusError(res.status, text);
+  if (res.status < 200 || res.status > 299)
+    throw KubeError.fromResponse(`${method} ${req.path}`, res.status, text);
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
@@ -78,7 +69,7 @@ export async function streamWatch<T>(
     dispatcher: ctx.getDispatcher(),
     signal: req.signal,
   });
-  if (res.status !== 200) throw new HttpStatusError(res.status, await res.text());
+  if (res.status !== 200) throw KubeError.fromResponse(`watch ${req.path}`, res.status, await res.text());
   if (!res.body) return;
   const decoder = new TextDecoder();
   let buffered = '';

@@ -126,6 +126,23 @@ function certManagerSource(c: OperatorConfig, secretName: string): { certificate
 }
 
 /**
+ * Starts the webhook server; when it cannot listen (a port in use), releases what was started
+ * before it, so that nothing keeps the process alive behind the error, and rethrows.
+ */
+async function startOrRelease(
+  server: WebhookServer,
+  release: () => Promise<void>,
+): Promise<{ port: number; probePort?: number }> {
+  try {
+    return await server.start();
+  } catch (err) {
+    // The webhook port may be bound when the probe port is the one taken.
+    await Promise.all([server.stop(), release()]);
+    throw err;
+  }
+}
+
+/**
  * One process, both jobs: every replica serves the webhook from the watched ConfigMap and Secret;
  * the elected leader also runs the controller and the certificate loop.
  */
@@ -168,7 +185,15 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
   const templateWatch = watchInjectorTemplates(kc, c.namespace, log.child({ component: 'webhook' }), (t) =>
     server.setTemplates(t),
   );
-  const ports = await server.start();
+  const closeClient = async (): Promise<void> => {
+    if ('closeConnections' in kc && typeof kc.closeConnections === 'function') {
+      await (kc as { closeConnections(): Promise<void> }).closeConnections();
+    }
+  };
+  const ports = await startOrRelease(server, async () => {
+    await Promise.all([secretWatch.stop(), templateWatch.stop(), admissionEvents?.stop(0)]);
+    await closeClient();
+  });
 
   const hosts = servingHosts(c);
   const events = createEventRecorder(kc, log, {
@@ -261,9 +286,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
       else await follow();
       await server.stop();
       await Promise.all([secretWatch.stop(), templateWatch.stop(), admissionEvents?.stop(2000)]);
-      if ('closeConnections' in kc && typeof kc.closeConnections === 'function') {
-        await (kc as { closeConnections(): Promise<void> }).closeConnections();
-      }
+      await closeClient();
       log.info('operator stopped');
     },
   };

@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startOperator, type OperatorConfig } from '../../operator/index.js';
 import { DEFAULT_INIT_IMAGE } from '../init-image.js';

@@ -1,7 +1,19 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
-import { FINALIZER, POLICY_LABEL, policyPath, REVISION_ANNOTATION } from '../../api/index.js';
-import { apiFailure, loadKubeConfig, requestJson, type PooledKubeConfig } from '../../kube/index.js';
+import { FINALIZER, POLICY_LABEL, policyPath } from '../../api/index.js';
+import {
+  deleteWebhookConfiguration,
+  marksOn,
+  removeFinalizer,
+  unmarkNamespace,
+} from '../../controller/cleanup.js';
+import {
+  apiFailure,
+  isNotFound,
+  loadKubeConfig,
+  requestJson,
+  type PooledKubeConfig,
+} from '../../kube/index.js';
 import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../../render/injector-configmap.js';
 import { OWNER_POLICY_LABEL } from '../../render/webhook-configuration.js';
 import { CliError } from '../errors.js';
@@ -33,9 +45,6 @@ interface List<T> {
 const MWC_PATH = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 const JSON_PATCH = 'application/json-patch+json';
 
-/** RFC 6901: `/` and `~` in a map key must be escaped inside a JSON Pointer. */
-const pointer = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
-
 const nameOf = (o: KubernetesObject): string => o.metadata?.name ?? '';
 
 /** A write that the server only validates (and authorizes) when `dryRun`, never persists. */
@@ -60,7 +69,7 @@ async function stopOperator(kc: KubeConfig, ns: string, name: string, opts: Unin
   try {
     deployment = await requestJson<Deployment>(kc, { path });
   } catch (err) {
-    if (apiFailure(err).code !== 404) throw err;
+    if (!isNotFound(err)) throw err;
     step.say(`deployment ${ns}/${name}: not found, nothing to stop`);
     return;
   }
@@ -78,7 +87,7 @@ async function stopOperator(kc: KubeConfig, ns: string, name: string, opts: Unin
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
   while (Date.now() < deadline) {
     const d = await requestJson<Deployment>(kc, { path }).catch((err: unknown) => {
-      if (apiFailure(err).code === 404) return { status: { replicas: 0 } };
+      if (isNotFound(err)) return { status: { replicas: 0 } };
       throw err;
     });
     if (!d.status?.replicas) return;
@@ -100,14 +109,15 @@ async function deleteWebhookConfigurations(kc: KubeConfig, opts: UninstallOption
     : list.items;
   for (const mwc of items) {
     const name = nameOf(mwc);
-    await attempt(step, `delete mutatingwebhookconfiguration ${name}`, async () => {
-      await deleteIfPresent(
-        kc,
-        opts.dryRun,
-        `${MWC_PATH}/${name}`,
-        `mutatingwebhookconfiguration ${name}`,
-        step,
-      );
+    const what = `mutatingwebhookconfiguration ${name}`;
+    await attempt(step, `delete ${what}`, async () => {
+      const done = await deleteWebhookConfiguration(kc, name, { seen: mwc, dryRun: opts.dryRun });
+      const said = {
+        deleted: `${opts.dryRun ? 'would delete' : 'deleted'} ${what}`,
+        gone: `${what}: already gone`,
+        'not-ours': `${what}: not labelled ${MANAGED_BY_LABEL}=${MANAGED_BY}, left alone`,
+      };
+      step.say(said[done]);
     });
   }
   if (items.length === 0)
@@ -119,93 +129,27 @@ async function deleteIfPresent(kc: KubeConfig, dryRun: boolean, path: string, wh
     await write(kc, dryRun, { method: 'DELETE', path });
     step.say(`${dryRun ? 'would delete' : 'deleted'} ${what}`);
   } catch (err) {
-    if (apiFailure(err).code !== 404) throw err;
+    if (!isNotFound(err)) throw err;
     step.say(`${what}: already gone`);
   }
 }
 
-/** Sends `ops` at once; when one path is already gone (422), sends the others one by one. */
-async function removeTolerant(kc: KubeConfig, dryRun: boolean, path: string, ops: object[]) {
-  const send = (body: object[]) =>
-    write(kc, dryRun, { method: 'PATCH', path, body, contentType: JSON_PATCH }).catch((err: unknown) => {
-      if (apiFailure(err).code === 404) return undefined;
-      throw err;
-    });
-  try {
-    await send(ops);
-  } catch (err) {
-    if (apiFailure(err).code !== 422 || ops.length === 1) {
-      if (apiFailure(err).code === 422) return;
-      throw err;
-    }
-    for (const op of ops) {
-      await send([op]).catch((e: unknown) => {
-        if (apiFailure(e).code !== 422) throw e;
-      });
-    }
-  }
-}
-
 async function unmarkNamespaces(kc: KubeConfig, opts: UninstallOptions, step: Step) {
-  type Ns = KubernetesObject & { metadata?: { labels?: Record<string, string> } };
-  const list = await requestJson<List<Ns>>(kc, { path: '/api/v1/namespaces' });
+  const list = await requestJson<List<KubernetesObject>>(kc, { path: '/api/v1/namespaces' });
   let count = 0;
   const scope = opts.policies;
   for (const ns of list.items) {
     const policy = ns.metadata?.labels?.[POLICY_LABEL];
     if (scope && (policy === undefined || !scope.includes(policy))) continue;
-    const ops: object[] = [];
-    const marks: string[] = [];
-    if (policy !== undefined) {
-      ops.push({ op: 'remove', path: `/metadata/labels/${pointer(POLICY_LABEL)}` });
-      marks.push(`label ${POLICY_LABEL}`);
-    }
-    if (ns.metadata?.annotations?.[REVISION_ANNOTATION] !== undefined) {
-      ops.push({ op: 'remove', path: `/metadata/annotations/${pointer(REVISION_ANNOTATION)}` });
-      marks.push(`annotation ${REVISION_ANNOTATION}`);
-    }
-    if (ops.length === 0) continue;
+    if (marksOn(ns).length === 0) continue;
     count++;
     const name = nameOf(ns);
     await attempt(step, `unmark namespace ${name}`, async () => {
-      await removeTolerant(kc, opts.dryRun, `/api/v1/namespaces/${name}`, ops);
+      const marks = await unmarkNamespace(kc, ns, { dryRun: opts.dryRun });
       step.say(`${opts.dryRun ? 'would unmark' : 'unmarked'} namespace ${name} (${marks.join(', ')})`);
     });
   }
   if (count === 0) step.say('no namespaces carry sidecar.dev marks');
-}
-
-/** Removes our finalizer by index under a `test` precondition; re-reads and retries if the list moved. */
-async function removeFinalizer(kc: KubeConfig, dryRun: boolean, name: string): Promise<boolean> {
-  for (let tries = 0; tries < 5; tries++) {
-    let policy: KubernetesObject;
-    try {
-      policy = await requestJson<KubernetesObject>(kc, { path: policyPath(name) });
-    } catch (err) {
-      if (apiFailure(err).code === 404) return false;
-      throw err;
-    }
-    const i = policy.metadata?.finalizers?.indexOf(FINALIZER) ?? -1;
-    if (i < 0) return false;
-    const ops = [
-      { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
-      { op: 'remove', path: `/metadata/finalizers/${i}` },
-    ];
-    try {
-      await write(kc, dryRun, {
-        method: 'PATCH',
-        path: policyPath(name),
-        body: ops,
-        contentType: JSON_PATCH,
-      });
-      return true;
-    } catch (err) {
-      const code = apiFailure(err).code;
-      if (code === 404) return false;
-      if (code !== 422 && code !== 409) throw err;
-    }
-  }
-  throw new Error(`finalizers of sidecarpolicy ${name} kept changing`);
 }
 
 async function releasePolicies(kc: KubeConfig, opts: UninstallOptions, step: Step) {
@@ -213,7 +157,7 @@ async function releasePolicies(kc: KubeConfig, opts: UninstallOptions, step: Ste
   try {
     list = await requestJson<List<KubernetesObject>>(kc, { path: policyPath() });
   } catch (err) {
-    if (apiFailure(err).code !== 404) throw err;
+    if (!isNotFound(err)) throw err;
     step.say('no SidecarPolicy API installed');
     return;
   }
@@ -224,7 +168,7 @@ async function releasePolicies(kc: KubeConfig, opts: UninstallOptions, step: Ste
   for (const p of held) {
     const name = nameOf(p);
     await attempt(step, `remove finalizer from sidecarpolicy ${name}`, async () => {
-      if (await removeFinalizer(kc, opts.dryRun, name))
+      if (await removeFinalizer(kc, name, { seen: p, dryRun: opts.dryRun }))
         step.say(
           `${opts.dryRun ? 'would remove' : 'removed'} finalizer ${FINALIZER} from sidecarpolicy ${name}`,
         );

@@ -1,2 +1,0 @@
-// @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
-import 'reflect-metadata';
