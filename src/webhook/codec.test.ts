@@ -61,7 +61,33 @@ describe('decodeAdmissionReview', () => {
     ['object is an array', review({ ...request, object: [] }), /object must be an object/],
     ['namespace not a string', review({ ...request, namespace: 3 }), /namespace/],
     ['dryRun not a boolean', review({ ...request, dryRun: 'yes' }), /dryRun/],
+    [
+      'a pod whose annotations are a string',
+      review({ ...request, object: { metadata: { annotations: 'x' } } }),
+      /^request\.object\.metadata\.annotations: must be a map of strings, not a string$/,
+    ],
+    [
+      'a pod (by resource alone) with an env var named by a number',
+      review({
+        ...request,
+        kind: { group: '', version: 'v1', kind: 'Other' },
+        object: { spec: { containers: [{ name: 'a', env: [{ name: 1 }] }] } },
+      }),
+      /^request\.object\.spec\.containers\[0\]\.env\[0\]\.name: must be a string, not a number$/,
+    ],
   ];
+  it('checks the shape of pods only: other objects are passed on as they are', () => {
+    const object = { metadata: { annotations: 'x' } };
+    const secret = {
+      ...request,
+      kind: { group: '', version: 'v1', kind: 'Secret' },
+      resource: { group: '', version: 'v1', resource: 'secrets' },
+      object,
+    };
+    const r = decodeAdmissionReview(review(secret));
+    expect(r.ok && r.request.object).toEqual(object);
+  });
+
   it.each(malformed)('refuses %s with a reason', (_what, body, reason) => {
     const r = decodeAdmissionReview(body);
     expect(r.ok).toBe(false);

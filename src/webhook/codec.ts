@@ -1,4 +1,5 @@
 import type { PatchOperation } from '../inject/index.js';
+import { readPod } from './pod-shape.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';
@@ -69,10 +70,24 @@ function readGvr(v: unknown): GroupVersionResource | undefined {
   return { group, version, resource };
 }
 
-/** CREATE and UPDATE carry the object; DELETE and CONNECT may send null. */
-function objectFits(operation: string, object: unknown): boolean {
-  if (operation === 'CREATE' || operation === 'UPDATE') return isObject(object);
-  return object === undefined || object === null || isObject(object);
+/** Either names a core pod; the handler only injects when both do, so check the object if either does. */
+const isPodKind = (kind: GroupVersionKind, resource: GroupVersionResource): boolean =>
+  (kind.group === '' && kind.kind === 'Pod') || (resource.group === '' && resource.resource === 'pods');
+
+/**
+ * CREATE and UPDATE carry the object; DELETE and CONNECT may send null. A pod is checked against
+ * the shape the injector reads before any of it is used.
+ */
+function objectProblem(operation: string, object: unknown, pod: boolean): string | undefined {
+  const required = operation === 'CREATE' || operation === 'UPDATE';
+  if (!isObject(object)) {
+    if (required || (object !== undefined && object !== null))
+      return `request.object must be an object for ${operation}`;
+    return undefined;
+  }
+  if (!pod) return undefined;
+  const read = readPod(object);
+  return typeof read === 'string' ? read : undefined;
 }
 
 /** Validates the request part; the first problem found is the reason. */
@@ -89,7 +104,8 @@ function readRequest(req: unknown): AdmissionRequest | string {
   if (!optString(namespace) || !optString(name) || !optString(subResource))
     return 'request.namespace, name and subResource must be strings';
   if (dryRun !== undefined && typeof dryRun !== 'boolean') return 'request.dryRun must be a boolean';
-  if (!objectFits(operation, object)) return `request.object must be an object for ${operation}`;
+  const problem = objectProblem(operation, object, isPodKind(kind, resource));
+  if (problem !== undefined) return problem;
   return {
     uid,
     kind,

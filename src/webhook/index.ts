@@ -14,7 +14,8 @@
  * await server.stop(); await templates.stop(); await cert.stop();
  * ```
  *
- * Layers: `codec` (AdmissionReview JSON ⇄ types), `handler` (request → response, no HTTP, never
+ * Layers: `codec` (AdmissionReview JSON ⇄ types; `pod-shape` checks the pod before anything reads
+ * it), `handler` (request → response, no HTTP, never
  * throws), `server` (TLS, body cap, timeouts, health, metrics, shutdown), `sources` (watches),
  * `admission-events` (decision → Event on the pod's owner, recorded after the answer is sent).
  */
@@ -46,6 +47,15 @@ export {
   type AdmissionEventRecorderOptions,
 } from './event-recorder.js';
 export { DURATION_BUCKETS } from './metrics.js';
+export {
+  MAX_ANNOTATIONS_SIZE,
+  MAX_KEY_LENGTH,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LIST_ITEMS,
+  MAX_MAP_ENTRIES,
+  MAX_NAME_LENGTH,
+  readPod,
+} from './pod-shape.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
   INJECT_PATH_PREFIX,

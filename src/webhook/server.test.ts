@@ -149,6 +149,30 @@ describe('WebhookServer', () => {
     );
   });
 
+  it('refuses a review whose pod has a 1,000,000-character string as annotations or labels: 400 in under 100 ms', async () => {
+    const s = make();
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port } = await s.start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // The connection and the TLS session are set up first: the time measured is the server's.
+    expect((await call(port, ca.certPem, { body: review, agent })).status).toBe(200);
+    for (const field of ['annotations', 'labels']) {
+      const hostile = JSON.parse(review);
+      hostile.request.object.metadata[field] = 'a'.repeat(1_000_000);
+      const body = JSON.stringify(hostile);
+      const started = performance.now();
+      const reply = await call(port, ca.certPem, { body, agent });
+      const elapsed = performance.now() - started;
+      expect(reply.status).toBe(400);
+      expect(reply.body).toBe(`request.object.metadata.${field}: must be a map of strings, not a string\n`);
+      expect(elapsed).toBeLessThan(100);
+    }
+    // The replica still answers.
+    expect((await call(port, ca.certPem, { body: review, agent })).status).toBe(200);
+    agent.destroy();
+  });
+
   it('refuses TLS below 1.2 and swaps its certificate for new connections only', async () => {
     const s = make();
     s.setCertificate(serving);
