@@ -4,10 +4,11 @@ import type { AdmissionRequest, AdmissionResponse } from './codec.js';
 /**
  * How a request ended, for metrics and logs (a closed set: it becomes a metric label).
  * - injected: allowed with a patch; skipped: a pod the engine chose not to inject (reason code);
+ * - refused: a pod the engine will not admit (reason code), denied whatever the failurePolicy;
  * - ignored: not a pod CREATE; unknown_policy: the path names no loaded template;
  * - error: an errored response (templates not loaded yet, or a failure), failurePolicy decides.
  */
-export type AdmissionResult = 'injected' | 'skipped' | 'ignored' | 'unknown_policy' | 'error';
+export type AdmissionResult = 'injected' | 'skipped' | 'refused' | 'ignored' | 'unknown_policy' | 'error';
 
 /** Reasons the handler adds to the engine's reason codes (CamelCase, bounded). */
 export const HandlerReasons = {
@@ -24,6 +25,7 @@ export const HandlerReasons = {
  */
 export const AuditKeys = {
   skipReason: 'skip-reason',
+  refuseReason: 'refuse-reason',
   injected: 'injected-revision',
   unknownPolicy: 'unknown-policy',
 } as const;
@@ -75,6 +77,20 @@ function injectOrSkip(
   const result = injectPod(pod, template, { namespace, operatorNamespace: ctx.operatorNamespace });
   const { decision } = result;
   const warnings = result.warnings.map((w) => `${w.annotation}: ${w.message}`);
+  if (decision.refuse) {
+    return {
+      ...base,
+      result: 'refused',
+      reason: decision.reason,
+      message: decision.message,
+      response: {
+        uid: req.uid,
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: `sidecar injector: ${decision.message}` },
+        auditAnnotations: { [AuditKeys.refuseReason]: decision.reason },
+      },
+    };
+  }
   if (!decision.inject || result.patch.length === 0) {
     return {
       ...base,

@@ -263,7 +263,11 @@ export class WebhookServer {
       durationMs: Math.round(durationMs * 1000) / 1000,
     };
     if (outcome.result === 'ignored') log.debug(fields, outcome.message);
-    else if (outcome.result === 'error' || outcome.result === 'unknown_policy')
+    else if (
+      outcome.result === 'error' ||
+      outcome.result === 'unknown_policy' ||
+      outcome.result === 'refused'
+    )
       log.warn(fields, outcome.message);
     else log.info(fields, outcome.message);
     if (outcome.patch && log.isLevelEnabled('debug')) log.debug({ patch: outcome.patch }, 'patch');
