@@ -16,7 +16,8 @@
  *
  * Layers: `codec` (AdmissionReview JSON ⇄ types; `pod-shape` checks the pod before anything reads
  * it), `handler` (request → response, no HTTP, never
- * throws), `server` (TLS, body cap, timeouts, health, metrics, shutdown), `sources` (watches),
+ * throws), `server` (TLS, body cap, timeouts, connection and concurrency bounds, health, metrics,
+ * shutdown), `sources` (watches),
  * `admission-events` (decision → Event on the pod's owner, recorded after the answer is sent).
  */
 export {
@@ -58,6 +59,9 @@ export {
 } from './pod-shape.js';
 export {
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONCURRENT_REVIEWS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_SILENT_CONNECTION_TIMEOUT_MS,
   INJECT_PATH_PREFIX,
   WebhookServer,
   type WebhookServerOptions,

@@ -1,4 +1,5 @@
 import { request, Agent } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -171,6 +172,142 @@ describe('WebhookServer', () => {
     // The replica still answers.
     expect((await call(port, ca.certPem, { body: review, agent })).status).toBe(200);
     agent.destroy();
+  });
+
+  /** A TLS connection that completes its handshake and then sends nothing. */
+  const silent = (port: number) =>
+    new Promise<TLSSocket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, ca: ca.certPem });
+      socket.once('secureConnect', () => resolve(socket));
+      socket.once('error', reject);
+    });
+  const closed = (socket: TLSSocket) =>
+    new Promise<number>((resolve) => {
+      if (socket.closed) return resolve(performance.now());
+      socket.once('close', () => resolve(performance.now()));
+      socket.on('error', () => undefined);
+    });
+
+  it('closes connections that never send a request, and keeps those that did', async () => {
+    const s = make({ silentConnectionTimeoutMs: 300 });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await s.start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await new Promise<TLSSocket>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          ca: ca.certPem,
+          path: '/inject/mesh',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          const socket = res.socket as TLSSocket;
+          res.resume();
+          res.on('end', () => resolve(socket));
+        },
+      );
+      req.on('error', reject);
+      req.end(review);
+    });
+    const started = performance.now();
+    const idle = await Promise.all(Array.from({ length: 50 }, () => silent(port)));
+    const plainIdle = await new Promise<Socket>((resolve) => {
+      const socket = netConnect({ host: '127.0.0.1', port: probePort! }, () => resolve(socket));
+    });
+    const times = await Promise.all(idle.map(closed));
+    await new Promise<void>((resolve) => plainIdle.once('close', () => resolve()));
+    for (const t of times) {
+      expect(t - started).toBeGreaterThanOrEqual(250);
+      expect(t - started).toBeLessThan(5000);
+    }
+    // The connection that sent a request is kept alive past the silent timeout, and reused.
+    expect(first.destroyed).toBe(false);
+    const again = await call(port, ca.certPem, { body: review, agent });
+    expect(again.status).toBe(200);
+    expect(first.destroyed).toBe(false);
+    agent.destroy();
+  });
+
+  it('refuses connections beyond maxConnections until one closes', async () => {
+    const s = make({ maxConnections: 3, silentConnectionTimeoutMs: 60_000 });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port } = await s.start();
+    const open = await Promise.all([silent(port), silent(port), silent(port)]);
+    await expect(silent(port)).rejects.toThrow(/ECONNRESET|socket disconnected|EPIPE/);
+    open[0].destroy();
+    await closed(open[0]);
+    await new Promise((r) => setTimeout(r, 100));
+    const fourth = await silent(port);
+    expect(fourth.authorized).toBe(true);
+    for (const sock of [...open, fourth]) sock.destroy();
+  });
+
+  it('answers 429 with Retry-After past maxConcurrentReviews, and serves again once they end', async () => {
+    const s = make({ maxConcurrentReviews: 2 });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await s.start();
+    // Two reviews whose bodies are still arriving hold both places.
+    const slow = Array.from({ length: 2 }, () => {
+      let finish: () => void = () => undefined;
+      const reply = new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            ca: ca.certPem,
+            path: '/inject/mesh',
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(review) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', reject);
+        req.write(review.slice(0, 10));
+        finish = () => req.end(review.slice(10));
+      });
+      return { reply, finish: () => finish() };
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const third = await new Promise<{ status: number; retryAfter?: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          ca: ca.certPem,
+          path: '/inject/mesh',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] }));
+        },
+      );
+      req.on('error', reject);
+      req.end(review);
+    });
+    expect(third).toEqual({ status: 429, retryAfter: '1' });
+    // Probes are not admissions: they are served whatever the count.
+    expect((await plain(probePort!, '/healthz')).status).toBe(200);
+    for (const r of slow) r.finish();
+    expect(await Promise.all(slow.map((r) => r.reply))).toEqual([200, 200]);
+    expect((await call(port, ca.certPem, { body: review })).status).toBe(200);
+    expect((await call(port, ca.certPem, { body: review })).status).toBe(200);
+    expect((await plain(probePort!, '/metrics')).body).toMatch(
+      /sidecar_webhook_admission_requests_total\{result="throttled",reason="TooManyRequests"\} 1/,
+    );
   });
 
   it('refuses TLS below 1.2 and swaps its certificate for new connections only', async () => {

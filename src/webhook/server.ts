@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CompiledTemplate } from '../inject/index.js';
@@ -13,11 +13,15 @@ import { admissionEvent, type AdmissionEventRecorder } from './admission-events.
 import { isJsonContentType, readBody } from './body.js';
 import { decodeAdmissionReview, encodeAdmissionReview, type AdmissionRequest } from './codec.js';
 import { handleAdmission, type AdmissionOutcome } from './handler.js';
+import { closeSilentConnections, Gate } from './limits.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { checkedTlsOptions, tlsOptions, type MinTLSVersion, type ServingCertificate } from './tls.js';
 
 export const INJECT_PATH_PREFIX = '/inject/';
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 512;
+export const DEFAULT_MAX_CONCURRENT_REVIEWS = 16;
+export const DEFAULT_SILENT_CONNECTION_TIMEOUT_MS = 10_000;
 
 export interface WebhookServerOptions {
   /** Child logger of the root one, e.g. `log.child({ component: 'webhook' })`. */
@@ -39,6 +43,18 @@ export interface WebhookServerOptions {
   maxBodyBytes?: number;
   /** Idle keep-alive, default 120 s: longer than the API server's 90 s idle timeout, so it closes first. */
   keepAliveTimeoutMs?: number;
+  /**
+   * A connection that has sent no request this long after its TLS handshake is closed, default
+   * 10 s (the API server sends its request at once). Keep-alive covers idleness between requests.
+   */
+  silentConnectionTimeoutMs?: number;
+  /** Open connections per listener, default 512; more are closed as they arrive. */
+  maxConnections?: number;
+  /**
+   * Admission reviews in progress at once, default 16; more are answered 429 with `Retry-After: 1`
+   * (the API server's client retries). Each may buffer up to `maxBodyBytes`.
+   */
+  maxConcurrentReviews?: number;
   /** How long `stop()` waits for in-flight requests before cutting connections, default 10 s. */
   shutdownTimeoutMs?: number;
   minTLSVersion?: MinTLSVersion;
@@ -67,8 +83,11 @@ export class WebhookServer {
   private server: HttpsServer | undefined;
   private probe: Server | undefined;
   private draining = false;
+  private readonly reviews: Gate;
+  private readonly spoke: ((socket: Socket) => void)[] = [];
 
   constructor(private readonly opts: WebhookServerOptions) {
+    this.reviews = new Gate(opts.maxConcurrentReviews ?? DEFAULT_MAX_CONCURRENT_REVIEWS);
     this.log = opts.log;
     this.metrics = createWebhookMetrics(opts.registry);
     this.minTLS = opts.minTLSVersion ?? 'TLSv1.2';
@@ -121,13 +140,17 @@ export class WebhookServer {
     );
     server.keepAliveTimeout = this.opts.keepAliveTimeoutMs ?? 120_000;
     server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
+    this.bound(server, 'secureConnection');
     this.server = server;
     const port = await listen(server, this.opts.port ?? 9443, this.opts.host ?? '0.0.0.0');
     if (this.opts.probePort === undefined) {
       this.log.info({ port }, 'webhook server listening');
       return { port };
     }
-    this.probe = createHttpServer({ requestTimeout: timeout }, (req, res) => this.onRequest(req, res, false));
+    this.probe = createHttpServer({ requestTimeout: timeout, headersTimeout: timeout }, (req, res) =>
+      this.onRequest(req, res, false),
+    );
+    this.bound(this.probe, 'connection');
     const probePort = await listen(this.probe, this.opts.probePort, this.opts.host ?? '0.0.0.0');
     this.log.info({ port, probePort }, 'webhook server listening');
     return { port, probePort };
@@ -148,6 +171,16 @@ export class WebhookServer {
     this.log.info('webhook server stopped');
   }
 
+  /** Connection count and silent-connection bounds on one listener. */
+  private bound(server: Listener, event: 'connection' | 'secureConnection'): void {
+    server.maxConnections = this.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.on('drop', (data?: { remoteAddress?: string }) =>
+      this.log.debug({ remote: data?.remoteAddress }, 'connection dropped: too many open'),
+    );
+    const ms = this.opts.silentConnectionTimeoutMs ?? DEFAULT_SILENT_CONNECTION_TIMEOUT_MS;
+    this.spoke.push(closeSilentConnections(server, event, ms));
+  }
+
   /** Every answer after shutdown began closes its connection, so keep-alive sockets drain too. */
   private send(res: ServerResponse, status: number, body: string, contentType?: string): void {
     if (this.draining) res.setHeader('connection', 'close');
@@ -159,12 +192,16 @@ export class WebhookServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+    for (const mark of this.spoke) mark(req.socket);
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return this.send(res, 200, 'ok\n');
     if (path === '/readyz') return this.ready(res);
     if (path === '/metrics') return void this.serveMetrics(res);
     if (secure && path.startsWith(INJECT_PATH_PREFIX)) {
       const started = process.hrtime.bigint();
+      const leave = this.reviews.enter();
+      if (!leave) return this.throttle(res, started);
+      res.once('close', leave);
       this.admit(req, res, path.slice(INJECT_PATH_PREFIX.length), started).catch((err: unknown) => {
         this.log.error({ err }, 'admission request failed');
         if (!res.headersSent) this.send(res, 500, 'internal error\n');
@@ -173,6 +210,18 @@ export class WebhookServer {
       return;
     }
     this.send(res, 404, 'not found\n');
+  }
+
+  /**
+   * All places taken: 429 before the body is read, and the connection closed so that its body is
+   * not read either. The API server's client waits `Retry-After` and tries again.
+   */
+  private throttle(res: ServerResponse, started: bigint): void {
+    this.record('throttled', 'TooManyRequests', started);
+    this.log.debug({ limit: this.reviews.limit }, 'admission request throttled');
+    res.setHeader('retry-after', '1');
+    res.setHeader('connection', 'close');
+    this.send(res, 429, 'too many admission reviews in progress\n');
   }
 
   private ready(res: ServerResponse): void {
