@@ -210,10 +210,15 @@ describe('handleAdmission', () => {
     const out = handleAdmission('mesh', podRequest(hostile, { uid: 'uid-9' }), templates, ctx);
     expect(out.result).toBe('error');
     expect(out.reason).toBe('InternalError');
+    // The cause goes to the log (and an authenticated caller's Event), not into the answer.
+    expect(out.message).toBe('injection failed: unreadable spec');
     expect(out.response).toEqual({
       uid: 'uid-9',
       allowed: false,
-      status: { code: 500, message: 'sidecar injector: injection failed: unreadable spec' },
+      status: {
+        code: 500,
+        message: "sidecar injector: injection failed; the operator's log has the cause under uid uid-9",
+      },
     });
   });
 

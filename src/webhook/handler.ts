@@ -161,13 +161,23 @@ function ignored(req: AdmissionRequest, reason: string, message: string): Admiss
   return { result: 'ignored', reason, message, namespace: req.namespace, response: allow(req.uid) };
 }
 
-function errored(req: AdmissionRequest, reason: string, message: string, code = 500): AdmissionOutcome {
+/**
+ * `answer` is what the caller reads, `message` what the log (and the Event) says: an exception's
+ * text may quote the template or the pod, and the caller is not necessarily the API server.
+ */
+function errored(
+  req: AdmissionRequest,
+  reason: string,
+  message: string,
+  code = 500,
+  answer = message,
+): AdmissionOutcome {
   return {
     result: 'error',
     reason,
     message,
     namespace: req.namespace,
-    response: { uid: req.uid, allowed: false, status: { code, message: `sidecar injector: ${message}` } },
+    response: { uid: req.uid, allowed: false, status: { code, message: `sidecar injector: ${answer}` } },
   };
 }
 
@@ -188,6 +198,7 @@ export function handleAdmission(
     return decide(policy, req, templates, ctx);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return errored(req, HandlerReasons.InternalError, `injection failed: ${message}`);
+    const answer = `injection failed; the operator's log has the cause under uid ${req.uid}`;
+    return errored(req, HandlerReasons.InternalError, `injection failed: ${message}`, 500, answer);
   }
 }

@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CompiledTemplate } from '../inject/index.js';
@@ -62,9 +63,26 @@ export interface WebhookServerOptions {
   probePort?: number;
   /**
    * Events on the pod's owner for each decision (Injected, InjectionSkipped, InjectionFailed),
-   * handed over after the answer is sent; the recorder must not block. Unset: no Events.
+   * handed over after the answer is sent; the recorder must not block. Unset: no Events. Only an
+   * authenticated caller's reviews become Events, unless `unauthenticatedEvents` says otherwise.
    */
   events?: AdmissionEventRecorder;
+  /**
+   * PEM bundle of the CA that signs the API server's client certificate (the one its
+   * admission-control kubeconfig presents for this webhook); a CA of its own, not the cluster's,
+   * whose certificates every user may hold. Set: the server asks each client for a certificate, and
+   * `/inject` answers 401, before reading the body, to a caller without one this bundle verifies.
+   * Unset: no caller is authenticated and every caller is served.
+   */
+  clientCAPem?: string;
+  /** With `clientCAPem`: the client certificate's common name must also be one of these. */
+  clientCommonNames?: string[];
+  /**
+   * Record Events for reviews from unauthenticated callers too (without `clientCAPem`, that is every
+   * caller). Default false: anyone who reaches the port could otherwise write Events into any
+   * namespace, about any object, with the owner references they choose.
+   */
+  unauthenticatedEvents?: boolean;
 }
 
 type Listener = Server | HttpsServer;
@@ -105,7 +123,7 @@ export class WebhookServer {
    * Throws (keeping the previous pair) if the key does not match the certificate.
    */
   setCertificate(cert: ServingCertificate): void {
-    const options = checkedTlsOptions(this.minTLS, cert);
+    const options = checkedTlsOptions(this.minTLS, cert, this.opts.clientCAPem);
     this.server?.setSecureContext(options);
     this.certificate = { certPem: cert.certPem, keyPem: cert.keyPem };
     this.updateReady();
@@ -128,7 +146,11 @@ export class WebhookServer {
     const timeout = this.opts.requestTimeoutMs ?? 8000;
     const server = createHttpsServer(
       {
-        ...tlsOptions(this.minTLS, this.certificate),
+        ...tlsOptions(this.minTLS, this.certificate, this.opts.clientCAPem),
+        // Ask for a certificate when there is a CA to check it against, but let a caller without
+        // one finish the handshake: /healthz and /readyz stay open, /inject answers 401.
+        requestCert: this.opts.clientCAPem !== undefined,
+        rejectUnauthorized: false,
         requestTimeout: timeout,
         headersTimeout: timeout,
         // Node checks request timeouts on this interval (30 s by default): keep it well below them.
@@ -251,6 +273,13 @@ export class WebhookServer {
     rawPolicy: string,
     started: bigint,
   ): Promise<void> {
+    const authenticated = this.authenticated(req);
+    if (!authenticated && this.opts.clientCAPem !== undefined) {
+      this.record('unauthenticated', 'NoClientCertificate', started);
+      this.log.debug({ remote: req.socket.remoteAddress }, 'admission request without a client certificate');
+      res.setHeader('connection', 'close');
+      return this.send(res, 401, 'a client certificate signed by the webhook client CA is required\n');
+    }
     const reject = (status: 400 | 405 | 413, reason: string): void => {
       this.record('invalid', status === 413 ? 'PayloadTooLarge' : 'BadRequest', started);
       this.log.warn(
@@ -279,7 +308,19 @@ export class WebhookServer {
     });
     this.send(res, 200, encodeAdmissionReview(outcome.response), 'application/json');
     this.observe(policy, decoded.request.uid, outcome, started);
-    this.emit(policy, decoded.request, outcome);
+    if (authenticated || this.opts.unauthenticatedEvents === true)
+      this.emit(policy, decoded.request, outcome);
+  }
+
+  /** A verified client certificate from the configured CA (and, if named, common name). */
+  private authenticated(req: IncomingMessage): boolean {
+    if (this.opts.clientCAPem === undefined) return false;
+    const socket = req.socket as TLSSocket;
+    if (!socket.authorized) return false;
+    const names = this.opts.clientCommonNames;
+    if (names === undefined) return true;
+    const cn = socket.getPeerCertificate().subject?.CN;
+    return typeof cn === 'string' && names.includes(cn);
   }
 
   /** After the answer: an Event is best effort and must never fail or delay an admission. */
