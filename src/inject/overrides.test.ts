@@ -23,7 +23,7 @@ describe('readOverrides: CIDR lists', () => {
 
   it('refuses a 200,000-character run of colons at once (the IPv6 pattern backtracks on it)', () => {
     const started = performance.now();
-    const out = read(`${':'.repeat(200_000)}/64`);
+    const out = read(':'.repeat(200_000));
     expect(performance.now() - started).toBeLessThan(100);
     expect(out.warnings.map((w) => w.reason)).toEqual(['OverrideMalformed']);
     expect(out.interception.excludeOutboundIPRanges).toEqual([]);
