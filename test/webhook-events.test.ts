@@ -104,6 +104,9 @@ describe('admission Events, with the real API server calling the webhook', () =>
       host: '127.0.0.1',
       port: 0,
       events: recorder,
+      // The test API server calls the webhook without a client certificate (that needs an
+      // admission-control kubeconfig), so no caller is authenticated: ask for their Events.
+      unauthenticatedEvents: true,
     });
     watches.push(watchInjectorTemplates(kc, opNs, log, (t) => server.setTemplates(t)));
     watches.push(watchServingSecret(kc, opNs, SECRET, log, (m) => server.setCertificate(m)));

@@ -217,6 +217,34 @@ describe('admission webhook called by the real API server', () => {
     expect(logs.some((l) => l.namespace === otherNs)).toBe(false);
   });
 
+  it('injects a pod that claims an injection it does not have, and refuses one running as the proxy', async () => {
+    const revision = templateFor().revision;
+    const claim = JSON.stringify({
+      policy: POLICY,
+      revision,
+      initContainers: ['sidecar-init', 'sidecar-proxy'],
+      containers: [],
+      volumes: ['sidecar-config'],
+    });
+    const forged = appPod({}, { 'sidecar.dev/status': claim });
+    forged.metadata!.labels = { ...forged.metadata!.labels, 'sidecar.dev/revision': revision };
+    const pod = await createPod(selectedNs, forged);
+    expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(['sidecar-init', 'sidecar-proxy']);
+    expect(sidecarStatus(pod)?.revision).toBe(revision);
+    const entry = logs.find(
+      (l) => l.pod === 'app-' && typeof l.msg === 'string' && l.msg.includes('no sidecar containers'),
+    );
+    expect(entry).toMatchObject({ result: 'injected', reason: 'Injected' });
+
+    const asProxy = appPod({
+      containers: [{ name: 'app', image: 'nginx', securityContext: { runAsUser: 1337 } }],
+    });
+    // failurePolicy is Ignore here: a denial is an answer, not a failure, so the pod is still refused.
+    await expect(createPod(selectedNs, asProxy)).rejects.toThrow(
+      /denied the request: sidecar injector: pod refused: container app runs as UID 1337, the sidecar proxy’s own/,
+    );
+  });
+
   it('serves a changed ConfigMap to the next pod without a restart', async () => {
     const next = templateFor('registry.example/proxy:v2');
     expect(next.revision).not.toBe(templateFor().revision);

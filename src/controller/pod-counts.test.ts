@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countPods, type PodMeta } from './pod-counts.js';
+import { countPods, isOutdated, type PodMeta } from './pod-counts.js';
 import { podEventMatters } from './pod-index.js';
 
 const pod = (
@@ -8,19 +8,34 @@ const pod = (
   annotations: Record<string, string> = {},
 ): PodMeta => ({ metadata: { name, namespace: 'ns', labels, annotations } });
 
+/** What the webhook writes: the revision label and a status annotation naming the proxy. */
+const injected = (name: string, revision: string, labels: Record<string, string> = {}): PodMeta =>
+  pod(
+    name,
+    { ...labels, 'sidecar.dev/revision': revision },
+    {
+      'sidecar.dev/status': JSON.stringify({
+        policy: 'mesh',
+        revision,
+        initContainers: ['sidecar-init', 'sidecar-proxy'],
+        containers: [],
+        volumes: ['sidecar-config'],
+      }),
+    },
+  );
+
 describe('countPods', () => {
   it('counts injected, outdated and uninjected pods from metadata', () => {
     const pods = [
-      pod('current', { 'sidecar.dev/revision': 'r2' }),
-      pod('stale', { 'sidecar.dev/revision': 'r1' }),
+      injected('current', 'r2'),
+      injected('stale', 'r1'),
       pod('missed', { app: 'web' }),
       pod('other-app', { app: 'db' }),
       pod('opted-out-label', { app: 'web', 'sidecar.dev/inject': 'false' }),
       pod('opted-out-annotation', { app: 'web' }, { 'sidecar.dev/inject': 'Off' }),
       {
         metadata: {
-          name: 'deleting',
-          labels: { 'sidecar.dev/revision': 'r1' },
+          ...injected('deleting', 'r1').metadata,
           deletionTimestamp: new Date(0),
         },
       },
@@ -32,6 +47,51 @@ describe('countPods', () => {
     });
     expect(countPods(pods, 'r2', undefined)).toEqual({ injected: 2, outdated: 1, uninjected: 2 });
     expect(countPods([], 'r2', undefined)).toEqual({ injected: 0, outdated: 0, uninjected: 0 });
+  });
+});
+
+describe('what counts as injected', () => {
+  const status = (v: Record<string, unknown>) => ({ 'sidecar.dev/status': JSON.stringify(v) });
+  const spoofs: [string, PodMeta][] = [
+    ['the revision label alone', pod('label', { app: 'web', 'sidecar.dev/revision': 'r1' })],
+    [
+      'a status annotation at another revision than the label',
+      pod(
+        'mismatch',
+        { app: 'web', 'sidecar.dev/revision': 'r1' },
+        status({ revision: 'r2', initContainers: ['sidecar-proxy'] }),
+      ),
+    ],
+    [
+      'a status annotation that names no proxy',
+      pod(
+        'no-proxy',
+        { app: 'web', 'sidecar.dev/revision': 'r1' },
+        status({ revision: 'r1', initContainers: ['sidecar-init'], containers: ['app'] }),
+      ),
+    ],
+    [
+      'an unreadable status annotation',
+      pod('broken', { app: 'web', 'sidecar.dev/revision': 'r1' }, { 'sidecar.dev/status': '{' }),
+    ],
+  ];
+  it.each(spoofs)('not %s: the pod counts as uninjected, and is never outdated', (_what, p) => {
+    expect(countPods([p], 'r2', { matchLabels: { app: 'web' } })).toEqual({
+      injected: 0,
+      outdated: 0,
+      uninjected: 1,
+    });
+    expect(isOutdated(p, 'r2')).toBe(false);
+  });
+
+  it('a classic proxy (among the containers) counts', () => {
+    const classic = pod(
+      'classic',
+      { 'sidecar.dev/revision': 'r1' },
+      status({ revision: 'r1', initContainers: ['sidecar-init'], containers: ['sidecar-proxy'] }),
+    );
+    expect(countPods([classic], 'r2', undefined)).toEqual({ injected: 1, outdated: 1, uninjected: 0 });
+    expect(isOutdated(classic, 'r2')).toBe(true);
   });
 });
 

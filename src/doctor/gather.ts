@@ -8,15 +8,9 @@ import {
   type V1Namespace,
   type V1Pod,
 } from '@kubernetes/client-node';
-import {
-  API_VERSION,
-  POLICY_LABEL,
-  STATUS_ANNOTATION,
-  policyPath,
-  type SidecarPolicy,
-} from '../api/index.js';
+import { API_VERSION, POLICY_LABEL, policyPath, type SidecarPolicy } from '../api/index.js';
 import { DEFAULT_SECRET_NAME, summarizeSecret } from '../certs/index.js';
-import type { Pod } from '../inject/index.js';
+import { findProxy, type Pod } from '../inject/index.js';
 import { apiFailure, isNotFound, requestJson } from '../kube/index.js';
 import {
   INJECTOR_CONFIGMAP,
@@ -241,7 +235,8 @@ async function admissionDryRun(core: CoreV1Api, inputs: DoctorInputs): Promise<A
       body: minimalPod(policyOf(inputs, target.policy), target.namespace),
       dryRun: 'All',
     });
-    result.mutated = created.metadata?.annotations?.[STATUS_ANNOTATION] !== undefined;
+    // The proxy container, not the status annotation, is what shows the webhook injected it.
+    result.mutated = findProxy((created as Pod).spec) !== undefined;
   } catch (err) {
     const f = apiFailure(err);
     result.error = f.message;

@@ -47,7 +47,7 @@ export interface WebhookProbe {
 export interface AdmissionDryRun {
   namespace: string;
   policy: string;
-  /** The pod came back carrying the injection status annotation. */
+  /** The pod came back with the proxy container. */
   mutated?: boolean;
   /** The create was refused (e.g. "failed calling webhook … connection refused"). */
   error?: string;

@@ -7,7 +7,6 @@ import {
   REVISION_ANNOTATION,
   type SidecarPolicy,
 } from '../api/index.js';
-import { decideInjection, parseStatus, type CompiledTemplate } from '../inject/index.js';
 import { currentMark, resolveNamespaceMarks, selectsNamespace } from '../render/namespace-marks.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 import type { DoctorInputs } from './inputs.js';
@@ -99,50 +98,4 @@ function governance(inputs: DoctorInputs, obj: V1Namespace): CheckResult {
     name,
     `governed by ${expected.policy} (${why}; label ${POLICY_LABEL}=${mark.policy}, revision ${mark.revision ?? '?'})`,
   );
-}
-
-function governingTemplate(inputs: DoctorInputs): CompiledTemplate | undefined {
-  const labels = inputs.namespace?.object?.metadata?.labels ?? {};
-  const policy = labels[POLICY_LABEL];
-  return policy === undefined ? undefined : inputs.templates?.templates.get(policy);
-}
-
-/** Whether the pod has (or would get) a sidecar, and whether the one it has is current. */
-export function checkPod(inputs: DoctorInputs): CheckResult | undefined {
-  const target = inputs.pod;
-  if (!target) return undefined;
-  const ns = inputs.namespace?.name ?? 'default';
-  const name = `pod:${ns}/${target.name}`;
-  if (!target.found || !target.pod) return fail(name, `pod ${target.name} does not exist in namespace ${ns}`);
-  const pod = target.pod;
-  const status = parseStatus(pod.metadata?.annotations);
-  const template = governingTemplate(inputs);
-  if (status !== undefined) {
-    if (template === undefined)
-      return pass(
-        name,
-        `injected by policy ${status.policy} revision ${status.revision}; no policy governs the namespace now`,
-      );
-    if (status.policy === template.policy && status.revision === template.revision)
-      return pass(name, `injected by policy ${status.policy} at the current revision ${status.revision}`);
-    return warn(
-      name,
-      `sidecar outdated: injected by ${status.policy} revision ${status.revision}, current is ${template.policy} revision ${template.revision}`,
-      'restart its workload (kubectl rollout restart), or set spec.rollout.strategy: Restart on the policy',
-    );
-  }
-  if (template === undefined)
-    return warn(name, 'no sidecar: no policy governs its namespace (see the namespace check)');
-  const decision = decideInjection(pod, template, {
-    namespace: ns,
-    operatorNamespace: inputs.operatorNamespace ?? '',
-    namespaceLabels: inputs.namespace?.object?.metadata?.labels ?? {},
-  });
-  if (decision.inject)
-    return warn(
-      name,
-      `no sidecar, but it would get one if created now (${decision.reason}): it was created before its namespace was governed, or while the webhook was unreachable with failurePolicy Ignore`,
-      'recreate it (kubectl rollout restart on its workload, or delete the pod)',
-    );
-  return warn(name, `not injected: ${decision.message} (${decision.reason})`);
 }

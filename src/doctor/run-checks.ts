@@ -8,7 +8,8 @@ import {
   checkServerVersion,
 } from './cluster-checks.js';
 import type { DoctorInputs } from './inputs.js';
-import { checkNamespace, checkPod } from './namespace-checks.js';
+import { checkNamespace } from './namespace-checks.js';
+import { checkPod } from './pod-checks.js';
 import { fail } from './check.js';
 import {
   checkAdmissionPlugin,

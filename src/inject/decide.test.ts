@@ -60,19 +60,139 @@ describe('decideInjection', () => {
     ).toBe(true);
   });
 
-  it('leaves injected pods alone, even with an unreadable status', () => {
+  const sidecar = { initContainers: [{ name: 'sidecar-init' }, { name: 'sidecar-proxy' }] };
+  const injectedPod = (annotations?: Record<string, string>): Pod => ({
+    metadata: annotations ? { annotations } : {},
+    spec: { containers: [{ name: 'app' }], ...sidecar },
+  });
+
+  it('leaves pods that have the sidecar containers alone, whatever their annotation says', () => {
     const status = { 'sidecar.dev/status': JSON.stringify({ policy: 'mesh', revision: 'abc' }) };
-    const d = decideInjection(pod({ annotations: status }), template, ctx);
+    const d = decideInjection(injectedPod(status), template, ctx);
     expect(d).toMatchObject({ inject: false, reason: 'AlreadyInjected' });
     expect(d.message).toContain('abc');
-    const broken = decideInjection(pod({ annotations: { 'sidecar.dev/status': '{' } }), template, ctx);
+    const broken = decideInjection(injectedPod({ 'sidecar.dev/status': '{' }), template, ctx);
     expect(broken.reason).toBe('AlreadyInjected');
+    const none = decideInjection(injectedPod(), template, ctx);
+    expect(none.reason).toBe('AlreadyInjected');
+    expect(none.message).toBe(
+      'pod already carries a sidecar (containers sidecar-init, sidecar-proxy, without a sidecar.dev/status annotation)',
+    );
+    // Classic mode puts the proxy among the containers: found there too.
+    const classic: Pod = {
+      spec: {
+        initContainers: [{ name: 'sidecar-init' }],
+        containers: [{ name: 'app' }, { name: 'sidecar-proxy' }],
+      },
+    };
+    expect(decideInjection(classic, template, ctx).reason).toBe('AlreadyInjected');
+  });
+
+  it('injects a pod whose status annotation claims a sidecar its containers do not have', () => {
+    const status = { 'sidecar.dev/status': JSON.stringify({ policy: 'mesh', revision: template.revision }) };
+    const d = decideInjection(pod({ annotations: status }), template, ctx);
+    expect(d).toEqual({
+      inject: true,
+      reason: 'Injected',
+      message: `pod injected with policy mesh revision ${template.revision}; its sidecar.dev/status annotation named policy mesh revision ${template.revision}, but it had no sidecar containers`,
+    });
+    expect(decideInjection(pod({ annotations: { 'sidecar.dev/status': '{' } }), template, ctx).inject).toBe(
+      true,
+    );
+    // Nor does the revision label say anything.
+    const label = { labels: { 'sidecar.dev/revision': template.revision } };
+    expect(decideInjection(pod(label), template, ctx).reason).toBe('Injected');
+  });
+
+  it('replaces half a sidecar whole', () => {
+    const proxyOnly: Pod = { spec: { containers: [{ name: 'app' }, { name: 'sidecar-proxy' }] } };
+    expect(decideInjection(proxyOnly, template, ctx)).toEqual({
+      inject: true,
+      reason: 'Reinjected',
+      message: `pod re-injected with policy mesh revision ${template.revision}, replacing sidecar-proxy, present without sidecar-init`,
+    });
   });
 
   it('re-injects an older revision only when asked', () => {
     const status = { 'sidecar.dev/status': JSON.stringify({ policy: 'mesh', revision: 'old' }) };
-    const d = decideInjection(pod({ annotations: status }), template, { ...ctx, reinject: true });
+    expect(decideInjection(injectedPod(status), template, ctx).reason).toBe('AlreadyInjected');
+    const d = decideInjection(injectedPod(status), template, { ...ctx, reinject: true });
     expect(d).toMatchObject({ inject: true, reason: 'Reinjected' });
+    expect(decideInjection(injectedPod(), template, { ...ctx, reinject: true }).reason).toBe(
+      'AlreadyInjected',
+    );
+  });
+
+  describe('application containers running as the proxy', () => {
+    const withIdentity = (spec: Record<string, unknown>): Pod => ({
+      spec: { containers: [{ name: 'app' }], ...spec },
+    });
+    it.each([
+      [
+        'a container runs as the proxy UID',
+        withIdentity({ containers: [{ name: 'app', securityContext: { runAsUser: 1337 } }] }),
+        'container app runs as UID 1337',
+      ],
+      [
+        'a container runs as the proxy GID',
+        withIdentity({
+          containers: [{ name: 'app', securityContext: { runAsUser: 1000, runAsGroup: 1337 } }],
+        }),
+        'container app runs as GID 1337',
+      ],
+      [
+        'the pod runs as the proxy UID',
+        withIdentity({ securityContext: { runAsUser: 1337 } }),
+        'container app runs as UID 1337 (from the pod’s securityContext)',
+      ],
+      [
+        'an app init container runs as the proxy GID',
+        withIdentity({ initContainers: [{ name: 'migrate', securityContext: { runAsGroup: 1337 } }] }),
+        'init container migrate runs as GID 1337',
+      ],
+    ])('refuses the pod when %s', (_what, p, detail) => {
+      const d = decideInjection(p, template, ctx);
+      expect(d).toMatchObject({ inject: false, refuse: true, reason: 'RunsAsProxyIdentity' });
+      expect(d.message).toMatch(
+        new RegExp(`^pod refused: ${detail.replace(/[()]/g, '\\$&')}, the sidecar proxy’s own`),
+      );
+      expect(d.message).toContain('sidecar.dev/inject: "false"');
+    });
+
+    it('admits a container that overrides the pod’s identity, and follows the policy’s UID', () => {
+      const overridden = withIdentity({
+        securityContext: { runAsUser: 1337, runAsGroup: 1337 },
+        containers: [{ name: 'app', securityContext: { runAsUser: 1000, runAsGroup: 1000 } }],
+      });
+      expect(decideInjection(overridden, template, ctx).reason).toBe('Injected');
+      const other = compileTemplate(
+        {
+          metadata: { name: 'mesh' },
+          spec: { selector: { namespaces: ['apps'] }, proxy: { uid: 2000, gid: 2000 } },
+        },
+        { nativeSidecars: true, initImage },
+      );
+      const at1337 = withIdentity({ securityContext: { runAsUser: 1337 } });
+      expect(decideInjection(at1337, other, ctx).reason).toBe('Injected');
+      expect(decideInjection(withIdentity({ securityContext: { runAsUser: 2000 } }), other, ctx).refuse).toBe(
+        true,
+      );
+    });
+
+    it('does not refuse pods it would not inject, nor where nothing is captured', () => {
+      const p = withIdentity({ securityContext: { runAsUser: 1337 } });
+      const optedOut = { ...p, metadata: { annotations: { 'sidecar.dev/inject': 'false' } } };
+      expect(decideInjection(optedOut, template, ctx).reason).toBe('OptedOut');
+      const none = compileTemplate(
+        {
+          metadata: { name: 'mesh' },
+          spec: { selector: { namespaces: ['apps'] }, interception: { mode: 'None' } },
+        },
+        { nativeSidecars: true, initImage },
+      );
+      expect(decideInjection(p, none, ctx)).toMatchObject({ inject: true, reason: 'Injected' });
+      expect(decideInjection(p, none, ctx).refuse).toBeUndefined();
+    });
   });
 
   it('applies the pod selector', () => {

@@ -1,8 +1,10 @@
 import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
+import { sidecarPresence, type Presence } from './present.js';
+import { proxyIdentityClash } from './proxy-identity.js';
 import { decision, type InjectDecision } from './reasons.js';
 import { matchesSelector } from './selector.js';
-import { INJECT_KEY, parseStatus } from './status.js';
+import { INJECT_KEY, parseStatus, STATUS_ANNOTATION, type InjectionStatus } from './status.js';
 import type { CompiledTemplate } from './template.js';
 
 /** Where the pod is being created. */
@@ -30,7 +32,12 @@ const NO = new Set(['false', 'no', 'n', 'off', '0', 'disabled']);
 /**
  * Should this pod get a sidecar? The first rule that says no wins, in the order of Istio's injector:
  * places never injected, then the pod's own wish, then what is already there, then the policy's
- * selection.
+ * selection, then whether the pod can be captured at all.
+ *
+ * "Already there" is read from the containers the pod has, not from its status annotation or
+ * revision label, which the pod's author can write: a pod that claims an injection without the
+ * containers gets one (its stale annotation replaced); one with only part of a sidecar gets it
+ * replaced whole.
  */
 export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: InjectContext): InjectDecision {
   const ns = ctx.namespace;
@@ -40,19 +47,51 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
   const opted = optOut(pod);
   if (opted) return opted;
   const status = parseStatus(pod.metadata?.annotations);
-  if (status !== undefined) {
-    const same = status.policy === template.policy && status.revision === template.revision;
-    if (!ctx.reinject || same) return decision('AlreadyInjected', describe(status.policy, status.revision));
+  const present = sidecarPresence(pod.spec, template);
+  if (present.state === 'complete') {
+    const same = status?.policy === template.policy && status.revision === template.revision;
+    // Only an offline re-render replaces a whole sidecar, and only one its annotation says is older.
+    if (!ctx.reinject || status === undefined || same)
+      return decision('AlreadyInjected', found(present, status));
   }
   const byNamespace = namespaceDecision(template, ctx);
   if (byNamespace) return byNamespace;
   if (!matchesSelector(template.selector.podSelector, pod.metadata?.labels ?? {})) {
     return decision('PodSelectorMismatch', template.policy);
   }
+  if (template.interception.mode !== 'None') {
+    const clash = proxyIdentityClash(pod.spec, template.interception);
+    if (clash !== undefined) return decision('RunsAsProxyIdentity', clash);
+  }
+  return injected(template, present, status);
+}
+
+function injected(
+  template: CompiledTemplate,
+  present: Presence,
+  status: InjectionStatus | undefined,
+): InjectDecision {
   const current = describe(template.policy, template.revision);
-  if (status !== undefined)
+  if (present.state === 'complete' && status !== undefined)
     return decision('Reinjected', `${current}, was ${describe(status.policy, status.revision)}`);
+  if (present.state === 'partial')
+    return decision(
+      'Reinjected',
+      `${current}, replacing ${present.found.join(' and ')}, present without ${present.missing.join(' and ')}`,
+    );
+  if (status !== undefined)
+    return decision(
+      'Injected',
+      `${current}; its ${STATUS_ANNOTATION} annotation named ${describe(status.policy, status.revision)}, but it had no sidecar containers`,
+    );
   return decision('Injected', current);
+}
+
+/** What the pod has, for AlreadyInjected: its containers, and what its annotation says of them. */
+function found(present: Presence, status: InjectionStatus | undefined): string {
+  if (status === undefined)
+    return `containers ${present.found.join(', ')}, without a ${STATUS_ANNOTATION} annotation`;
+  return describe(status.policy, status.revision);
 }
 
 /** Only when the namespace's labels are known: disabled namespaces, then the policy's selection. */

@@ -25,6 +25,14 @@ export { injectPod, type InjectResult } from './inject-pod.js';
 export { escapePointer, type PatchOperation } from './json-patch.js';
 export type { Container, LabelSelector, ObjectMeta, Pod, PodSpec, Volume } from './k8s-types.js';
 export type { InjectWarning, WarningReason } from './overrides.js';
+export {
+  findProxy,
+  RESERVED_CONTAINER_NAMES,
+  sidecarNames,
+  sidecarPresence,
+  type Presence,
+  type SidecarPresence,
+} from './present.js';
 export type { InjectDecision, ReasonCode } from './reasons.js';
 export { canonicalJson, contentHash } from './revision.js';
 export {

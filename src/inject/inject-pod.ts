@@ -5,15 +5,15 @@ import { diffList, diffMap, type PatchOperation } from './json-patch.js';
 import type { Container, ObjectMeta, Pod, PodSpec } from './k8s-types.js';
 import { readOverrides, type InjectWarning, type Overrides } from './overrides.js';
 import type { InjectDecision } from './reasons.js';
+import { RESERVED_CONTAINER_NAMES } from './present.js';
 import {
   DEFAULT_CONTAINER_ANNOTATION,
   formatStatus,
-  parseStatus,
   REVISION_LABEL,
   STATUS_ANNOTATION,
   type InjectionStatus,
 } from './status.js';
-import type { CompiledTemplate } from './template.js';
+import type { CompiledTemplate, InterceptionMode } from './template.js';
 
 export interface InjectResult {
   decision: InjectDecision;
@@ -35,8 +35,7 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
   if (!decision.inject) return { decision, pod, patch: [], warnings: [] };
   const meta: ObjectMeta = pod.metadata ?? {};
   const spec: PodSpec = pod.spec ?? { containers: [] };
-  const old = parseStatus(meta.annotations);
-  const base = old ? withoutInjected(spec, old) : spec;
+  const base = decision.reason === 'Reinjected' ? withoutInjected(spec, template) : spec;
   const overrides = readOverrides(
     meta.annotations ?? {},
     template.interception,
@@ -99,7 +98,11 @@ interface Sidecars {
  * last, as Istio does.
  */
 function sidecars(template: CompiledTemplate, overrides: Overrides, app: Container[]): Sidecars {
-  const proxy = withResources(template.proxyContainer, overrides.requests, overrides.limits);
+  const proxy = forMode(
+    withResources(template.proxyContainer, overrides.requests, overrides.limits),
+    template.interception.mode,
+    overrides.interception.mode,
+  );
   const initContainers: Container[] = [];
   if (template.initContainer && overrides.interception.mode !== 'None') {
     const ports = inboundPortsFor(overrides.interception, app, overrides.inboundFromAnnotation);
@@ -114,15 +117,41 @@ function sidecars(template: CompiledTemplate, overrides: Overrides, app: Contain
   };
 }
 
-/** The pod as it was before an earlier injection, going by what its status annotation names. */
-function withoutInjected(spec: PodSpec, old: InjectionStatus): PodSpec {
-  const drop = (names: string[]) => (item: { name: string }) => !names.includes(item.name);
+/**
+ * The pod without an earlier sidecar: the containers under the names injection reserves, and the
+ * volumes the template adds. Never by what the status annotation lists, which the pod's author may
+ * have written to name the application's own containers.
+ */
+function withoutInjected(spec: PodSpec, template: CompiledTemplate): PodSpec {
+  const volumes = new Set(template.volumes.map((v) => v.name));
+  const container = (c: Container) => !RESERVED_CONTAINER_NAMES.includes(c.name);
   return {
     ...spec,
-    initContainers: spec.initContainers?.filter(drop(old.initContainers)),
-    containers: spec.containers.filter(drop(old.containers)),
-    volumes: spec.volumes?.filter(drop(old.volumes)),
+    initContainers: spec.initContainers?.filter(container),
+    containers: spec.containers.filter(container),
+    volumes: spec.volumes?.filter((v) => !volumes.has(v.name)),
   };
+}
+
+interface Capabilities {
+  add?: string[];
+  drop?: string[];
+  [key: string]: unknown;
+}
+
+/**
+ * The proxy for the pod's interception mode when an override changed it: TPROXY needs NET_ADMIN
+ * (IP_TRANSPARENT on the proxy's sockets), which the template grants only when the policy's own
+ * mode is TPROXY; a pod switched back to REDIRECT does not keep it.
+ */
+function forMode(proxy: Container, policyMode: InterceptionMode, podMode: InterceptionMode): Container {
+  if (podMode === policyMode || (podMode !== 'TPROXY' && policyMode !== 'TPROXY')) return proxy;
+  const sc = (proxy.securityContext ?? {}) as { capabilities?: Capabilities; [key: string]: unknown };
+  const { add = [], ...rest } = sc.capabilities ?? {};
+  const others = add.filter((c) => c !== 'NET_ADMIN');
+  const wanted = podMode === 'TPROXY' ? [...others, 'NET_ADMIN'] : others;
+  const capabilities: Capabilities = wanted.length > 0 ? { add: wanted, ...rest } : rest;
+  return { ...proxy, securityContext: { ...sc, capabilities } };
 }
 
 function withResources(

@@ -37,6 +37,11 @@ const cidr6 = /^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\/(12[0-8]|1[01]\d|\d?\d)$/;
 const quantity =
   /^(\+|-)?((\d+(\.\d*)?)|(\.\d+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?((\d+(\.\d*)?)|(\.\d+))))?$/;
 
+/** A value quoted for a warning, cut short: warnings go back to the pod's author and to logs. */
+function quote(value: string): string {
+  return JSON.stringify(value.length > 64 ? `${value.slice(0, 61)}...` : value);
+}
+
 function list(value: string): string[] {
   return value
     .split(',')
@@ -55,7 +60,7 @@ function listOf(field: Field, check: (s: string) => boolean, what: string, star:
       if (items.length > 1) return '"*" cannot be combined with other entries';
     } else {
       const bad = items.find((s) => !check(s));
-      if (bad !== undefined) return `"${bad}" is not ${what}`;
+      if (bad !== undefined) return `${quote(bad)} is not ${what}`;
     }
     out.interception = { ...out.interception, [field]: items };
     if (field === 'includeInboundPorts') out.inboundFromAnnotation = true;
@@ -65,13 +70,19 @@ function listOf(field: Field, check: (s: string) => boolean, what: string, star:
 
 function resource(kind: 'requests' | 'limits', name: 'cpu' | 'memory'): Apply {
   return (value, out) => {
-    if (!quantity.test(value.trim())) return `"${value}" is not a resource quantity (e.g. 100m, 128Mi)`;
+    if (!quantity.test(value.trim())) return `${quote(value)} is not a resource quantity (e.g. 100m, 128Mi)`;
     out[kind] = { ...out[kind], [name]: value.trim() };
     return undefined;
   };
 }
 
-const isCidr = (s: string): boolean => cidr4.test(s) || cidr6.test(s);
+/**
+ * The longest CIDR is an IPv6 address with an embedded IPv4 one and a /128 (49 characters). The
+ * length check comes first: `cidr6` backtracks quadratically on long runs of `:`, and an annotation
+ * value can be hundreds of kilobytes.
+ */
+const MAX_CIDR_LENGTH = 49;
+const isCidr = (s: string): boolean => s.length <= MAX_CIDR_LENGTH && (cidr4.test(s) || cidr6.test(s));
 
 /** How each override the API defines is checked and applied; its annotation comes from the API. */
 const APPLY: Readonly<Record<OverrideName, Apply>> = {
@@ -81,7 +92,7 @@ const APPLY: Readonly<Record<OverrideName, Apply>> = {
   excludeInboundPorts: listOf('excludeInboundPorts', isPort, 'a port number', false),
   excludeOutboundPorts: listOf('excludeOutboundPorts', isPort, 'a port number', false),
   interceptionMode: (value, out) => {
-    if (value !== 'REDIRECT' && value !== 'TPROXY') return `"${value}" is not REDIRECT or TPROXY`;
+    if (value !== 'REDIRECT' && value !== 'TPROXY') return `${quote(value)} is not REDIRECT or TPROXY`;
     out.interception = { ...out.interception, mode: value };
     return undefined;
   },
@@ -117,7 +128,11 @@ export function readOverrides(
     limits: {},
     warnings: [],
   };
-  for (const key of Object.keys(annotations).sort()) {
+  // Only the few keys that concern us are sorted: a pod may carry thousands of other annotations.
+  const keys = Object.keys(annotations).filter(
+    (k) => byAnnotation.has(k) || OVERRIDE_PREFIXES.some((p) => k.startsWith(p)),
+  );
+  for (const key of keys.sort()) {
     const value = annotations[key] ?? '';
     const known = byAnnotation.get(key);
     if (!known) {

@@ -11,10 +11,13 @@ export type ReasonCode =
   | 'AlreadyInjected'
   | 'NamespaceDisabled'
   | 'NamespaceNotSelected'
-  | 'PodSelectorMismatch';
+  | 'PodSelectorMismatch'
+  | 'RunsAsProxyIdentity';
 
 export interface InjectDecision {
   inject: boolean;
+  /** Present, and true, when the pod must not be admitted at all (the webhook denies it). */
+  refuse?: true;
   reason: ReasonCode;
   message: string;
 }
@@ -29,11 +32,17 @@ const sentences: Record<ReasonCode, (detail: string) => string> = {
   NamespaceDisabled: (d) => `namespace ${d} is labelled sidecar.dev/injection=disabled`,
   NamespaceNotSelected: (d) => `namespace ${d} is not selected by the policy`,
   PodSelectorMismatch: (d) => `pod labels do not match the podSelector of policy ${d}`,
+  RunsAsProxyIdentity: (d) =>
+    `pod refused: ${d}, the sidecar proxy’s own; the capture rules let the proxy’s traffic through by UID and GID, so this container’s traffic would bypass the sidecar. Run it as another user and group, or opt the pod out with the annotation sidecar.dev/inject: "false"`,
 };
+
+/** Reasons that deny the pod rather than admit it without a sidecar. */
+const REFUSALS: ReadonlySet<ReasonCode> = new Set(['RunsAsProxyIdentity']);
 
 export function decision(reason: ReasonCode, detail: string): InjectDecision {
   return {
     inject: reason === 'Injected' || reason === 'Reinjected',
+    ...(REFUSALS.has(reason) ? { refuse: true as const } : {}),
     reason,
     message: sentences[reason](detail),
   };

@@ -1,5 +1,6 @@
 import type { CompileOptions } from '../inject/index.js';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration
 import {
   createAdmissionEventRecorder,
   WebhookServer,
+  type WebhookServerOptions,
   watchInjectorTemplates,
   watchServingSecret,
 } from '../webhook/index.js';
@@ -70,8 +72,20 @@ export interface OperatorConfig {
   registry?: Registry;
   /** Process metrics (CPU, memory, event loop) in the registry; default true. */
   processMetrics?: boolean;
-  /** Events on pods' owners for each injection decision (Injected, InjectionSkipped…); default true. */
+  /**
+   * Events on pods' owners for each injection decision (Injected, InjectionSkipped…), for reviews
+   * from an authenticated caller (see `webhookClientCAFile`); default true.
+   */
   admissionEvents?: boolean;
+  /** Events for reviews from unauthenticated callers too (any caller, without a client CA); default false. */
+  admissionEventsUnauthenticated?: boolean;
+  /**
+   * PEM file of the CA that signs the API server's client certificate for this webhook. Set: the
+   * webhook answers 401 to callers without a certificate it verifies. Read once at start.
+   */
+  webhookClientCAFile?: string;
+  /** With `webhookClientCAFile`: the common names a client certificate may carry. */
+  webhookClientNames?: string[];
   /**
    * The image of the injected `sidecar-init` when a policy names none: the operator's own, so the
    * iptables program always understands the flags this operator renders.
@@ -125,6 +139,15 @@ function certManagerSource(c: OperatorConfig, secretName: string): { certificate
   return { certificate: `${c.namespace}/${c.certManagerCertificate ?? secretName}` };
 }
 
+/** Who may call the webhook, and whose reviews become Events. */
+async function callerOptions(c: OperatorConfig): Promise<Partial<WebhookServerOptions>> {
+  return {
+    ...(c.admissionEventsUnauthenticated ? { unauthenticatedEvents: true } : {}),
+    ...(c.webhookClientCAFile ? { clientCAPem: await readFile(c.webhookClientCAFile, 'utf8') } : {}),
+    ...(c.webhookClientNames?.length ? { clientCommonNames: c.webhookClientNames } : {}),
+  };
+}
+
 /**
  * Starts the webhook server; when it cannot listen (a port in use), releases what was started
  * before it, so that nothing keeps the process alive behind the error, and rethrows.
@@ -173,6 +196,7 @@ export async function startOperator(c: OperatorConfig): Promise<OperatorHandle> 
     ...(c.webhookHost ? { host: c.webhookHost } : {}),
     ...(c.metricsPort !== undefined ? { probePort: c.metricsPort } : {}),
     ...(admissionEvents ? { events: admissionEvents } : {}),
+    ...(await callerOptions(c)),
   });
   let material: ServingMaterial | undefined;
   let controller: Controller | undefined;

@@ -1,3 +1,4 @@
+import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { compileTemplate } from '../inject/index.js';
 import { admissionEvent, eventTarget } from './admission-events.js';
@@ -107,17 +108,34 @@ describe('admissionEvent', () => {
     expect(ev?.message).toMatch(/^TemplatesNotLoaded: /);
   });
 
+  it('InjectionRefused (Warning) for a pod denied by the engine', () => {
+    const req = request({ generateName: 'w-', ownerReferences: [owner] });
+    req.object = {
+      ...req.object,
+      spec: { securityContext: { runAsGroup: 1337 }, containers: [{ name: 'app' }] },
+    };
+    const ev = eventFor(req);
+    expect(ev).toMatchObject({ type: 'Warning', reason: 'InjectionRefused', object: { kind: 'ReplicaSet' } });
+    expect(ev?.message).toMatch(
+      /^RunsAsProxyIdentity: pod refused: container app runs as GID 1337 \(from the pod’s securityContext\).*\(policy mesh\)$/,
+    );
+  });
+
   it('none for dry runs, non-creations, re-invocations of an injected pod, and unnamed bare pods', () => {
     expect(eventFor(request({ name: 'p' }, { dryRun: true }))).toBeUndefined();
     expect(eventFor(request({ name: 'p' }, { operation: 'UPDATE' }))).toBeUndefined();
     expect(eventFor(request({ generateName: 'solo-' }))).toBeUndefined();
     const first = request({ generateName: 'w-', ownerReferences: [owner] });
     const outcome = handleAdmission('mesh', first, templates, { operatorNamespace: 'sidecar-system' });
-    const annotations = {
-      'sidecar.dev/status': JSON.stringify({ policy: 'mesh', revision: template.revision }),
-    };
-    const again = request({ generateName: 'w-', ownerReferences: [owner], annotations });
     expect(outcome.result).toBe('injected');
+    // The API server calls again with the pod as the first call's patch left it.
+    const injected = jsonpatch.applyPatch(
+      structuredClone(first.object),
+      outcome.response.patch as jsonpatch.Operation[],
+      true,
+      false,
+    ).newDocument;
+    const again = { ...first, object: injected };
     const second = handleAdmission('mesh', again, templates, { operatorNamespace: 'sidecar-system' });
     expect(second.reason).toBe('AlreadyInjected');
     expect(admissionEvent('mesh', again, second)).toBeUndefined();

@@ -7,6 +7,7 @@ export const AdmissionEventReasons = {
   Injected: 'Injected',
   Skipped: 'InjectionSkipped',
   Failed: 'InjectionFailed',
+  Refused: 'InjectionRefused',
 } as const;
 
 /** Where the webhook sends its Events; `record` must return at once (see QueuedEventRecorder). */
@@ -69,6 +70,13 @@ export function admissionEvent(
         object,
         type: 'Normal',
         reason: AdmissionEventReasons.Skipped,
+        message: `${outcome.reason}: ${outcome.message}${named}`,
+      };
+    case 'refused':
+      return {
+        object,
+        type: 'Warning',
+        reason: AdmissionEventReasons.Refused,
         message: `${outcome.reason}: ${outcome.message}${named}`,
       };
     case 'error':

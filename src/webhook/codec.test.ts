@@ -61,7 +61,61 @@ describe('decodeAdmissionReview', () => {
     ['object is an array', review({ ...request, object: [] }), /object must be an object/],
     ['namespace not a string', review({ ...request, namespace: 3 }), /namespace/],
     ['dryRun not a boolean', review({ ...request, dryRun: 'yes' }), /dryRun/],
+    [
+      'a uid of 2,000 characters',
+      review({ ...request, uid: 'u'.repeat(2000) }),
+      /^request\.uid is longer than 1024 characters$/,
+    ],
+    [
+      'a namespace of 2,000 characters',
+      review({ ...request, namespace: 'n'.repeat(2000) }),
+      /request\.namespace/,
+    ],
+    [
+      'a kind of 2,000 characters',
+      review({ ...request, kind: { group: '', version: 'v1', kind: 'K'.repeat(2000) } }),
+      /request\.kind/,
+    ],
+    [
+      'a pod whose annotations are a string',
+      review({ ...request, object: { metadata: { annotations: 'x' } } }),
+      /^request\.object\.metadata\.annotations: must be a map of strings, not a string$/,
+    ],
+    [
+      'a pod (by resource alone) with an env var named by a number',
+      review({
+        ...request,
+        kind: { group: '', version: 'v1', kind: 'Other' },
+        object: { spec: { containers: [{ name: 'a', env: [{ name: 1 }] }] } },
+      }),
+      /^request\.object\.spec\.containers\[0\]\.env\[0\]\.name: must be a string, not a number$/,
+    ],
   ];
+  it('refuses a 1,000,000-character string as annotations or labels, body parse included, in under 100 ms', () => {
+    for (const field of ['annotations', 'labels']) {
+      const body = review({ ...request, object: { metadata: { [field]: 'a'.repeat(1_000_000) } } });
+      const started = performance.now();
+      const r = decodeAdmissionReview(body);
+      expect(performance.now() - started).toBeLessThan(100);
+      expect(r).toEqual({
+        ok: false,
+        reason: `request.object.metadata.${field}: must be a map of strings, not a string`,
+      });
+    }
+  });
+
+  it('checks the shape of pods only: other objects are passed on as they are', () => {
+    const object = { metadata: { annotations: 'x' } };
+    const secret = {
+      ...request,
+      kind: { group: '', version: 'v1', kind: 'Secret' },
+      resource: { group: '', version: 'v1', resource: 'secrets' },
+      object,
+    };
+    const r = decodeAdmissionReview(review(secret));
+    expect(r.ok && r.request.object).toEqual(object);
+  });
+
   it.each(malformed)('refuses %s with a reason', (_what, body, reason) => {
     const r = decodeAdmissionReview(body);
     expect(r.ok).toBe(false);

@@ -1,4 +1,5 @@
 import type { PatchOperation } from '../inject/index.js';
+import { MAX_NAME_LENGTH, readPod } from './pod-shape.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';
@@ -50,12 +51,14 @@ export interface AdmissionResponse {
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const optString = (v: unknown): v is string | undefined => v === undefined || typeof v === 'string';
+/** Every string of the request part names something: none is longer than a Kubernetes name may be. */
+const isName = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_NAME_LENGTH;
+const optString = (v: unknown): v is string | undefined => v === undefined || isName(v);
 
 function readGvk(v: unknown): GroupVersionKind | undefined {
   if (!isObject(v)) return undefined;
   const { group = '', version, kind } = v;
-  if (typeof group !== 'string' || typeof version !== 'string' || typeof kind !== 'string') return undefined;
+  if (!isName(group) || !isName(version) || !isName(kind)) return undefined;
   if (version === '' || kind === '') return undefined;
   return { group, version, kind };
 }
@@ -63,16 +66,29 @@ function readGvk(v: unknown): GroupVersionKind | undefined {
 function readGvr(v: unknown): GroupVersionResource | undefined {
   if (!isObject(v)) return undefined;
   const { group = '', version, resource } = v;
-  if (typeof group !== 'string' || typeof version !== 'string' || typeof resource !== 'string')
-    return undefined;
+  if (!isName(group) || !isName(version) || !isName(resource)) return undefined;
   if (version === '' || resource === '') return undefined;
   return { group, version, resource };
 }
 
-/** CREATE and UPDATE carry the object; DELETE and CONNECT may send null. */
-function objectFits(operation: string, object: unknown): boolean {
-  if (operation === 'CREATE' || operation === 'UPDATE') return isObject(object);
-  return object === undefined || object === null || isObject(object);
+/** Either names a core pod; the handler only injects when both do, so check the object if either does. */
+const isPodKind = (kind: GroupVersionKind, resource: GroupVersionResource): boolean =>
+  (kind.group === '' && kind.kind === 'Pod') || (resource.group === '' && resource.resource === 'pods');
+
+/**
+ * CREATE and UPDATE carry the object; DELETE and CONNECT may send null. A pod is checked against
+ * the shape the injector reads before any of it is used.
+ */
+function objectProblem(operation: string, object: unknown, pod: boolean): string | undefined {
+  const required = operation === 'CREATE' || operation === 'UPDATE';
+  if (!isObject(object)) {
+    if (required || (object !== undefined && object !== null))
+      return `request.object must be an object for ${operation}`;
+    return undefined;
+  }
+  if (!pod) return undefined;
+  const read = readPod(object);
+  return typeof read === 'string' ? read : undefined;
 }
 
 /** Validates the request part; the first problem found is the reason. */
@@ -80,6 +96,7 @@ function readRequest(req: unknown): AdmissionRequest | string {
   if (!isObject(req)) return 'request is missing';
   const { uid, operation, object, namespace, name, subResource, dryRun } = req;
   if (typeof uid !== 'string' || uid === '') return 'request.uid is missing';
+  if (!isName(uid)) return `request.uid is longer than ${MAX_NAME_LENGTH} characters`;
   const kind = readGvk(req.kind);
   if (!kind) return 'request.kind must name a group, version and kind';
   const resource = readGvr(req.resource);
@@ -87,9 +104,10 @@ function readRequest(req: unknown): AdmissionRequest | string {
   if (typeof operation !== 'string' || !OPERATIONS.includes(operation))
     return `request.operation must be one of ${OPERATIONS.join(', ')}`;
   if (!optString(namespace) || !optString(name) || !optString(subResource))
-    return 'request.namespace, name and subResource must be strings';
+    return `request.namespace, name and subResource must be strings of at most ${MAX_NAME_LENGTH} characters`;
   if (dryRun !== undefined && typeof dryRun !== 'boolean') return 'request.dryRun must be a boolean';
-  if (!objectFits(operation, object)) return `request.object must be an object for ${operation}`;
+  const problem = objectProblem(operation, object, isPodKind(kind, resource));
+  if (problem !== undefined) return problem;
   return {
     uid,
     kind,

@@ -124,6 +124,42 @@ describe('handleAdmission', () => {
     expect(again.response.patch).toBeUndefined();
   });
 
+  it('injects a pod that claims an injection in its annotation and label but has no sidecar', () => {
+    const claim = appPod({
+      metadata: {
+        generateName: 'web-',
+        labels: { app: 'web', 'sidecar.dev/revision': template.revision },
+        annotations: {
+          'sidecar.dev/status': JSON.stringify({ policy: 'mesh', revision: template.revision }),
+        },
+      },
+    });
+    const out = handleAdmission('mesh', podRequest(claim), templates, ctx);
+    expect(out.result).toBe('injected');
+    const pod = apply(claim, out.response.patch);
+    expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(['sidecar-init', 'sidecar-proxy']);
+    expect(JSON.parse(pod.metadata!.annotations!['sidecar.dev/status']!).initContainers).toEqual([
+      'sidecar-init',
+      'sidecar-proxy',
+    ]);
+  });
+
+  it('denies a pod whose application runs as the proxy’s UID, whatever the failurePolicy', () => {
+    const object = appPod({
+      spec: { containers: [{ name: 'app', image: 'nginx', securityContext: { runAsUser: 1337 } }] },
+    });
+    const out = handleAdmission('mesh', podRequest(object), templates, ctx);
+    expect(out.result).toBe('refused');
+    expect(out.reason).toBe('RunsAsProxyIdentity');
+    expect(out.response).toEqual({
+      uid: 'uid-1',
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden', message: `sidecar injector: ${out.message}` },
+      auditAnnotations: { 'refuse-reason': 'RunsAsProxyIdentity' },
+    });
+    expect(out.message).toMatch(/^pod refused: container app runs as UID 1337, the sidecar proxy’s own;/);
+  });
+
   it('ignores what is not a pod CREATE: allowed, no patch', () => {
     const cases: AdmissionRequest[] = [
       podRequest(appPod(), { operation: 'UPDATE' }),
@@ -174,10 +210,15 @@ describe('handleAdmission', () => {
     const out = handleAdmission('mesh', podRequest(hostile, { uid: 'uid-9' }), templates, ctx);
     expect(out.result).toBe('error');
     expect(out.reason).toBe('InternalError');
+    // The cause goes to the log (and an authenticated caller's Event), not into the answer.
+    expect(out.message).toBe('injection failed: unreadable spec');
     expect(out.response).toEqual({
       uid: 'uid-9',
       allowed: false,
-      status: { code: 500, message: 'sidecar injector: injection failed: unreadable spec' },
+      status: {
+        code: 500,
+        message: "sidecar injector: injection failed; the operator's log has the cause under uid uid-9",
+      },
     });
   });
 
@@ -189,7 +230,7 @@ describe('handleAdmission', () => {
         (object, uid) => {
           const out = handleAdmission('mesh', podRequest(object, { uid }), templates, ctx);
           expect(out.response.uid).toBe(uid);
-          expect(['injected', 'skipped', 'error']).toContain(out.result);
+          expect(['injected', 'skipped', 'refused', 'error']).toContain(out.result);
         },
       ),
       { numRuns: 300 },

@@ -4,10 +4,11 @@ import type { AdmissionRequest, AdmissionResponse } from './codec.js';
 /**
  * How a request ended, for metrics and logs (a closed set: it becomes a metric label).
  * - injected: allowed with a patch; skipped: a pod the engine chose not to inject (reason code);
+ * - refused: a pod the engine will not admit (reason code), denied whatever the failurePolicy;
  * - ignored: not a pod CREATE; unknown_policy: the path names no loaded template;
  * - error: an errored response (templates not loaded yet, or a failure), failurePolicy decides.
  */
-export type AdmissionResult = 'injected' | 'skipped' | 'ignored' | 'unknown_policy' | 'error';
+export type AdmissionResult = 'injected' | 'skipped' | 'refused' | 'ignored' | 'unknown_policy' | 'error';
 
 /** Reasons the handler adds to the engine's reason codes (CamelCase, bounded). */
 export const HandlerReasons = {
@@ -24,6 +25,7 @@ export const HandlerReasons = {
  */
 export const AuditKeys = {
   skipReason: 'skip-reason',
+  refuseReason: 'refuse-reason',
   injected: 'injected-revision',
   unknownPolicy: 'unknown-policy',
 } as const;
@@ -75,6 +77,20 @@ function injectOrSkip(
   const result = injectPod(pod, template, { namespace, operatorNamespace: ctx.operatorNamespace });
   const { decision } = result;
   const warnings = result.warnings.map((w) => `${w.annotation}: ${w.message}`);
+  if (decision.refuse) {
+    return {
+      ...base,
+      result: 'refused',
+      reason: decision.reason,
+      message: decision.message,
+      response: {
+        uid: req.uid,
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: `sidecar injector: ${decision.message}` },
+        auditAnnotations: { [AuditKeys.refuseReason]: decision.reason },
+      },
+    };
+  }
   if (!decision.inject || result.patch.length === 0) {
     return {
       ...base,
@@ -145,13 +161,23 @@ function ignored(req: AdmissionRequest, reason: string, message: string): Admiss
   return { result: 'ignored', reason, message, namespace: req.namespace, response: allow(req.uid) };
 }
 
-function errored(req: AdmissionRequest, reason: string, message: string, code = 500): AdmissionOutcome {
+/**
+ * `answer` is what the caller reads, `message` what the log (and the Event) says: an exception's
+ * text may quote the template or the pod, and the caller is not necessarily the API server.
+ */
+function errored(
+  req: AdmissionRequest,
+  reason: string,
+  message: string,
+  code = 500,
+  answer = message,
+): AdmissionOutcome {
   return {
     result: 'error',
     reason,
     message,
     namespace: req.namespace,
-    response: { uid: req.uid, allowed: false, status: { code, message: `sidecar injector: ${message}` } },
+    response: { uid: req.uid, allowed: false, status: { code, message: `sidecar injector: ${answer}` } },
   };
 }
 
@@ -172,6 +198,7 @@ export function handleAdmission(
     return decide(policy, req, templates, ctx);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return errored(req, HandlerReasons.InternalError, `injection failed: ${message}`);
+    const answer = `injection failed; the operator's log has the cause under uid ${req.uid}`;
+    return errored(req, HandlerReasons.InternalError, `injection failed: ${message}`, 500, answer);
   }
 }

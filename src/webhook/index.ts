@@ -14,8 +14,10 @@
  * await server.stop(); await templates.stop(); await cert.stop();
  * ```
  *
- * Layers: `codec` (AdmissionReview JSON ⇄ types), `handler` (request → response, no HTTP, never
- * throws), `server` (TLS, body cap, timeouts, health, metrics, shutdown), `sources` (watches),
+ * Layers: `codec` (AdmissionReview JSON ⇄ types; `pod-shape` checks the pod before anything reads
+ * it), `handler` (request → response, no HTTP, never
+ * throws), `server` (TLS, body cap, timeouts, connection and concurrency bounds, health, metrics,
+ * shutdown), `sources` (watches),
  * `admission-events` (decision → Event on the pod's owner, recorded after the answer is sent).
  */
 export {
@@ -47,7 +49,19 @@ export {
 } from './event-recorder.js';
 export { DURATION_BUCKETS } from './metrics.js';
 export {
+  MAX_ANNOTATIONS_SIZE,
+  MAX_KEY_LENGTH,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LIST_ITEMS,
+  MAX_MAP_ENTRIES,
+  MAX_NAME_LENGTH,
+  readPod,
+} from './pod-shape.js';
+export {
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONCURRENT_REVIEWS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_SILENT_CONNECTION_TIMEOUT_MS,
   INJECT_PATH_PREFIX,
   WebhookServer,
   type WebhookServerOptions,

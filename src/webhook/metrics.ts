@@ -42,7 +42,7 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       () =>
         new Counter({
           name: 'sidecar_webhook_admission_requests_total',
-          help: 'Admission requests by result (injected, skipped, ignored, unknown_policy, error, invalid) and reason.',
+          help: 'Admission requests by result (injected, skipped, refused, ignored, unknown_policy, error, invalid, throttled, unauthenticated) and reason.',
           labelNames: ['result', 'reason'],
           registers,
         }),

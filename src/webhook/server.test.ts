@@ -1,4 +1,5 @@
 import { request, Agent } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -149,6 +150,241 @@ describe('WebhookServer', () => {
     );
   });
 
+  it('refuses a review whose pod has a 1,000,000-character string as annotations or labels: 400 in under 100 ms', async () => {
+    const s = make();
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await s.start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // The connection and the TLS session are set up first: the time measured is the server's.
+    expect((await call(port, ca.certPem, { body: review, agent })).status).toBe(200);
+    for (const field of ['annotations', 'labels']) {
+      const hostile = JSON.parse(review);
+      hostile.request.object.metadata[field] = 'a'.repeat(1_000_000);
+      const started = performance.now();
+      const reply = await call(port, ca.certPem, { body: JSON.stringify(hostile), agent });
+      const elapsed = performance.now() - started;
+      expect(reply.status).toBe(400);
+      expect(reply.body).toBe(`request.object.metadata.${field}: must be a map of strings, not a string\n`);
+      // Round trip, client included: a loose bound for a loaded machine (it took about 20 s).
+      expect(elapsed).toBeLessThan(1000);
+    }
+    // The server's own time, from the request's headers to its answer: both under 100 ms.
+    expect((await plain(probePort!, '/metrics')).body).toMatch(
+      /sidecar_webhook_admission_duration_seconds_bucket\{le="0.1",result="invalid"\} 2\n/,
+    );
+    // The replica still answers.
+    expect((await call(port, ca.certPem, { body: review, agent })).status).toBe(200);
+    agent.destroy();
+  });
+
+  /** A TLS connection that completes its handshake and then sends nothing. */
+  const silent = (port: number) =>
+    new Promise<TLSSocket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, ca: ca.certPem });
+      socket.once('secureConnect', () => resolve(socket));
+      socket.once('error', reject);
+      socket.once('close', () => reject(new Error('socket disconnected before the handshake ended')));
+    });
+  /** When the socket closed (now, if it already has). */
+  const closed = (socket: Socket) =>
+    new Promise<number>((resolve) => {
+      if (socket.closed) return resolve(performance.now());
+      socket.once('close', () => resolve(performance.now()));
+      socket.on('error', () => undefined);
+    });
+
+  it('closes connections that never send a request, and keeps those that did', async () => {
+    const s = make({ silentConnectionTimeoutMs: 300 });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await s.start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await new Promise<TLSSocket>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          ca: ca.certPem,
+          path: '/inject/mesh',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          const socket = res.socket as TLSSocket;
+          res.resume();
+          res.on('end', () => resolve(socket));
+        },
+      );
+      req.on('error', reject);
+      req.end(review);
+    });
+    const started = performance.now();
+    const idle = await Promise.all(Array.from({ length: 20 }, () => silent(port)));
+    const plainIdle = await new Promise<Socket>((resolve) => {
+      const socket = netConnect({ host: '127.0.0.1', port: probePort! }, () => resolve(socket));
+    });
+    const times = await Promise.all([...idle, plainIdle].map(closed));
+    for (const t of times) {
+      expect(t - started).toBeGreaterThanOrEqual(250);
+      expect(t - started).toBeLessThan(15_000);
+    }
+    // The connection that sent a request is kept alive past the silent timeout, and reused.
+    expect(first.destroyed).toBe(false);
+    const again = await call(port, ca.certPem, { body: review, agent });
+    expect(again.status).toBe(200);
+    expect(first.destroyed).toBe(false);
+    agent.destroy();
+  }, 30_000);
+
+  it('refuses connections beyond maxConnections until one closes', async () => {
+    const s = make({ maxConnections: 3, silentConnectionTimeoutMs: 60_000 });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port } = await s.start();
+    const open = await Promise.all([silent(port), silent(port), silent(port)]);
+    await expect(silent(port)).rejects.toThrow(/ECONNRESET|socket disconnected|EPIPE/);
+    open[0].destroy();
+    await closed(open[0]);
+    await new Promise((r) => setTimeout(r, 100));
+    const fourth = await silent(port);
+    expect(fourth.authorized).toBe(true);
+    for (const sock of [...open, fourth]) sock.destroy();
+  });
+
+  it('answers 429 with Retry-After past maxConcurrentReviews, and serves again once they end', async () => {
+    const s = make({ maxConcurrentReviews: 2 });
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await s.start();
+    // Two reviews whose bodies are still arriving hold both places.
+    const slow = Array.from({ length: 2 }, () => {
+      let finish: () => void = () => undefined;
+      const reply = new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            ca: ca.certPem,
+            path: '/inject/mesh',
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(review) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', reject);
+        req.write(review.slice(0, 10));
+        finish = () => req.end(review.slice(10));
+      });
+      return { reply, finish: () => finish() };
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const third = await new Promise<{ status: number; retryAfter?: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          ca: ca.certPem,
+          path: '/inject/mesh',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] }));
+        },
+      );
+      req.on('error', reject);
+      req.end(review);
+    });
+    expect(third).toEqual({ status: 429, retryAfter: '1' });
+    // Probes are not admissions: they are served whatever the count.
+    expect((await plain(probePort!, '/healthz')).status).toBe(200);
+    for (const r of slow) r.finish();
+    expect(await Promise.all(slow.map((r) => r.reply))).toEqual([200, 200]);
+    expect((await call(port, ca.certPem, { body: review })).status).toBe(200);
+    expect((await call(port, ca.certPem, { body: review })).status).toBe(200);
+    expect((await plain(probePort!, '/metrics')).body).toMatch(
+      /sidecar_webhook_admission_requests_total\{result="throttled",reason="TooManyRequests"\} 1/,
+    );
+  });
+
+  it('records Events only for callers it authenticated, and answers 401 to others when it can tell', async () => {
+    const clientCA = await createAuthority('webhook-client-ca');
+    const apiserver = await issue(clientCA, { commonName: 'kube-apiserver', usage: 'client' });
+    const stranger = await issue(clientCA, { commonName: 'someone-else', usage: 'client' });
+    const other = await issue(await createAuthority('cluster-ca'), {
+      commonName: 'kube-apiserver',
+      usage: 'client',
+    });
+    const withCert = (port: number, client?: KeyPair) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            ca: ca.certPem,
+            path: '/inject/mesh',
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/json' },
+            ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode!, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end(review);
+      });
+
+    // Without a client CA nobody is authenticated: every caller is served, none causes an Event.
+    const seen: EventInput[] = [];
+    const open = make({ events: { record: (e) => seen.push(e) } });
+    open.setCertificate(serving);
+    open.setTemplates(new Map([['mesh', template]]));
+    const p1 = (await open.start()).port;
+    expect((await withCert(p1)).status).toBe(200);
+    expect((await withCert(p1, apiserver)).status).toBe(200);
+    expect(seen).toEqual([]);
+    await open.stop();
+
+    // With one, only a certificate it verifies (and a listed name) is let in, and only then an Event.
+    const gated = make({
+      events: { record: (e) => seen.push(e) },
+      clientCAPem: clientCA.certPem,
+      clientCommonNames: ['kube-apiserver'],
+    });
+    gated.setCertificate(serving);
+    gated.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await gated.start();
+    for (const client of [undefined, other, stranger]) {
+      const reply = await withCert(port, client);
+      expect(reply.status).toBe(401);
+      expect(reply.body).not.toContain('sidecar-proxy');
+    }
+    expect(seen).toEqual([]);
+    const ok = await withCert(port, apiserver);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).response.patchType).toBe('JSONPatch');
+    expect(seen.map((e) => e.reason)).toEqual(['Injected']);
+    // A swapped serving certificate keeps the client CA.
+    gated.setCertificate(serving);
+    expect((await withCert(port, apiserver)).status).toBe(200);
+    expect((await withCert(port)).status).toBe(401);
+    expect((await plain(probePort!, '/metrics')).body).toMatch(
+      /sidecar_webhook_admission_requests_total\{result="unauthenticated",reason="NoClientCertificate"\} 4/,
+    );
+  });
+
   it('refuses TLS below 1.2 and swaps its certificate for new connections only', async () => {
     const s = make();
     s.setCertificate(serving);
@@ -225,7 +461,8 @@ describe('WebhookServer', () => {
 
   it('hands each decision to the event recorder after answering, and never waits for it', async () => {
     const seen: EventInput[] = [];
-    const s = make({ events: { record: (e) => seen.push(e) } });
+    // No client CA here: Events for unauthenticated callers are asked for explicitly.
+    const s = make({ events: { record: (e) => seen.push(e) }, unauthenticatedEvents: true });
     s.setCertificate(serving);
     s.setTemplates(new Map([['mesh', template]]));
     const { port } = await s.start();
@@ -253,7 +490,7 @@ describe('WebhookServer', () => {
       aggregateWindowMs: 0,
       onDrop: () => drops++,
     });
-    const slow = make({ events: stuck });
+    const slow = make({ events: stuck, unauthenticatedEvents: true });
     slow.setCertificate(serving);
     slow.setTemplates(new Map([['mesh', template]]));
     const p2 = (await slow.start()).port;
@@ -268,6 +505,7 @@ describe('WebhookServer', () => {
 
     // A recorder that throws does not turn into a failed admission.
     const broken = make({
+      unauthenticatedEvents: true,
       events: {
         record: () => {
           throw new Error('boom');

@@ -5,7 +5,8 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CompiledTemplate } from '../inject/index.js';
@@ -13,11 +14,15 @@ import { admissionEvent, type AdmissionEventRecorder } from './admission-events.
 import { isJsonContentType, readBody } from './body.js';
 import { decodeAdmissionReview, encodeAdmissionReview, type AdmissionRequest } from './codec.js';
 import { handleAdmission, type AdmissionOutcome } from './handler.js';
+import { closeSilentConnections, Gate } from './limits.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { checkedTlsOptions, tlsOptions, type MinTLSVersion, type ServingCertificate } from './tls.js';
 
 export const INJECT_PATH_PREFIX = '/inject/';
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 512;
+export const DEFAULT_MAX_CONCURRENT_REVIEWS = 16;
+export const DEFAULT_SILENT_CONNECTION_TIMEOUT_MS = 10_000;
 
 export interface WebhookServerOptions {
   /** Child logger of the root one, e.g. `log.child({ component: 'webhook' })`. */
@@ -39,6 +44,18 @@ export interface WebhookServerOptions {
   maxBodyBytes?: number;
   /** Idle keep-alive, default 120 s: longer than the API server's 90 s idle timeout, so it closes first. */
   keepAliveTimeoutMs?: number;
+  /**
+   * A connection that has sent no request this long after its TLS handshake is closed, default
+   * 10 s (the API server sends its request at once). Keep-alive covers idleness between requests.
+   */
+  silentConnectionTimeoutMs?: number;
+  /** Open connections per listener, default 512; more are closed as they arrive. */
+  maxConnections?: number;
+  /**
+   * Admission reviews in progress at once, default 16; more are answered 429 with `Retry-After: 1`
+   * (the API server's client retries). Each may buffer up to `maxBodyBytes`.
+   */
+  maxConcurrentReviews?: number;
   /** How long `stop()` waits for in-flight requests before cutting connections, default 10 s. */
   shutdownTimeoutMs?: number;
   minTLSVersion?: MinTLSVersion;
@@ -46,9 +63,26 @@ export interface WebhookServerOptions {
   probePort?: number;
   /**
    * Events on the pod's owner for each decision (Injected, InjectionSkipped, InjectionFailed),
-   * handed over after the answer is sent; the recorder must not block. Unset: no Events.
+   * handed over after the answer is sent; the recorder must not block. Unset: no Events. Only an
+   * authenticated caller's reviews become Events, unless `unauthenticatedEvents` says otherwise.
    */
   events?: AdmissionEventRecorder;
+  /**
+   * PEM bundle of the CA that signs the API server's client certificate (the one its
+   * admission-control kubeconfig presents for this webhook); a CA of its own, not the cluster's,
+   * whose certificates every user may hold. Set: the server asks each client for a certificate, and
+   * `/inject` answers 401, before reading the body, to a caller without one this bundle verifies.
+   * Unset: no caller is authenticated and every caller is served.
+   */
+  clientCAPem?: string;
+  /** With `clientCAPem`: the client certificate's common name must also be one of these. */
+  clientCommonNames?: string[];
+  /**
+   * Record Events for reviews from unauthenticated callers too (without `clientCAPem`, that is every
+   * caller). Default false: anyone who reaches the port could otherwise write Events into any
+   * namespace, about any object, with the owner references they choose.
+   */
+  unauthenticatedEvents?: boolean;
 }
 
 type Listener = Server | HttpsServer;
@@ -67,8 +101,11 @@ export class WebhookServer {
   private server: HttpsServer | undefined;
   private probe: Server | undefined;
   private draining = false;
+  private readonly reviews: Gate;
+  private readonly spoke: ((socket: Socket) => void)[] = [];
 
   constructor(private readonly opts: WebhookServerOptions) {
+    this.reviews = new Gate(opts.maxConcurrentReviews ?? DEFAULT_MAX_CONCURRENT_REVIEWS);
     this.log = opts.log;
     this.metrics = createWebhookMetrics(opts.registry);
     this.minTLS = opts.minTLSVersion ?? 'TLSv1.2';
@@ -86,7 +123,7 @@ export class WebhookServer {
    * Throws (keeping the previous pair) if the key does not match the certificate.
    */
   setCertificate(cert: ServingCertificate): void {
-    const options = checkedTlsOptions(this.minTLS, cert);
+    const options = checkedTlsOptions(this.minTLS, cert, this.opts.clientCAPem);
     this.server?.setSecureContext(options);
     this.certificate = { certPem: cert.certPem, keyPem: cert.keyPem };
     this.updateReady();
@@ -109,7 +146,11 @@ export class WebhookServer {
     const timeout = this.opts.requestTimeoutMs ?? 8000;
     const server = createHttpsServer(
       {
-        ...tlsOptions(this.minTLS, this.certificate),
+        ...tlsOptions(this.minTLS, this.certificate, this.opts.clientCAPem),
+        // Ask for a certificate when there is a CA to check it against, but let a caller without
+        // one finish the handshake: /healthz and /readyz stay open, /inject answers 401.
+        requestCert: this.opts.clientCAPem !== undefined,
+        rejectUnauthorized: false,
         requestTimeout: timeout,
         headersTimeout: timeout,
         // Node checks request timeouts on this interval (30 s by default): keep it well below them.
@@ -121,13 +162,17 @@ export class WebhookServer {
     );
     server.keepAliveTimeout = this.opts.keepAliveTimeoutMs ?? 120_000;
     server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
+    this.bound(server, 'secureConnection');
     this.server = server;
     const port = await listen(server, this.opts.port ?? 9443, this.opts.host ?? '0.0.0.0');
     if (this.opts.probePort === undefined) {
       this.log.info({ port }, 'webhook server listening');
       return { port };
     }
-    this.probe = createHttpServer({ requestTimeout: timeout }, (req, res) => this.onRequest(req, res, false));
+    this.probe = createHttpServer({ requestTimeout: timeout, headersTimeout: timeout }, (req, res) =>
+      this.onRequest(req, res, false),
+    );
+    this.bound(this.probe, 'connection');
     const probePort = await listen(this.probe, this.opts.probePort, this.opts.host ?? '0.0.0.0');
     this.log.info({ port, probePort }, 'webhook server listening');
     return { port, probePort };
@@ -148,6 +193,16 @@ export class WebhookServer {
     this.log.info('webhook server stopped');
   }
 
+  /** Connection count and silent-connection bounds on one listener. */
+  private bound(server: Listener, event: 'connection' | 'secureConnection'): void {
+    server.maxConnections = this.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.on('drop', (data?: { remoteAddress?: string }) =>
+      this.log.debug({ remote: data?.remoteAddress }, 'connection dropped: too many open'),
+    );
+    const ms = this.opts.silentConnectionTimeoutMs ?? DEFAULT_SILENT_CONNECTION_TIMEOUT_MS;
+    this.spoke.push(closeSilentConnections(server, event, ms));
+  }
+
   /** Every answer after shutdown began closes its connection, so keep-alive sockets drain too. */
   private send(res: ServerResponse, status: number, body: string, contentType?: string): void {
     if (this.draining) res.setHeader('connection', 'close');
@@ -159,12 +214,16 @@ export class WebhookServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+    for (const mark of this.spoke) mark(req.socket);
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return this.send(res, 200, 'ok\n');
     if (path === '/readyz') return this.ready(res);
     if (path === '/metrics') return void this.serveMetrics(res);
     if (secure && path.startsWith(INJECT_PATH_PREFIX)) {
       const started = process.hrtime.bigint();
+      const leave = this.reviews.enter();
+      if (!leave) return this.throttle(res, started);
+      res.once('close', leave);
       this.admit(req, res, path.slice(INJECT_PATH_PREFIX.length), started).catch((err: unknown) => {
         this.log.error({ err }, 'admission request failed');
         if (!res.headersSent) this.send(res, 500, 'internal error\n');
@@ -173,6 +232,18 @@ export class WebhookServer {
       return;
     }
     this.send(res, 404, 'not found\n');
+  }
+
+  /**
+   * All places taken: 429 before the body is read, and the connection closed so that its body is
+   * not read either. The API server's client waits `Retry-After` and tries again.
+   */
+  private throttle(res: ServerResponse, started: bigint): void {
+    this.record('throttled', 'TooManyRequests', started);
+    this.log.debug({ limit: this.reviews.limit }, 'admission request throttled');
+    res.setHeader('retry-after', '1');
+    res.setHeader('connection', 'close');
+    this.send(res, 429, 'too many admission reviews in progress\n');
   }
 
   private ready(res: ServerResponse): void {
@@ -202,6 +273,13 @@ export class WebhookServer {
     rawPolicy: string,
     started: bigint,
   ): Promise<void> {
+    const authenticated = this.authenticated(req);
+    if (!authenticated && this.opts.clientCAPem !== undefined) {
+      this.record('unauthenticated', 'NoClientCertificate', started);
+      this.log.debug({ remote: req.socket.remoteAddress }, 'admission request without a client certificate');
+      res.setHeader('connection', 'close');
+      return this.send(res, 401, 'a client certificate signed by the webhook client CA is required\n');
+    }
     const reject = (status: 400 | 405 | 413, reason: string): void => {
       this.record('invalid', status === 413 ? 'PayloadTooLarge' : 'BadRequest', started);
       this.log.warn(
@@ -230,7 +308,19 @@ export class WebhookServer {
     });
     this.send(res, 200, encodeAdmissionReview(outcome.response), 'application/json');
     this.observe(policy, decoded.request.uid, outcome, started);
-    this.emit(policy, decoded.request, outcome);
+    if (authenticated || this.opts.unauthenticatedEvents === true)
+      this.emit(policy, decoded.request, outcome);
+  }
+
+  /** A verified client certificate from the configured CA (and, if named, common name). */
+  private authenticated(req: IncomingMessage): boolean {
+    if (this.opts.clientCAPem === undefined) return false;
+    const socket = req.socket as TLSSocket;
+    if (!socket.authorized) return false;
+    const names = this.opts.clientCommonNames;
+    if (names === undefined) return true;
+    const cn = socket.getPeerCertificate().subject?.CN;
+    return typeof cn === 'string' && names.includes(cn);
   }
 
   /** After the answer: an Event is best effort and must never fail or delay an admission. */
@@ -263,7 +353,11 @@ export class WebhookServer {
       durationMs: Math.round(durationMs * 1000) / 1000,
     };
     if (outcome.result === 'ignored') log.debug(fields, outcome.message);
-    else if (outcome.result === 'error' || outcome.result === 'unknown_policy')
+    else if (
+      outcome.result === 'error' ||
+      outcome.result === 'unknown_policy' ||
+      outcome.result === 'refused'
+    )
       log.warn(fields, outcome.message);
     else log.info(fields, outcome.message);
     if (outcome.patch && log.isLevelEnabled('debug')) log.debug({ patch: outcome.patch }, 'patch');

@@ -24,13 +24,21 @@ export interface ServingCertificate {
   keyPem: string;
 }
 
-/** The TLS settings every secure context of the server gets, with or without a key pair. */
-export function tlsOptions(minVersion: MinTLSVersion, cert?: ServingCertificate): SecureContextOptions {
+/**
+ * The TLS settings every secure context of the server gets, with or without a key pair. `clientCAPem`
+ * is what client certificates are verified against (the server must also ask for them).
+ */
+export function tlsOptions(
+  minVersion: MinTLSVersion,
+  cert?: ServingCertificate,
+  clientCAPem?: string,
+): SecureContextOptions {
   return {
     minVersion,
     ciphers: CIPHERS,
     honorCipherOrder: true,
     ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}),
+    ...(clientCAPem ? { ca: clientCAPem } : {}),
   };
 }
 
@@ -38,8 +46,12 @@ export function tlsOptions(minVersion: MinTLSVersion, cert?: ServingCertificate)
  * Builds the context once to check the pair before it replaces a working one: a key that does not
  * match its certificate throws here, with OpenSSL's message, instead of failing every handshake.
  */
-export function checkedTlsOptions(minVersion: MinTLSVersion, cert: ServingCertificate): SecureContextOptions {
-  const opts = tlsOptions(minVersion, cert);
+export function checkedTlsOptions(
+  minVersion: MinTLSVersion,
+  cert: ServingCertificate,
+  clientCAPem?: string,
+): SecureContextOptions {
+  const opts = tlsOptions(minVersion, cert, clientCAPem);
   createSecureContext(opts);
   return opts;
 }

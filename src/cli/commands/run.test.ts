@@ -62,3 +62,36 @@ describe('run --init-image', () => {
     expect(await initImageOf('--init-image=registry.example/so:flag')).toBe('registry.example/so:flag');
   });
 });
+
+describe('run: who may call the webhook', () => {
+  async function configOf(...args: string[]) {
+    const program = new Command().exitOverride();
+    register(program);
+    let config: ReturnType<typeof configFromFlags> | undefined;
+    program.commands[0]!.action((flags: Parameters<typeof configFromFlags>[0]) => {
+      config = configFromFlags(flags, undefined as never);
+    });
+    await program.parseAsync(['node', 'sidecar-operator', 'run', '--service-name=s', ...args]);
+    return config!;
+  }
+
+  it('records Events only for authenticated callers unless told otherwise', async () => {
+    const plain = await configOf();
+    expect(plain.admissionEvents).toBe(true);
+    expect(plain.admissionEventsUnauthenticated).toBeUndefined();
+    expect(plain.webhookClientCAFile).toBeUndefined();
+    expect((await configOf('--admission-events-unauthenticated=true')).admissionEventsUnauthenticated).toBe(
+      true,
+    );
+  });
+
+  it('takes a client CA file and the names a client certificate may carry', async () => {
+    const c = await configOf(
+      '--webhook-client-ca=/etc/webhook/client-ca.crt',
+      '--webhook-client-names',
+      'kube-apiserver, apiserver-2',
+    );
+    expect(c.webhookClientCAFile).toBe('/etc/webhook/client-ca.crt');
+    expect(c.webhookClientNames).toEqual(['kube-apiserver', 'apiserver-2']);
+  });
+});

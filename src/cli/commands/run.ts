@@ -27,6 +27,9 @@ interface RunFlags {
   certLifetime?: number;
   identity?: string;
   admissionEvents: boolean;
+  admissionEventsUnauthenticated: boolean;
+  webhookClientCa?: string;
+  webhookClientNames?: string[];
   initImage: string;
   logLevel: string;
   logFormat: LogFormat;
@@ -98,6 +101,9 @@ export function configFromFlags(f: RunFlags, log: OperatorConfig['log']): Operat
     },
     ...(f.identity ? { identity: f.identity } : {}),
     admissionEvents: f.admissionEvents,
+    ...(f.admissionEventsUnauthenticated ? { admissionEventsUnauthenticated: true } : {}),
+    ...(f.webhookClientCa ? { webhookClientCAFile: f.webhookClientCa } : {}),
+    ...(f.webhookClientNames?.length ? { webhookClientNames: f.webhookClientNames } : {}),
     initImage: f.initImage,
   };
 }
@@ -191,9 +197,36 @@ export function register(program: Command): void {
       opt('--identity <id>', 'leader election identity (default: pod name + random suffix)', 'POD_NAME'),
     )
     .addOption(
-      opt('--admission-events <bool>', "record Events on pods' owners for each injection decision")
+      opt(
+        '--admission-events <bool>',
+        "record Events on pods' owners for each injection decision an authenticated caller asked for",
+      )
         .argParser(parseBool)
         .default(true),
+    )
+    .addOption(
+      opt(
+        '--admission-events-unauthenticated <bool>',
+        'record them for unauthenticated callers too (without --webhook-client-ca, every caller is)',
+      )
+        .argParser(parseBool)
+        .default(false),
+    )
+    .addOption(
+      opt(
+        '--webhook-client-ca <file>',
+        "PEM CA that signs the API server's webhook client certificate; others get 401",
+        'WEBHOOK_CLIENT_CA_FILE',
+      ),
+    )
+    .addOption(
+      opt('--webhook-client-names <cn,...>', 'common names a webhook client certificate may carry').argParser(
+        (v: string) =>
+          v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+      ),
     )
     .addOption(
       opt(
