@@ -339,5 +339,5 @@ describe('rotation over time', () => {
     // Rotations go strictly in order: start, switch, prune.
     const rotation = kinds.filter((k) => k !== 'RenewLeaf' && k !== 'Issue').join(' ');
     expect(rotation).toMatch(/^(StartCARotation SwitchLeaf PruneOldCA ?)+(StartCARotation( SwitchLeaf)?)?$/);
-  });
+  }, 30_000); // key generation for every rotation: seconds of CPU on a busy machine
 });
