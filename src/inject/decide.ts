@@ -1,5 +1,6 @@
 import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
+import { alreadyMeshed } from './meshed.js';
 import { decision, type InjectDecision } from './reasons.js';
 import { matchesSelector } from './selector.js';
 import { INJECT_KEY, parseStatus } from './status.js';
@@ -39,6 +40,8 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
   if (pod.spec?.hostNetwork === true) return decision('HostNetwork', '');
   const opted = optOut(pod);
   if (opted) return opted;
+  const meshed = alreadyMeshed(pod, template);
+  if (meshed) return meshed;
   const status = parseStatus(pod.metadata?.annotations);
   if (status !== undefined) {
     const same = status.policy === template.policy && status.revision === template.revision;
