@@ -143,6 +143,56 @@ ${deployment(`      # the app
     expect(again.notes.filter((n) => n.includes('empty'))).toEqual(empties);
   });
 
+  it('keeps block scalars, null timestamps, empty status and trailing spaces of kube-inject style output', () => {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  creationTimestamp: null
+  name: web
+spec:
+  selector:
+    matchLabels:
+      app: web${'  '}
+  strategy: {}
+  template:
+    metadata:
+      annotations:
+        proxy.example/config: |-
+          concurrency: 2
+          tracing:
+            sampling: 1.0
+      creationTimestamp: null
+      labels:
+        app: web
+    spec:
+      containers:
+      - env:
+        - name: JSON
+          value: |
+            {"ports": [80, 0644]}
+        image: x
+        name: app
+        resources: {}
+status: {}
+---
+`;
+    const { out } = run(text);
+    expect(out).toContain('proxy.example/config: |-\n          concurrency: 2\n');
+    expect(out).toContain('value: |\n                {"ports": [80, 0644]}\n');
+    expect(out).toContain('creationTimestamp: null');
+    expect(out.endsWith('status: {}\n---\n')).toBe(true);
+    const [before] = read11(text);
+    const [after] = read11(out);
+    const meta = after.spec.template.metadata;
+    expect(meta.annotations['proxy.example/config']).toBe(
+      before.spec.template.metadata.annotations['proxy.example/config'],
+    );
+    expect(meta.creationTimestamp).toBeNull();
+    expect(after.spec.template.spec.containers).toEqual(before.spec.template.spec.containers);
+    expect(after.status).toEqual({});
+    expect(after.spec.selector).toEqual({ matchLabels: { app: 'web' } });
+  });
+
   it('writes a document whose pod template holds an anchor out whole, with the same values', () => {
     const text = `apiVersion: v1
 kind: Pod
