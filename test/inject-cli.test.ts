@@ -128,7 +128,62 @@ describe('sidecar-operator inject', () => {
     }
     expect(r.stdout).toContain('name: web   # kept as written');
     expect(docs[8].spec.containers).toHaveLength(1);
-    expect(r.stderr).toContain('document 8 (Pod/host): not injected: pod uses the host network');
+    expect(r.stderr).toContain('document 8 (Pod/host): not injected: HostNetwork: pod uses the host network');
+    expect(r.stderr).toContain('document 1 (Service/web): passed through: Service has no pod template');
+  });
+
+  it('keeps what kubectl reads (YAML 1.1), accepts a trailing ---, injects Lists and any pod template', () => {
+    const manifest = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ReplicationController
+  metadata: {name: rc, namespace: apps}
+  spec:
+    template:
+      metadata:
+        annotations: {enabled: "yes", window: "1:20"}
+      spec:
+        containers: [{name: app, image: registry.example/app:1}]
+        volumes: [{name: tls, secret: {secretName: tls, defaultMode: 0644}}]
+---
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata: {name: dc, namespace: apps}
+spec:
+  template:
+    spec:
+      containers: [{name: app, image: registry.example/app:1}]
+---
+`;
+    const r = run(['-f', file('list.yaml', manifest), '--policy', policyFile]);
+    expect(r.stderr).toContain('list.yaml: document 2: passed through: empty');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('annotations: {enabled: "yes", window: "1:20", sidecar.dev/status: ');
+    expect(r.stdout).toContain('defaultMode: 0644');
+    const [list, dc] = parseAllDocuments(r.stdout, { version: '1.1' }).map((d) => d.toJS());
+    const rc = list.items[0].spec.template;
+    expect(rc.spec.volumes[0].secret.defaultMode).toBe(420);
+    expect(rc.metadata.annotations.enabled).toBe('yes');
+    expect(rc.spec.initContainers.map((c: { name: string }) => c.name)).toEqual([
+      'sidecar-init',
+      'sidecar-proxy',
+    ]);
+    expect(dc.spec.template.spec.initContainers).toHaveLength(2);
+    expect(run(['-f', '-', '--policy', policyFile], r.stdout).stdout).toBe(r.stdout);
+  });
+
+  it('leaves a pod another mesh injected as it is and says why', () => {
+    const meshed = pod('meshed').replace(
+      '  containers:\n',
+      '  initContainers: [{name: istio-init, image: istio/proxyv2}]\n  containers:\n    - {name: istio-proxy, image: istio/proxyv2}\n',
+    );
+    const r = run(['-f', '-', '--policy', policyFile], meshed);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(meshed);
+    expect(r.stderr).toBe(
+      'stdin: document 0 (Pod/meshed): not injected: AlreadyMeshed: pod already carries another mesh’s sidecar (Istio: istio-init, istio-proxy); a second would capture the same traffic twice\n',
+    );
   });
 
   it('is idempotent: injecting its own output changes nothing', () => {

@@ -223,7 +223,10 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
   const inputs = sources.map((c) =>
     c.from === 'deps' ? `${c.dest} ${c.path}` : `${c.dest} ${hashTree(c.path).digest('hex')}`,
   );
-  const key = sha256([ref, 'layers: base, app', dockerfile, base, nodeVersion, ...inputs].join('\n')).slice(0, 16);
+  const key = sha256([ref, 'layers: base, app', dockerfile, base, nodeVersion, ...inputs].join('\n')).slice(
+    0,
+    16,
+  );
   const out = join(cache, `operator-${opts.brokenPath ? 'broken-' : ''}${key}.tar`);
   if (existsSync(out)) return [ref, out];
   log(`packing ${ref}`);

@@ -104,17 +104,17 @@ export async function runNodeDemo(opts: DemoOptions): Promise<DemoSession> {
       'apply a SidecarPolicy, a Deployment and its Service; wait for the pod to be Ready',
       async () => {
         const docs = workload(c).split('\n---\n');
-      await apply(c, docs.slice(0, 2).join('\n---\n'));
-      // Pods created before the policy governs the namespace would miss the webhook.
-      await eventually(
-        async () => {
-          const ns = await c.core.readNamespace({ name: NAMESPACE });
-          const mwc = (await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim();
-          return ns.metadata?.labels?.[POLICY_LABEL] === 'demo' && mwc ? true : undefined;
-        },
-        { what: 'the namespace governed and the webhook configured', timeoutMs: 60_000 },
-      );
-      await apply(c, docs.slice(2).join('\n---\n'));
+        await apply(c, docs.slice(0, 2).join('\n---\n'));
+        // Pods created before the policy governs the namespace would miss the webhook.
+        await eventually(
+          async () => {
+            const ns = await c.core.readNamespace({ name: NAMESPACE });
+            const mwc = (await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim();
+            return ns.metadata?.labels?.[POLICY_LABEL] === 'demo' && mwc ? true : undefined;
+          },
+          { what: 'the namespace governed and the webhook configured', timeoutMs: 60_000 },
+        );
+        await apply(c, docs.slice(2).join('\n---\n'));
         const [p] = await waitForPods(
           c,
           NAMESPACE,

@@ -277,17 +277,32 @@ export class NodeCluster {
       archives.map(
         (archive) =>
           new Promise<void>((resolve, reject) => {
-            const child = spawn('ctr', ['--address', this.paths.containerdSocket, '--namespace', 'k8s.io', 'images', 'import', archive], {
-              stdio: ['ignore', 'ignore', 'pipe'],
-            });
+            const child = spawn(
+              'ctr',
+              [
+                '--address',
+                this.paths.containerdSocket,
+                '--namespace',
+                'k8s.io',
+                'images',
+                'import',
+                archive,
+              ],
+              {
+                stdio: ['ignore', 'ignore', 'pipe'],
+              },
+            );
             let stderr = '';
             child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
             child.on('error', reject);
-            child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`importing ${archive} failed: ${stderr.trim()}`))));
+            child.on('close', (code) =>
+              code === 0 ? resolve() : reject(new Error(`importing ${archive} failed: ${stderr.trim()}`)),
+            );
           }),
       ),
     );
-    if (archives.length) this.log(`imported ${archives.length} image(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (archives.length)
+      this.log(`imported ${archives.length} image(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   /** Image references containerd holds for the node. */

@@ -1,5 +1,6 @@
 import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
+import { alreadyMeshed } from './meshed.js';
 import { sidecarPresence, type Presence } from './present.js';
 import { proxyIdentityClash } from './proxy-identity.js';
 import { decision, type InjectDecision } from './reasons.js';
@@ -46,6 +47,8 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
   if (pod.spec?.hostNetwork === true) return decision('HostNetwork', '');
   const opted = optOut(pod);
   if (opted) return opted;
+  const meshed = alreadyMeshed(pod, template);
+  if (meshed) return meshed;
   const status = parseStatus(pod.metadata?.annotations);
   const present = sidecarPresence(pod.spec, template);
   if (present.state === 'complete') {

@@ -9,6 +9,7 @@ export type ReasonCode =
   | 'HostNetwork'
   | 'OptedOut'
   | 'AlreadyInjected'
+  | 'AlreadyMeshed'
   | 'NamespaceDisabled'
   | 'NamespaceNotSelected'
   | 'PodSelectorMismatch'
@@ -29,6 +30,8 @@ const sentences: Record<ReasonCode, (detail: string) => string> = {
   HostNetwork: () => 'pod uses the host network, where interception would capture the node’s traffic',
   OptedOut: (d) => `pod opted out with ${d}`,
   AlreadyInjected: (d) => `pod already carries a sidecar (${d})`,
+  AlreadyMeshed: (d) =>
+    `pod already carries another mesh’s sidecar (${d}); a second would capture the same traffic twice`,
   NamespaceDisabled: (d) => `namespace ${d} is labelled sidecar.dev/injection=disabled`,
   NamespaceNotSelected: (d) => `namespace ${d} is not selected by the policy`,
   PodSelectorMismatch: (d) => `pod labels do not match the podSelector of policy ${d}`,

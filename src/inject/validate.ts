@@ -113,12 +113,38 @@ export function podSpecProblem(spec: unknown, path: string): string | undefined 
   const s = spec as Record<string, unknown>;
   for (const list of ['containers', 'initContainers', 'volumes']) {
     const v = s[list];
-    if (v === undefined && list !== 'containers') continue;
+    if ((v === undefined || v === null) && list !== 'containers') continue;
     if (!Array.isArray(v)) return `${path}.${list}: must be a list`;
     for (const [i, item] of v.entries()) {
       if (typeOf(item) !== 'object' || typeof (item as { name?: unknown }).name !== 'string') {
         return `${path}.${list}[${i}].name: required`;
       }
+    }
+  }
+  return undefined;
+}
+
+/** A YAML 1.1 reading of a plain scalar that is not a string: worth naming in the message. */
+function describeNonString(v: unknown): string {
+  if (typeof v === 'boolean' || typeof v === 'number' || v === null)
+    return `${JSON.stringify(v)}: YAML reads it as a ${v === null ? 'null' : typeof v}; quote it`;
+  return typeOf(v);
+}
+
+/** What the engine reads of an object's metadata: string maps of labels and annotations. */
+export function metadataProblem(meta: unknown, path: string): string | undefined {
+  if (meta === undefined || meta === null) return undefined;
+  if (typeOf(meta) !== 'object') return `${path}: must be an object`;
+  const m = meta as Record<string, unknown>;
+  if (m.namespace !== undefined && typeof m.namespace !== 'string')
+    return `${path}.namespace: must be a string`;
+  for (const map of ['labels', 'annotations']) {
+    const v = m[map];
+    if (v === undefined || v === null) continue;
+    if (typeOf(v) !== 'object') return `${path}.${map}: must be a map of strings`;
+    for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof value !== 'string')
+        return `${path}.${map}.${key}: must be a string, not ${describeNonString(value)}`;
     }
   }
   return undefined;

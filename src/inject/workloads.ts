@@ -3,18 +3,18 @@ import { injectPod, type InjectResult } from './inject-pod.js';
 import type { PatchOperation } from './json-patch.js';
 import type { ObjectMeta, Pod, PodSpec } from './k8s-types.js';
 import type { CompiledTemplate } from './template.js';
-import { podSpecProblem } from './validate.js';
+import { metadataProblem, podSpecProblem } from './validate.js';
 
-/** Where each kind keeps its pod template, as a JSON Pointer (`''` = the object is the pod). */
-export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: [],
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
+/**
+ * Where objects keep their pod template, tried in order. Found by shape, not by kind, so that every
+ * workload API built on a pod template is covered (Deployment, ReplicaSet, ReplicationController,
+ * DaemonSet, StatefulSet, Job, OpenShift's DeploymentConfig, Argo's Rollout, …): a path counts when
+ * it leads to an object whose `spec.containers` is present.
+ */
+export const POD_TEMPLATE_PATHS: readonly (readonly string[])[] = [
+  ['spec', 'jobTemplate', 'spec', 'template'], // CronJob
+  ['spec', 'template'],
+];
 
 export interface ObjectResult extends InjectResult {
   /** The whole object with its pod (template) injected. */
@@ -23,43 +23,90 @@ export interface ObjectResult extends InjectResult {
   objectPatch: PatchOperation[];
 }
 
+/** An object with no pod to inject, and why (a phrase for `inject`'s notes). */
+export interface NoPodTemplate {
+  noPodTemplate: string;
+}
+
 /** A manifest object the engine cannot read; `field` is a dotted path into the object. */
 export class ObjectShapeError extends Error {}
 
 type Obj = Record<string, unknown>;
 
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function at(object: Obj, path: readonly string[]): unknown {
+  let v: unknown = object;
+  for (const key of path) v = isObj(v) ? v[key] : undefined;
+  return v;
+}
+
+/** The path of the object's pod template (`[]`: the object is a pod), or why it has none. */
+export function podTemplatePath(object: Obj): readonly string[] | NoPodTemplate {
+  if (object.kind === 'Pod') return [];
+  for (const path of POD_TEMPLATE_PATHS) {
+    const t = at(object, path);
+    if (isObj(t) && isObj(t.spec) && t.spec.containers !== undefined) return path;
+  }
+  const kind = typeof object.kind === 'string' ? object.kind : 'an object without a kind';
+  const template = at(object, ['spec', 'template']);
+  if (template !== undefined) return { noPodTemplate: `${kind}'s spec.template has no spec.containers` };
+  return { noPodTemplate: `${kind} has no pod template` };
+}
+
 /**
- * Inject the pod or pod template of one manifest object. Kinds without a pod template give
- * undefined (pass them through unchanged). Templates are injected as pods; a template's namespace is
+ * Inject the pod or pod template of one manifest object. Objects without a pod template give the
+ * reason (pass them through unchanged). Templates are injected as pods; a template's namespace is
  * its object's.
  */
 export function injectObject(
   object: Obj,
   template: CompiledTemplate,
   ctx: Omit<InjectContext, 'namespace'> & { defaultNamespace: string },
-): ObjectResult | undefined {
-  const path = typeof object.kind === 'string' ? POD_TEMPLATE_PATHS[object.kind] : undefined;
-  if (path === undefined) return undefined;
-  let holder: unknown = object;
-  for (const [i, key] of path.entries()) {
-    holder = (holder as Obj)[key];
-    if (holder === null || typeof holder !== 'object' || Array.isArray(holder)) {
-      throw new ObjectShapeError(`${path.slice(0, i + 1).join('.')}: must be an object`);
-    }
-  }
-  const t = holder as Obj;
+): ObjectResult | NoPodTemplate {
+  const found = podTemplatePath(object);
+  if ('noPodTemplate' in found) return found;
+  const path: readonly string[] = found;
+  const metaProblem = metadataProblem(object.metadata, 'metadata');
+  if (metaProblem) throw new ObjectShapeError(metaProblem);
+  const holder = at(object, path);
+  if (!isObj(holder)) throw new ObjectShapeError(`${path.join('.')}: must be an object`);
   const specPath = [...path, 'spec'].join('.');
-  const problem = podSpecProblem(t.spec, specPath);
+  const problem =
+    podSpecProblem(holder.spec, specPath) ||
+    (path.length > 0 ? metadataProblem(holder.metadata, [...path, 'metadata'].join('.')) : undefined);
   if (problem) throw new ObjectShapeError(problem);
   const meta = (object.metadata ?? {}) as ObjectMeta;
   const namespace = meta.namespace ?? ctx.defaultNamespace;
-  const pod: Pod =
-    path.length === 0 ? object : { metadata: t.metadata as ObjectMeta, spec: t.spec as PodSpec };
+  const read: Pod =
+    path.length === 0
+      ? object
+      : { metadata: holder.metadata as ObjectMeta | undefined, spec: holder.spec as PodSpec };
+  const pod = withoutNulls(read);
   const result = injectPod(pod, template, { ...ctx, namespace });
-  if (result.pod === pod) return { ...result, object, objectPatch: [] };
+  if (result.pod === pod) return { ...result, pod: read, object, objectPatch: [] };
   const prefix = path.map((k) => `/${k}`).join('');
   const objectPatch = result.patch.map((op) => ({ ...op, path: prefix + op.path }));
   return { ...result, object: replaceAt(object, path, result.pod), objectPatch };
+}
+
+/**
+ * The pod with YAML's empty values (`annotations:`, `volumes:`) left out, as the API server reads
+ * them; the patch then adds such a field whole, which replaces the null.
+ */
+function withoutNulls(pod: Pod): Pod {
+  const drop = <T extends Obj>(o: T, keys: readonly string[]): T =>
+    keys.some((k) => o[k] === null)
+      ? (Object.fromEntries(Object.entries(o).filter(([k, v]) => !(keys.includes(k) && v === null))) as T)
+      : o;
+  const metadata = pod.metadata === null ? undefined : pod.metadata;
+  const meta = metadata && drop(metadata, ['labels', 'annotations']);
+  const spec = pod.spec && drop(pod.spec, ['initContainers', 'volumes']);
+  if (meta === pod.metadata && spec === pod.spec) return pod;
+  const out: Pod = { ...pod, spec };
+  if (meta === undefined) delete out.metadata;
+  else out.metadata = meta;
+  return out;
 }
 
 /** A copy of `object` with the pod template at `path` replaced by `pod` (copying only the path). */

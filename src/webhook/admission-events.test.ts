@@ -96,6 +96,15 @@ describe('admissionEvent', () => {
     expect(unknown?.message).toMatch(/^UnknownPolicy: sidecar policy "gone" is unknown/);
   });
 
+  it('InjectionSkipped is a Warning when the pod already carries another mesh', () => {
+    const req = request({ generateName: 'w-', ownerReferences: [owner] });
+    (req.object as { spec: { containers: unknown[] } }).spec.containers.push({ name: 'linkerd-proxy' });
+    const ev = eventFor(req);
+    expect(ev).toMatchObject({ type: 'Warning', reason: 'InjectionSkipped', object: { kind: 'ReplicaSet' } });
+    expect(ev?.message).toMatch(/^AlreadyMeshed: pod already carries another mesh’s sidecar \(Linkerd: /);
+    expect(ev?.message).toMatch(/\(policy mesh\)$/);
+  });
+
   it('InjectionFailed (Warning) for an errored answer', () => {
     const req = request({ name: 'p' });
     // Templates not loaded yet: the answer is an error and failurePolicy decides.

@@ -21,6 +21,9 @@ export interface AdmissionEventRecorder {
  */
 const QUIET = new Set<string>(['AlreadyInjected']);
 
+/** Skips that leave a pod in a state someone should look at: two meshes were about to meet. */
+const WARNING_SKIPS = new Set<string>(['AlreadyMeshed']);
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -68,7 +71,7 @@ export function admissionEvent(
     case 'unknown_policy':
       return {
         object,
-        type: 'Normal',
+        type: WARNING_SKIPS.has(outcome.reason) ? 'Warning' : 'Normal',
         reason: AdmissionEventReasons.Skipped,
         message: `${outcome.reason}: ${outcome.message}${named}`,
       };

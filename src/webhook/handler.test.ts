@@ -160,6 +160,40 @@ describe('handleAdmission', () => {
     expect(out.message).toMatch(/^pod refused: container app runs as UID 1337, the sidecar proxy’s own;/);
   });
 
+  it('skips a pod carrying another mesh with a warning for kubectl and the reason for the audit log', () => {
+    const meshed = appPod({
+      spec: {
+        initContainers: [{ name: 'istio-init', image: 'istio/proxyv2' }],
+        containers: [
+          { name: 'app', image: 'nginx' },
+          { name: 'istio-proxy', image: 'istio/proxyv2' },
+        ],
+      },
+    });
+    const out = handleAdmission('mesh', podRequest(meshed), templates, ctx);
+    expect(out).toMatchObject({ result: 'skipped', reason: 'AlreadyMeshed' });
+    expect(out.response).toEqual({
+      uid: 'uid-1',
+      allowed: true,
+      warnings: [
+        'sidecar injector: pod already carries another mesh’s sidecar (Istio: istio-init, istio-proxy); ' +
+          'a second would capture the same traffic twice',
+      ],
+      auditAnnotations: { 'skip-reason': 'AlreadyMeshed' },
+    });
+    // A pod another policy of ours injected is another mesh for this one.
+    const other = compileTemplate(
+      { metadata: { name: 'other' }, spec: { selector: { namespaces: ['apps'] } } },
+      { nativeSidecars: true, initImage },
+    );
+    const first = handleAdmission('other', podRequest(appPod()), new Map([['other', other]]), ctx);
+    const injected = apply(appPod(), first.response.patch) as unknown as Record<string, unknown>;
+    const second = handleAdmission('mesh', podRequest(injected), templates, ctx);
+    expect(second.reason).toBe('AlreadyMeshed');
+    expect(second.response.patch).toBeUndefined();
+    expect(second.response.warnings?.[0]).toContain('of policy other');
+  });
+
   it('ignores what is not a pod CREATE: allowed, no patch', () => {
     const cases: AdmissionRequest[] = [
       podRequest(appPod(), { operation: 'UPDATE' }),

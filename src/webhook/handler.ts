@@ -65,6 +65,12 @@ function podName(pod: Pod, req: AdmissionRequest): string | undefined {
 
 const allow = (uid: string): AdmissionResponse => ({ uid, allowed: true });
 
+/**
+ * Skips the pod's author should hear about (kubectl prints admission warnings): the pod asked for
+ * nothing unusual, yet it gets no sidecar from this policy because another mesh already has it.
+ */
+const WARN_ON_SKIP = new Set<string>(['AlreadyMeshed']);
+
 function injectOrSkip(
   policy: string,
   req: AdmissionRequest & { object: Record<string, unknown> },
@@ -100,6 +106,7 @@ function injectOrSkip(
       response: {
         uid: req.uid,
         allowed: true,
+        ...(WARN_ON_SKIP.has(decision.reason) ? { warnings: [`sidecar injector: ${decision.message}`] } : {}),
         auditAnnotations: { [AuditKeys.skipReason]: decision.reason },
       },
     };

@@ -297,7 +297,10 @@ spec:
     const fromClient = serverLog.stdout
       .split('\n')
       .filter(
-        (l) => l.includes('"event":"accepted"') && l.includes('"direction":"inbound"') && l.includes(`"source":"${client!.status!.podIP}:`),
+        (l) =>
+          l.includes('"event":"accepted"') &&
+          l.includes('"direction":"inbound"') &&
+          l.includes(`"source":"${client!.status!.podIP}:`),
       );
     expect(fromClient.length).toBeGreaterThanOrEqual(1);
     const clientLog = await kubectl(c, 'logs', '-n', APP_NS, 'client', '-c', 'sidecar-proxy');
@@ -457,7 +460,16 @@ spec:
     // Service names do not resolve on this machine (no cluster DNS); the Service's ClusterIP is
     // reachable from the node, and doctor still checks the certificate for the Service's name.
     const svc = await c.core.readNamespacedService({ name: 'sidecar-operator', namespace: OP_NS });
-    const r = await cli(c, 'doctor', '-n', APP_NS, '--operator-namespace', OP_NS, '--webhook-url', `https://${svc.spec!.clusterIP}:443`);
+    const r = await cli(
+      c,
+      'doctor',
+      '-n',
+      APP_NS,
+      '--operator-namespace',
+      OP_NS,
+      '--webhook-url',
+      `https://${svc.spec!.clusterIP}:443`,
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { parse, parseAllDocuments, stringify, type Document } from 'yaml';
+import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../api/index.js';
-import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
+import { compileTemplate, type PolicyInput } from '../../inject/index.js';
 import { schemaProblem, type Schema } from '../../inject/validate.js';
-import { injectObject, ObjectShapeError } from '../../inject/workloads.js';
 import { CliError } from '../errors.js';
 import { DEFAULT_INIT_IMAGE } from '../init-image.js';
+import { injectManifest } from '../manifest/inject-manifest.js';
+import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
 interface InjectFlags {
   filename: string;
@@ -19,7 +20,6 @@ interface InjectFlags {
 }
 
 const CRD_FILE = new URL('../../../crds/sidecar.dev_sidecarpolicies.yaml', import.meta.url);
-const YAML_OUT = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 function readInput(file: string): string {
   try {
@@ -41,25 +41,29 @@ function specSchema(): Schema {
 
 /** The one SidecarPolicy in the policy file, checked; errors name the document and the field. */
 export function loadPolicy(file: string, text: string): PolicyInput {
-  const docs = parseAllDocuments(text).filter((d) => d.contents !== null);
   const fail = (i: number, what: string): never => {
     throw new CliError(`inject: ${file}: document ${i}: ${what}`);
   };
+  const all = readDocuments(text);
+  const broken = all.findIndex((d) => d.errors.length > 0);
+  if (broken >= 0) fail(broken, all[broken]!.errors[0]!.message.split('\n')[0]!);
+  // Empty documents (a trailing `---`, comments only) are skipped, as kubectl skips them.
+  const docs = [...all.entries()].filter(([, d]) => !isEmptyDocument(d));
   if (docs.length !== 1)
-    fail(docs.length, `expected exactly one SidecarPolicy, found ${docs.length} documents`);
-  const doc = docs[0]!;
-  if (doc.errors.length > 0) fail(0, doc.errors[0]!.message.split('\n')[0]!);
-  const policy = doc.toJS() as Record<string, unknown> | null;
-  if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return fail(0, 'not an object');
-  if (policy.apiVersion !== API_VERSION) fail(0, `apiVersion: must be ${API_VERSION}`);
-  if (policy.kind !== KIND) fail(0, `kind: must be ${KIND}`);
-  const name = (policy.metadata as { name?: unknown } | undefined)?.name;
+    fail(docs[1]?.[0] ?? 0, `expected exactly one SidecarPolicy, found ${docs.length} documents`);
+  const [i, doc] = docs[0]!;
+  const policy = doc.toJS() as unknown;
+  if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return fail(i, 'not an object');
+  const p = policy as Record<string, unknown>;
+  if (p.apiVersion !== API_VERSION) fail(i, `apiVersion: must be ${API_VERSION}`);
+  if (p.kind !== KIND) fail(i, `kind: must be ${KIND}`);
+  const name = (p.metadata as { name?: unknown } | undefined)?.name;
   if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
-    fail(0, 'metadata.name: required, a lowercase DNS name');
+    fail(i, 'metadata.name: required, a lowercase DNS name');
   }
-  const problem = schemaProblem(policy.spec, specSchema(), 'spec');
-  if (problem) fail(0, problem);
-  return policy as unknown as PolicyInput;
+  const problem = schemaProblem(p.spec, specSchema(), 'spec');
+  if (problem) fail(i, problem);
+  return policy as PolicyInput;
 }
 
 function parseBool(flag: string, value: string): boolean {
@@ -68,77 +72,14 @@ function parseBool(flag: string, value: string): boolean {
   throw new CliError(`inject: ${flag}: must be true or false, not "${value}"`, 2);
 }
 
-function describeObject(obj: Record<string, unknown>): string {
-  const name = (obj.metadata as { name?: unknown } | undefined)?.name;
-  return `${String(obj.kind)}${typeof name === 'string' ? `/${name}` : ''}`;
-}
-
-type Ctx = Parameters<typeof injectObject>[2];
-
-/** One document: its object (undefined when empty) and the engine's result (undefined: not a workload). */
-function injectDocument(file: string, i: number, doc: Document, template: CompiledTemplate, ctx: Ctx) {
-  const fail = (what: string): never => {
-    throw new CliError(`inject: ${file}: document ${i}: ${what}`);
-  };
-  if (doc.errors.length > 0) fail(doc.errors[0]!.message.split('\n')[0]!);
-  if (doc.contents === null) return undefined;
-  const obj = doc.toJS() as unknown;
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return fail('not a Kubernetes object');
-  const object = obj as Record<string, unknown>;
-  try {
-    return { object, result: injectObject(object, template, ctx) };
-  } catch (err) {
-    if (err instanceof ObjectShapeError) fail(`${describeObject(object)}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** Inject every document of a manifest; returns stdout, and notes for stderr. */
-export function injectManifest(
-  file: string,
-  text: string,
-  template: CompiledTemplate,
-  flags: Pick<InjectFlags, 'patch' | 'namespace' | 'operatorNamespace'>,
-): { out: string; notes: string[] } {
-  const yamlParts: string[] = [];
-  const patches: unknown[] = [];
-  const notes: string[] = [];
-  const ctx = {
-    defaultNamespace: flags.namespace,
-    operatorNamespace: flags.operatorNamespace,
-    reinject: true,
-  };
-  let from = 0;
-  for (const [i, doc] of parseAllDocuments(text).entries()) {
-    const source = text.slice(from, doc.range[2]).replace(/^---[^\n]*\n/, '');
-    from = doc.range[2];
-    const done = injectDocument(file, i, doc, template, ctx);
-    if (!done) continue;
-    const { object, result } = done;
-    const label = `${file}: document ${i} (${describeObject(object)})`;
-    if (result && !result.decision.inject) notes.push(`${label}: not injected: ${result.decision.message}`);
-    for (const w of result?.warnings ?? []) notes.push(`${label}: ${w.reason}: ${w.message}`);
-    const changed = result !== undefined && result.objectPatch.length > 0;
-    if (flags.patch) {
-      const name = (object.metadata as { name?: string } | undefined)?.name;
-      if (changed) patches.push({ document: i, kind: object.kind, name, patch: result.objectPatch });
-    } else {
-      // Untouched documents are copied as written, comments included.
-      yamlParts.push(changed ? stringify(result.object, YAML_OUT) : source);
-    }
-  }
-  const out = flags.patch
-    ? `${JSON.stringify(patches, null, 2)}\n`
-    : `${yamlParts.map((p) => p.trimEnd()).join('\n---\n')}\n`;
-  return { out, notes };
-}
-
 export function register(program: Command): void {
   program
     .command('inject')
     .description(
-      'inject the sidecar into the Pods and pod templates (Deployment, StatefulSet, DaemonSet, ReplicaSet, ' +
-        'Job, CronJob) of a manifest, offline; other objects pass through unchanged',
+      'inject the sidecar into the Pods and pod templates (spec.template: Deployment, StatefulSet, ' +
+        'DaemonSet, ReplicaSet, ReplicationController, Job, DeploymentConfig, Rollout, …; ' +
+        'spec.jobTemplate.spec.template: CronJob) of a manifest and of its Lists, offline; other ' +
+        'objects pass through unchanged, each with a note on stderr',
     )
     .requiredOption('-f, --filename <file>', 'manifest to inject (multi-document YAML), - for stdin')
     .requiredOption('--policy <file>', 'the SidecarPolicy to inject with (YAML)')
@@ -160,13 +101,13 @@ export function register(program: Command): void {
       const nativeSidecars = parseBool('--native-sidecars', flags.nativeSidecars);
       const policy = loadPolicy(flags.policy, readInput(flags.policy));
       const template = compileTemplate(policy, { nativeSidecars, initImage: flags.initImage });
-      const { out, notes } = injectManifest(
+      const { out, notes, patches } = injectManifest(
         flags.filename === '-' ? 'stdin' : flags.filename,
         readInput(flags.filename),
         template,
         flags,
       );
       for (const n of notes) process.stderr.write(`${n}\n`);
-      process.stdout.write(out);
+      process.stdout.write(flags.patch ? `${JSON.stringify(patches, null, 2)}\n` : out);
     });
 }

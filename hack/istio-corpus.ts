@@ -1,0 +1,196 @@
+// An outside check of `sidecar-operator inject`: runs the built CLI over the manifests of Istio's
+// own injection tests (pkg/kube/inject/testdata/inject/*.yaml in istio/istio: the inputs, not the
+// `.injected` outputs nor the `.iop.yaml` install configurations), read straight from a clone's git
+// directory into a temporary directory; nothing of it is copied into this repository.
+//
+//   npm run build && node hack/istio-corpus.ts <istio git dir> [ref, default HEAD] [--verbose]
+//     [--cli=<main.js of another build, to compare>]
+//
+// Prints, for the whole corpus: files, documents and objects; runs that exited non-zero (refused
+// with a message, or crashed); objects injected, skipped (by reason) and passed through (by why);
+// files whose output injects to itself byte for byte; files whose values, read back as YAML 1.1
+// (as kubectl reads them), equal the input's once our additions are taken out.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+
+const root = join(import.meta.dirname, '..');
+const cliFlag = process.argv.find((a) => a.startsWith('--cli='));
+const main = cliFlag ? cliFlag.slice('--cli='.length) : join(root, 'dist', 'cli', 'main.js');
+const CORPUS = 'pkg/kube/inject/testdata/inject';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const verbose = process.argv.includes('--verbose');
+const [gitDir, ref = 'HEAD'] = args;
+if (!gitDir) {
+  process.stderr.write('usage: node hack/istio-corpus.ts <istio git dir> [ref] [--verbose]\n');
+  process.exit(2);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'istio-corpus-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const commit = execFileSync('git', ['--git-dir', gitDir, 'rev-parse', ref], { encoding: 'utf8' }).trim();
+const tar = execFileSync('git', ['--git-dir', gitDir, 'archive', commit, CORPUS], { maxBuffer: 1 << 28 });
+execFileSync('tar', ['-x', '-C', work], { input: tar });
+const dir = join(work, CORPUS);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml') && !f.endsWith('.iop.yaml'))
+  .sort();
+
+const policyFile = join(work, 'policy.yaml');
+writeFileSync(
+  policyFile,
+  'apiVersion: sidecar.dev/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: corpus}\n' +
+    'spec:\n  selector: {namespaces: [default]}\n',
+);
+
+function inject(input: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, 'inject', '-f', '-', '--policy', policyFile], {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const read11 = (text: string): unknown[] =>
+  parseAllDocuments(text, { version: '1.1' }).map((d) => d.toJS() as unknown);
+
+/** Objects of a manifest, List items in their place. */
+function objects(docs: unknown[]): unknown[] {
+  return docs.flatMap((d): unknown[] =>
+    isObj(d) && typeof d.kind === 'string' && d.kind.endsWith('List') && Array.isArray(d.items)
+      ? (d.items as unknown[])
+      : [d],
+  );
+}
+
+const STATUS = 'sidecar.dev/status';
+const OUR_MARKS = ['sidecar.dev/revision', 'kubectl.kubernetes.io/default-container'];
+
+/** Pods and pod templates of an object, wherever they are. */
+function pods(o: unknown): Obj[] {
+  if (!isObj(o)) return [];
+  if (o.kind === 'Pod') return [o];
+  const spec = isObj(o.spec) ? o.spec : {};
+  const job = isObj(spec.jobTemplate) && isObj(spec.jobTemplate.spec) ? spec.jobTemplate.spec : {};
+  return [job.template, spec.template].filter(isObj);
+}
+
+const field = (o: Obj | undefined, key: string): Obj | undefined => (isObj(o?.[key]) ? o[key] : undefined);
+const statusOf = (pod: Obj | undefined): unknown => field(field(pod, 'metadata'), 'annotations')?.[STATUS];
+
+/** An emptied list or map goes back to what the input had there: absent, null or empty. */
+function restore(into: Obj, key: string, from: Obj | undefined): void {
+  const v = into[key];
+  const empty = (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0);
+  if (!empty) return;
+  if (from !== undefined && key in from) into[key] = from[key];
+  else delete into[key];
+}
+
+/** A pod (template) we injected, with what we added taken out, compared against the input's. */
+function uninject(pod: Obj, input: Obj | undefined): void {
+  const status = JSON.parse(statusOf(pod) as string) as Record<
+    'initContainers' | 'containers' | 'volumes',
+    string[]
+  >;
+  const spec = field(pod, 'spec')!;
+  for (const list of ['initContainers', 'containers', 'volumes'] as const) {
+    if (!Array.isArray(spec[list])) continue;
+    spec[list] = (spec[list] as Obj[]).filter((c) => !status[list].includes(c.name as string));
+    restore(spec, list, field(input, 'spec'));
+  }
+  const meta = field(pod, 'metadata')!;
+  const inputMeta = field(input, 'metadata');
+  delete field(meta, 'annotations')![STATUS];
+  for (const m of ['annotations', 'labels']) {
+    const map = field(meta, m);
+    for (const k of OUR_MARKS) if (map && !(k in (field(inputMeta, m) ?? {}))) delete map[k];
+    restore(meta, m, inputMeta);
+  }
+  if (Object.keys(meta).length === 0 && inputMeta === undefined) delete pod.metadata;
+}
+
+/** The output object with what we added taken out, so that it can be compared with the input. */
+function withoutOurs(out: unknown, input: unknown): unknown {
+  const copy = structuredClone(out);
+  const before = pods(input);
+  pods(copy).forEach((pod, i) => {
+    if (typeof statusOf(pod) === 'string' && statusOf(before[i]) === undefined) uninject(pod, before[i]);
+  });
+  return copy;
+}
+
+const figures = {
+  files: files.length,
+  documents: 0,
+  objects: 0,
+  exitedNonZero: 0,
+  crashed: 0,
+  injected: 0,
+  skipped: {} as Record<string, number>,
+  passedThrough: {} as Record<string, number>,
+  filesInjected: 0,
+  filesIdenticalOnReinjection: 0,
+  filesValuesEqual: 0,
+};
+const problems: string[] = [];
+const count = (m: Record<string, number>, k: string): void => {
+  m[k] = (m[k] ?? 0) + 1;
+};
+
+for (const f of files) {
+  const input = readFileSync(join(dir, f), 'utf8');
+  const docs = read11(input);
+  figures.documents += docs.length;
+  const r = inject(input);
+  if (r.code !== 0) {
+    figures.exitedNonZero++;
+    const refused = r.stderr.startsWith('sidecar-operator: inject: ');
+    if (!refused) figures.crashed++;
+    problems.push(`${f}: exit ${r.code}${refused ? '' : ' (crash)'}: ${r.stderr.trim().split('\n')[0]}`);
+    continue;
+  }
+  const outDocs = read11(r.stdout);
+  const before = objects(docs);
+  const after = objects(outDocs);
+  figures.objects += before.filter((o) => o !== null).length;
+  let injectedHere = 0;
+  after.forEach((o, i) => {
+    const was = pods(before[i]).some(
+      (p) => isObj(p.metadata) && isObj(p.metadata.annotations) && STATUS in p.metadata.annotations,
+    );
+    const now = pods(o).some(
+      (p) => isObj(p.metadata) && isObj(p.metadata.annotations) && STATUS in p.metadata.annotations,
+    );
+    if (now && !was) injectedHere++;
+  });
+  figures.injected += injectedHere;
+  if (injectedHere > 0) figures.filesInjected++;
+  for (const line of r.stderr.split('\n').filter(Boolean)) {
+    const skipped = / not injected: (\w+):/.exec(line);
+    const through = / passed through: (.*)$/.exec(line);
+    if (skipped) count(figures.skipped, skipped[1]!);
+    else if (through) count(figures.passedThrough, through[1]!);
+    else if (verbose) process.stdout.write(`${f}: ${line}\n`);
+  }
+  const again = inject(r.stdout);
+  if (again.code === 0 && again.stdout === r.stdout) figures.filesIdenticalOnReinjection++;
+  else problems.push(`${f}: re-injection changed the output`);
+  const equal =
+    outDocs.length === docs.length &&
+    after.length === before.length &&
+    after.every((o, i) => isDeepStrictEqual(withoutOurs(o, before[i]), before[i]));
+  if (equal) figures.filesValuesEqual++;
+  else problems.push(`${f}: values read back as YAML 1.1 differ from the input`);
+}
+
+process.stdout.write(`istio/istio ${commit} ${CORPUS}/*.yaml (not .iop.yaml, not .injected)\n`);
+process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+for (const p of problems) process.stdout.write(`${p}\n`);

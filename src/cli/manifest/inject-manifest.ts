@@ -1,0 +1,146 @@
+import type { Document } from 'yaml';
+import type { CompiledTemplate, PatchOperation } from '../../inject/index.js';
+import { injectObject, ObjectShapeError, type ObjectResult } from '../../inject/workloads.js';
+import { CliError } from '../errors.js';
+import { patchDocument } from './patch-document.js';
+import { isEmptyDocument, readDocuments, writeContents, writeValue } from './yaml.js';
+
+export interface ManifestOptions {
+  /** Print JSON Patches instead of the manifest. */
+  patch?: boolean;
+  /** Namespace of objects that name none. */
+  namespace: string;
+  operatorNamespace: string;
+}
+
+/** One injected object, for `--patch`: paths are relative to the object (a List's item, not the List). */
+export interface ObjectPatch {
+  document: number;
+  item?: number;
+  kind: unknown;
+  name: string | undefined;
+  patch: PatchOperation[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function describeObject(obj: Obj): string {
+  const name = isObj(obj.metadata) ? obj.metadata.name : undefined;
+  const kind = typeof obj.kind === 'string' ? obj.kind : '(no kind)';
+  return `${kind}${typeof name === 'string' ? `/${name}` : ''}`;
+}
+
+/** `kind: List` and typed lists (`PodList`, …) as `kubectl get -o yaml` writes them. */
+function isList(obj: Obj): obj is Obj & { items: unknown[] } {
+  return typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items);
+}
+
+interface Walk {
+  file: string;
+  document: number;
+  template: CompiledTemplate;
+  ctx: Parameters<typeof injectObject>[2];
+  notes: string[];
+  patches: ObjectPatch[];
+}
+
+/**
+ * Inject one object, or each item of a list; returns the new object (the input when nothing
+ * changed) and the operations that make it, with paths from the object's root.
+ */
+function injectValue(w: Walk, obj: Obj, where: string, item?: number): { value: Obj; ops: PatchOperation[] } {
+  const label = `${w.file}: ${where} (${describeObject(obj)})`;
+  if (isList(obj)) {
+    if (obj.items.length === 0) w.notes.push(`${label}: passed through: a list with no items`);
+    const ops: PatchOperation[] = [];
+    const items = obj.items.map((it, j) => {
+      const at = `${where} item ${j}`;
+      if (!isObj(it)) throw new CliError(`inject: ${w.file}: ${at}: not a Kubernetes object`);
+      const done = injectValue(w, it, at, j);
+      ops.push(...done.ops.map((op) => ({ ...op, path: `/items/${j}${op.path}` })));
+      return done.value;
+    });
+    return { value: ops.length > 0 ? { ...obj, items } : obj, ops };
+  }
+  let result: ObjectResult | { noPodTemplate: string };
+  try {
+    result = injectObject(obj, w.template, w.ctx);
+  } catch (err) {
+    if (err instanceof ObjectShapeError)
+      throw new CliError(`inject: ${w.file}: ${where}: ${describeObject(obj)}: ${err.message}`);
+    throw err;
+  }
+  if ('noPodTemplate' in result) {
+    w.notes.push(`${label}: passed through: ${result.noPodTemplate}`);
+    return { value: obj, ops: [] };
+  }
+  const { decision } = result;
+  if (!decision.inject) w.notes.push(`${label}: not injected: ${decision.reason}: ${decision.message}`);
+  for (const warn of result.warnings) w.notes.push(`${label}: ${warn.reason}: ${warn.message}`);
+  if (result.objectPatch.length === 0) return { value: obj, ops: [] };
+  const name = isObj(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : undefined;
+  w.patches.push({ document: w.document, item, kind: obj.kind, name, patch: result.objectPatch });
+  return { value: result.object, ops: result.objectPatch };
+}
+
+/** Where the document's contents start and end in the text, widened to whole lines. */
+function contentsRange(text: string, doc: Document.Parsed): { start: number; end: number; lead: string } {
+  const [from, , to] = doc.contents!.range;
+  let start = from;
+  while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start--;
+  const midLine = start > 0 && text[start - 1] !== '\n';
+  // The contents may end before their line does (a last key with an empty value): take the newline.
+  const end = to > 0 && text[to - 1] !== '\n' && text[to] === '\n' ? to + 1 : to;
+  return { start: midLine ? from : start, end, lead: midLine ? '\n' : '' };
+}
+
+/**
+ * Inject every document of a manifest. The text is copied as written except for the documents that
+ * change; those are edited in place (comments, key order and scalar styles kept) and written as
+ * YAML 1.1. Each document that is not injected gets a note saying why.
+ */
+export function injectManifest(
+  file: string,
+  text: string,
+  template: CompiledTemplate,
+  options: ManifestOptions,
+): { out: string; notes: string[]; patches: ObjectPatch[] } {
+  const ctx = {
+    defaultNamespace: options.namespace,
+    operatorNamespace: options.operatorNamespace,
+    reinject: true,
+  };
+  const notes: string[] = [];
+  const patches: ObjectPatch[] = [];
+  let out = '';
+  let copied = 0;
+  for (const [i, doc] of readDocuments(text).entries()) {
+    const fail = (what: string): never => {
+      throw new CliError(`inject: ${file}: document ${i}: ${what}`);
+    };
+    if (doc.errors.length > 0) fail(doc.errors[0]!.message.split('\n')[0]!);
+    if (isEmptyDocument(doc)) {
+      notes.push(`${file}: document ${i}: passed through: empty`);
+      continue;
+    }
+    const value = doc.toJS({ maxAliasCount: -1 }) as unknown;
+    if (!isObj(value)) return fail('not a Kubernetes object');
+    const w: Walk = { file, document: i, template, ctx, notes, patches };
+    const { value: injected, ops } = injectValue(w, value, `document ${i}`);
+    if (ops.length === 0 || options.patch) continue;
+    const range = contentsRange(text, doc);
+    let written: string;
+    if (patchDocument(doc, ops)) written = writeContents(doc);
+    else {
+      written = writeValue(injected);
+      notes.push(
+        `${file}: document ${i} (${describeObject(value)}): written out whole, without its comments (aliases or merge keys on the way to the pod template)`,
+      );
+    }
+    out += text.slice(copied, range.start) + range.lead + written;
+    copied = range.end;
+  }
+  out += text.slice(copied);
+  return { out, notes, patches };
+}

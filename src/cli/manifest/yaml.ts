@@ -1,0 +1,137 @@
+import {
+  Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  Pair,
+  parseAllDocuments,
+  Scalar,
+  visit,
+  type DocumentOptions,
+  type Node,
+  type ParseOptions,
+  type SchemaOptions,
+  type ScalarTag,
+  type ToStringOptions,
+} from 'yaml';
+
+/**
+ * YAML as kubectl and the API server read it: version 1.1 scalars (sigs.k8s.io/yaml), where
+ * unquoted `yes`/`on`/`y` are booleans, `0644` is octal (420) and `1:20` may be a number. The
+ * `yaml` library writes 1.2 by default, which would turn `0644` into `644` and leave the string
+ * `"yes"` unquoted; everything here reads and writes 1.1.
+ */
+
+/** Source text of a plain scalar that is not a string (`0644`, `yes`, `1:20`, `0x1F`), kept verbatim. */
+class SourceText {
+  constructor(readonly text: string) {}
+}
+
+/** Writes a SourceText as it was read; never chosen when parsing (no `test`). */
+const sourceTextTag: ScalarTag = {
+  tag: 'tag:sidecar.dev,2026:source-text',
+  default: true,
+  identify: (v) => v instanceof SourceText,
+  resolve: (s) => new SourceText(s),
+  stringify: (item) => (item as Scalar<SourceText>).value.text,
+};
+
+export const READ_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: '1.1',
+  customTags: [sourceTextTag],
+  prettyErrors: false,
+};
+
+const WRITE_OPTIONS: ToStringOptions = {
+  lineWidth: 0,
+  flowCollectionPadding: false,
+};
+
+export function readDocuments(text: string): Document.Parsed[] {
+  return parseAllDocuments(text, READ_OPTIONS) as Document.Parsed[];
+}
+
+/** An empty document (nothing, or only comments, or an explicit null): kubectl skips it. */
+export function isEmptyDocument(doc: Document): boolean {
+  const c = doc.contents;
+  return c === null || (isScalar(c) && c.value === null);
+}
+
+/**
+ * Strings that sigs.k8s.io/yaml's reader (Go's number syntax: `0o17`, `0X1F`, `1_0`) may take for
+ * a number while the library's 1.1 reader does not; quoting anything that starts like a number is
+ * the simple safe rule for what we add.
+ */
+const NUMBER_LIKE = /^[-+.]?[0-9]/;
+
+/** A node for a value we add: written so that every YAML 1.1 reader reads it back the same. */
+export function createNode(doc: Document, value: unknown): Node {
+  const node = doc.createNode(value, { aliasDuplicateObjects: false }) as Node;
+  visit(node, {
+    Scalar(_key, s) {
+      if (typeof s.value === 'string' && NUMBER_LIKE.test(s.value)) s.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  return node;
+}
+
+/** A whole value as YAML 1.1, for a document that cannot be edited in place. */
+export function writeValue(value: unknown): string {
+  const doc = new Document(null, { ...READ_OPTIONS, aliasDuplicateObjects: false });
+  doc.contents = createNode(doc, value);
+  return doc.toString(WRITE_OPTIONS);
+}
+
+/**
+ * The document's contents as YAML 1.1, every scalar that was not edited written as it was read: a
+ * plain `0644`, `1:20` or `yes` keeps its text (the library would normalise it, e.g. `1:20` to
+ * `01:20`, which sigs.k8s.io/yaml reads as another string), quoted strings keep their quotes.
+ * Mutates `doc`; call it last.
+ */
+export function writeContents(doc: Document): string {
+  visit(doc, {
+    Scalar(_key, s) {
+      const plainNonString =
+        s.type === Scalar.PLAIN && typeof s.source === 'string' && typeof s.value !== 'string';
+      if (plainNonString && s.tag === undefined && s.source !== '') s.value = new SourceText(s.source!);
+    },
+  });
+  doc.commentBefore = null;
+  doc.comment = null;
+  if (doc.directives) {
+    doc.directives.docStart = null;
+    doc.directives.docEnd = false;
+  }
+  if (doc.contents) {
+    doc.contents.commentBefore = undefined;
+    doc.contents.spaceBefore = false;
+  }
+  return doc.toString(WRITE_OPTIONS);
+}
+
+/**
+ * The node at a JSON Pointer's tokens, following only maps and sequences written out in full and
+ * used once: undefined past an alias, a merge key or an anchor (editing an anchored node would
+ * change its aliases too).
+ */
+export function nodeAt(doc: Document, tokens: readonly string[]): unknown {
+  let node: unknown = doc.contents;
+  for (const token of [...tokens, undefined]) {
+    if (isAlias(node) || ((isMap(node) || isSeq(node)) && node.anchor)) return undefined;
+    if (token === undefined) return node;
+    if (isMap(node)) {
+      if (hasMergeKey(node.items)) return undefined;
+      node = node.get(token, true);
+    } else if (isSeq(node)) {
+      node = /^\d+$/.test(token) ? node.items[Number(token)] : undefined;
+    } else return undefined;
+  }
+  return node;
+}
+
+function hasMergeKey(items: readonly Pair[]): boolean {
+  return items.some((p) => (isScalar(p.key) ? p.key.value : p.key) === '<<');
+}
+
+export { isMap, isScalar, isSeq, Pair };
