@@ -41,7 +41,10 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
     template.interception,
     template.injection.allowedOverrides,
   );
-  const added = fitToGrace(sidecars(template, overrides, base.containers), spec.terminationGracePeriodSeconds);
+  const added = fitToGrace(
+    sidecars(template, overrides, base.containers),
+    spec.terminationGracePeriodSeconds,
+  );
 
   const newSpec: PodSpec = {
     ...spec,
