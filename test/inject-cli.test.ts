@@ -91,6 +91,21 @@ describe('sidecar-operator inject', () => {
     expect(out.metadata.labels['sidecar.dev/revision']).toMatch(/^[0-9a-f]{10}$/);
   });
 
+  it('reads stdin from a pipe whose writer is slow to start', () => {
+    const input = file('slow.yaml', pod('slow'));
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        `(sleep 1; cat "${input}") | "${process.execPath}" "${main}" inject -f - --policy "${policyFile}"`,
+      ],
+      { encoding: 'utf8', cwd: root },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(parse(r.stdout).spec.initContainers).toHaveLength(2);
+  });
+
   it('runs this release’s image as sidecar-init unless --init-image names another', () => {
     const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     const image = (args: string[]) =>

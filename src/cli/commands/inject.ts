@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../api/index.js';
@@ -21,9 +22,13 @@ interface InjectFlags {
 
 const CRD_FILE = new URL('../../../crds/sidecar.dev_sidecarpolicies.yaml', import.meta.url);
 
-function readInput(file: string): string {
+/**
+ * The file, or stdin for `-`. Stdin is read as a stream: a synchronous read of a pipe whose writer
+ * has not written yet fails with EAGAIN (`helm template … | sidecar-operator inject -f -`).
+ */
+async function readInput(file: string): Promise<string> {
   try {
-    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    return file === '-' ? await text(process.stdin) : readFileSync(file, 'utf8');
   } catch (err) {
     throw new CliError(`inject: cannot read ${file === '-' ? 'stdin' : file}: ${(err as Error).message}`);
   }
@@ -97,13 +102,13 @@ export function register(program: Command): void {
     )
     .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
     .option('--operator-namespace <ns>', 'the operator’s namespace (never injected)', 'sidecar-system')
-    .action((flags: InjectFlags) => {
+    .action(async (flags: InjectFlags) => {
       const nativeSidecars = parseBool('--native-sidecars', flags.nativeSidecars);
-      const policy = loadPolicy(flags.policy, readInput(flags.policy));
+      const policy = loadPolicy(flags.policy, await readInput(flags.policy));
       const template = compileTemplate(policy, { nativeSidecars, initImage: flags.initImage });
       const { out, notes, patches } = injectManifest(
         flags.filename === '-' ? 'stdin' : flags.filename,
-        readInput(flags.filename),
+        await readInput(flags.filename),
         template,
         flags,
       );
