@@ -12,7 +12,8 @@ import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
 interface InjectFlags {
   filename: string;
-  policy: string;
+  policy?: string;
+  uninject?: boolean;
   patch?: boolean;
   nativeSidecars: string;
   initImage: string;
@@ -87,8 +88,12 @@ export function register(program: Command): void {
         'objects pass through unchanged, each with a note on stderr',
     )
     .requiredOption('-f, --filename <file>', 'manifest to inject (multi-document YAML), - for stdin')
-    .requiredOption('--policy <file>', 'the SidecarPolicy to inject with (YAML)')
-    .option('--patch', 'print the JSON Patch of each injected object instead of the manifest')
+    .option('--policy <file>', 'the SidecarPolicy to inject with (YAML); required unless --uninject')
+    .option(
+      '--uninject',
+      'remove the sidecars instead: ours (any policy) and Istio’s, with the probes and annotations Istio rewrote',
+    )
+    .option('--patch', 'print the JSON Patch of each changed object instead of the manifest')
     .addOption(
       new Option(
         '--native-sidecars <bool>',
@@ -104,8 +109,17 @@ export function register(program: Command): void {
     .option('--operator-namespace <ns>', 'the operator’s namespace (never injected)', 'sidecar-system')
     .action(async (flags: InjectFlags) => {
       const nativeSidecars = parseBool('--native-sidecars', flags.nativeSidecars);
-      const policy = loadPolicy(flags.policy, await readInput(flags.policy));
-      const template = compileTemplate(policy, { nativeSidecars, initImage: flags.initImage });
+      if (flags.uninject && flags.policy !== undefined)
+        throw new CliError('inject: --uninject removes sidecars and takes no --policy', 2);
+      if (!flags.uninject && flags.policy === undefined)
+        throw new CliError("inject: required option '--policy <file>' not specified", 2);
+      const template =
+        flags.policy === undefined
+          ? undefined
+          : compileTemplate(loadPolicy(flags.policy, await readInput(flags.policy)), {
+              nativeSidecars,
+              initImage: flags.initImage,
+            });
       const { out, notes, patches } = injectManifest(
         flags.filename === '-' ? 'stdin' : flags.filename,
         await readInput(flags.filename),
