@@ -86,6 +86,16 @@ describe('injectManifest: YAML 1.1, as kubectl reads it', () => {
     expect(typeof doc.spec.template.metadata.labels['sidecar.dev/revision']).toBe('string');
   });
 
+  it('reads a plain 1:20 as the string kubectl reads, not as a base-60 number', () => {
+    const text = deployment('      containers: [{name: app}]\n').replace(
+      'labels: {app: web}',
+      'labels: {app: web}\n      annotations: {window: 1:20}',
+    );
+    const { out, notes } = run(text);
+    expect(notes).toEqual([]);
+    expect(out).toContain('annotations: {window: 1:20, sidecar.dev/status: ');
+  });
+
   it('refuses a label or annotation YAML 1.1 reads as a boolean, as kubectl does, naming the field', () => {
     const bad = deployment('      containers: [{name: app}]\n').replace(
       'labels: {app: web}',
