@@ -9,7 +9,8 @@
 // Prints, for the whole corpus: files, documents and objects; runs that exited non-zero (refused
 // with a message, or crashed); objects injected, skipped (by reason) and passed through (by why);
 // files whose output injects to itself byte for byte; files whose values, read back as YAML 1.1
-// (as kubectl reads them), equal the input's once our additions are taken out.
+// (as kubectl reads them), equal the input's once our additions are taken out. Then `--uninject`
+// over Istio's outputs (`.injected`): how many come back to their inputs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,8 +48,11 @@ writeFileSync(
     'spec:\n  selector: {namespaces: [default]}\n',
 );
 
-function inject(input: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, 'inject', '-f', '-', '--policy', policyFile], {
+function inject(
+  input: string,
+  flags = ['--policy', policyFile],
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, 'inject', '-f', '-', ...flags], {
     input,
     encoding: 'utf8',
     maxBuffer: 1 << 28,
@@ -191,6 +195,119 @@ for (const f of files) {
   else problems.push(`${f}: values read back as YAML 1.1 differ from the input`);
 }
 
+// --uninject over Istio's own outputs (`<case>.yaml.injected`): do they come back to the inputs?
+// kube-inject writes what Go serialises (`resources: {}`, `strategy: {}`, `creationTimestamp:
+// null`, zero values, `status`) and Istio adds labels and annotations we keep on purpose
+// (canonical-service labels, default-container annotations): those are set aside before comparing.
+const KEPT = /^(service\.istio\.io\/canonical-|kubectl\.kubernetes\.io\/default-)/;
+function normalise(v: unknown, input: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => normalise(x, Array.isArray(input) ? input[i] : undefined));
+  if (!isObj(v)) return v;
+  const inp = isObj(input) ? input : {};
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) {
+    if ((KEPT.test(k) || k === 'status') && !(k in inp)) continue;
+    const n = normalise(x, inp[k]);
+    const empty = n === null || n === false || n === 0 || (isObj(n) && Object.keys(n).length === 0);
+    if (!empty || k in inp) out[k] = n;
+  }
+  // `creationTimestamp: null` or `paused: false` in, nothing out: the same to the API server.
+  for (const [k, x] of Object.entries(inp))
+    if ((x === null || x === false || x === 0) && !(k in out)) out[k] = x;
+  return out;
+}
+
+/** Where two values first differ, for --verbose. */
+function firstDifference(a: unknown, b: unknown, path: string): string {
+  if (isDeepStrictEqual(a, b)) return '';
+  if (isObj(a) && isObj(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = firstDifference(a[k], b[k], `${path}.${k}`);
+      if (d) return d;
+    }
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    for (const [i, x] of a.entries()) {
+      const d = firstDifference(x, b[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+  }
+  return `${path || '(root)'}: got ${JSON.stringify(a)?.slice(0, 300)}, input had ${JSON.stringify(b)?.slice(0, 300)}`;
+}
+
+/**
+ * The input with probe and hook ports written by name resolved to numbers, as Istio records them
+ * when it rewrites probes (so `port: http` comes back as `port: 80`, which the kubelet reads alike).
+ */
+function resolveNamedPorts(o: unknown): unknown {
+  const copy = structuredClone(o);
+  for (const pod of pods(copy)) {
+    const spec = isObj(pod.spec) ? pod.spec : {};
+    const lists = [spec.containers, spec.initContainers].filter(Array.isArray) as unknown[][];
+    for (const c of lists.flat().filter(isObj)) resolveContainerPorts(c);
+  }
+  return copy;
+}
+
+function resolveContainerPorts(c: Obj): void {
+  const ports = (Array.isArray(c.ports) ? (c.ports as unknown[]) : []).filter(isObj);
+  const byName = new Map(ports.map((p) => [p.name, p.containerPort]));
+  const hooks = isObj(c.lifecycle) ? [c.lifecycle.postStart, c.lifecycle.preStop] : [];
+  const handlers = [c.livenessProbe, c.readinessProbe, c.startupProbe, ...hooks]
+    .filter(isObj)
+    .flatMap((h) => [h.httpGet, h.tcpSocket, h.grpc].filter(isObj));
+  for (const handler of handlers) {
+    if (typeof handler.port === 'string' && byName.has(handler.port)) handler.port = byName.get(handler.port);
+  }
+}
+
+const uninjected = {
+  files: 0,
+  exitedNonZero: 0,
+  objectsWithSidecarRemoved: 0,
+  filesBackToInput: 0,
+  filesBackToInputUpToNamedPorts: 0,
+};
+for (const f of files) {
+  let output: string;
+  try {
+    output = readFileSync(join(dir, `${f}.injected`), 'utf8');
+  } catch {
+    continue;
+  }
+  uninjected.files++;
+  const r = inject(output, ['--uninject']);
+  if (r.code !== 0) {
+    uninjected.exitedNonZero++;
+    problems.push(`${f}.injected: --uninject exit ${r.code}: ${r.stderr.trim().split('\n')[0]}`);
+    continue;
+  }
+  uninjected.objectsWithSidecarRemoved += r.stderr.split('\n').filter((l) => / removed /.test(l)).length;
+  const before = objects(read11(readFileSync(join(dir, f), 'utf8'))).filter((o) => o !== null);
+  const after = objects(read11(r.stdout)).filter((o) => o !== null);
+  const back =
+    after.length === before.length &&
+    after.every((o, i) => isDeepStrictEqual(normalise(o, before[i]), before[i]));
+  const backUpToPorts =
+    back ||
+    (after.length === before.length &&
+      after.every((o, i) => {
+        const was = resolveNamedPorts(before[i]);
+        return isDeepStrictEqual(normalise(o, was), was);
+      }));
+  if (back) uninjected.filesBackToInput++;
+  if (backUpToPorts) uninjected.filesBackToInputUpToNamedPorts++;
+  if (!backUpToPorts) {
+    const was = before.map(resolveNamedPorts);
+    const i = after.findIndex((o, j) => !isDeepStrictEqual(normalise(o, was[j]), was[j]));
+    const where =
+      i < 0
+        ? `${after.length} objects, input had ${before.length}`
+        : firstDifference(normalise(after[i], was[i]), was[i], '');
+    problems.push(`${f}.injected: --uninject does not give back ${f} (named ports aside): ${where}`);
+  }
+}
+
 process.stdout.write(`istio/istio ${commit} ${CORPUS}/*.yaml (not .iop.yaml, not .injected)\n`);
-process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify({ ...figures, uninject: uninjected }, null, 2)}\n`);
 for (const p of problems) process.stdout.write(`${p}\n`);

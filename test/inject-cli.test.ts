@@ -91,6 +91,21 @@ describe('sidecar-operator inject', () => {
     expect(out.metadata.labels['sidecar.dev/revision']).toMatch(/^[0-9a-f]{10}$/);
   });
 
+  it('reads stdin from a pipe whose writer is slow to start', () => {
+    const input = file('slow.yaml', pod('slow'));
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        `(sleep 1; cat "${input}") | "${process.execPath}" "${main}" inject -f - --policy "${policyFile}"`,
+      ],
+      { encoding: 'utf8', cwd: root },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(parse(r.stdout).spec.initContainers).toHaveLength(2);
+  });
+
   it('runs this release’s image as sidecar-init unless --init-image names another', () => {
     const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     const image = (args: string[]) =>
@@ -182,7 +197,7 @@ spec:
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(meshed);
     expect(r.stderr).toBe(
-      'stdin: document 0 (Pod/meshed): not injected: AlreadyMeshed: pod already carries another mesh’s sidecar (Istio: istio-init, istio-proxy); a second would capture the same traffic twice\n',
+      'stdin: document 0 (Pod/meshed): not injected: AlreadyMeshed: pod already carries another mesh’s sidecar (Istio: istio-init, istio-proxy); a second would capture the same traffic twice (--uninject removes it)\n',
     );
   });
 
@@ -253,6 +268,18 @@ spec:
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`bad-policy.yaml: ${message}`);
     expect(r.stdout).toBe('');
+  });
+
+  it('--uninject takes the sidecar out again, and needs no policy', () => {
+    const injected = run(['-f', '-', '--policy', policyFile], pod('web')).stdout;
+    const r = run(['-f', '-', '--uninject'], injected);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      'stdin: document 0 (Pod/web): removed sidecar-operator (sidecar-init, sidecar-proxy)\n',
+    );
+    expect(parse(r.stdout, { version: '1.1' })).toEqual(parse(pod('web'), { version: '1.1' }));
+    expect(run(['-f', '-', '--uninject', '--policy', policyFile], injected).code).toBe(2);
+    expect(run(['-f', '-'], injected).stderr).toContain("required option '--policy <file>' not specified");
   });
 
   it('refuses a bad --native-sidecars value and a missing file', () => {

@@ -245,6 +245,24 @@ describe('admission webhook called by the real API server', () => {
     );
   });
 
+  it('leaves a pod that already carries Istio’s sidecar with one mesh', async () => {
+    const meshed = await createPod(
+      selectedNs,
+      appPod({
+        initContainers: [{ name: 'istio-init', image: 'docker.io/istio/proxyv2:1.27.0' }],
+        containers: [
+          { name: 'app', image: 'nginx' },
+          { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.27.0' },
+        ],
+      }),
+    );
+    expect(sidecarStatus(meshed)).toBeUndefined();
+    expect(meshed.spec?.initContainers?.map((c) => c.name)).toEqual(['istio-init']);
+    expect(meshed.spec?.containers.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
+    const entry = logs.find((l) => l.pod === 'app-' && l.reason === 'AlreadyMeshed');
+    expect(entry).toMatchObject({ namespace: selectedNs, result: 'skipped' });
+  });
+
   it('serves a changed ConfigMap to the next pod without a restart', async () => {
     const next = templateFor('registry.example/proxy:v2');
     expect(next.revision).not.toBe(templateFor().revision);

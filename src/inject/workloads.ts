@@ -3,6 +3,7 @@ import { injectPod, type InjectResult } from './inject-pod.js';
 import type { PatchOperation } from './json-patch.js';
 import type { ObjectMeta, Pod, PodSpec } from './k8s-types.js';
 import type { CompiledTemplate } from './template.js';
+import { applyOps as applyPatch, ISTIO_STATUS, metadataOps, uninjectPod } from './uninject.js';
 import { metadataProblem, podSpecProblem } from './validate.js';
 
 /**
@@ -54,6 +55,41 @@ export function podTemplatePath(object: Obj): readonly string[] | NoPodTemplate 
   return { noPodTemplate: `${kind} has no pod template` };
 }
 
+/** What undoing the injections of one manifest object did. */
+export interface UninjectedObject {
+  object: Record<string, unknown>;
+  objectPatch: PatchOperation[];
+  /** One phrase per injector removed; empty when there was nothing to remove. */
+  removed: string[];
+  /** Why a pod with a proxy was left as it is. */
+  kept?: string;
+}
+
+/** The pod template's path and the pod read from it, with what the engine reads checked. */
+function readPod(object: Obj): { path: readonly string[]; read: Pod } | NoPodTemplate {
+  const found = podTemplatePath(object);
+  if ('noPodTemplate' in found) return found;
+  const path: readonly string[] = found;
+  const metaProblem = metadataProblem(object.metadata, 'metadata');
+  if (metaProblem) throw new ObjectShapeError(metaProblem);
+  const holder = at(object, path);
+  if (!isObj(holder)) throw new ObjectShapeError(`${path.join('.')}: must be an object`);
+  const problem =
+    podSpecProblem(holder.spec, [...path, 'spec'].join('.')) ||
+    (path.length > 0 ? metadataProblem(holder.metadata, [...path, 'metadata'].join('.')) : undefined);
+  if (problem) throw new ObjectShapeError(problem);
+  const read: Pod =
+    path.length === 0
+      ? object
+      : { metadata: holder.metadata as ObjectMeta | undefined, spec: holder.spec as PodSpec };
+  return { path, read };
+}
+
+const rebase = (path: readonly string[], ops: PatchOperation[]): PatchOperation[] => {
+  const prefix = path.map((k) => `/${k}`).join('');
+  return ops.map((op) => ({ ...op, path: prefix + op.path }));
+};
+
 /**
  * Inject the pod or pod template of one manifest object. Objects without a pod template give the
  * reason (pass them through unchanged). Templates are injected as pods; a template's namespace is
@@ -64,30 +100,44 @@ export function injectObject(
   template: CompiledTemplate,
   ctx: Omit<InjectContext, 'namespace'> & { defaultNamespace: string },
 ): ObjectResult | NoPodTemplate {
-  const found = podTemplatePath(object);
+  const found = readPod(object);
   if ('noPodTemplate' in found) return found;
-  const path: readonly string[] = found;
-  const metaProblem = metadataProblem(object.metadata, 'metadata');
-  if (metaProblem) throw new ObjectShapeError(metaProblem);
-  const holder = at(object, path);
-  if (!isObj(holder)) throw new ObjectShapeError(`${path.join('.')}: must be an object`);
-  const specPath = [...path, 'spec'].join('.');
-  const problem =
-    podSpecProblem(holder.spec, specPath) ||
-    (path.length > 0 ? metadataProblem(holder.metadata, [...path, 'metadata'].join('.')) : undefined);
-  if (problem) throw new ObjectShapeError(problem);
+  const { path, read } = found;
   const meta = (object.metadata ?? {}) as ObjectMeta;
   const namespace = meta.namespace ?? ctx.defaultNamespace;
-  const read: Pod =
-    path.length === 0
-      ? object
-      : { metadata: holder.metadata as ObjectMeta | undefined, spec: holder.spec as PodSpec };
   const pod = withoutNulls(read);
   const result = injectPod(pod, template, { ...ctx, namespace });
   if (result.pod === pod) return { ...result, pod: read, object, objectPatch: [] };
-  const prefix = path.map((k) => `/${k}`).join('');
-  const objectPatch = result.patch.map((op) => ({ ...op, path: prefix + op.path }));
-  return { ...result, object: replaceAt(object, path, result.pod), objectPatch };
+  return { ...result, object: replaceAt(object, path, result.pod), objectPatch: rebase(path, result.patch) };
+}
+
+/** Remove our injection and Istio's from the pod or pod template of one manifest object. */
+export function uninjectObject(object: Obj): UninjectedObject | NoPodTemplate {
+  const found = readPod(object);
+  if ('noPodTemplate' in found) return found;
+  const { path, read } = found;
+  const outerStatus = path
+    .slice(1, -1)
+    .map((_, i) => at(object, [...path.slice(0, i + 2), 'metadata', 'annotations', ISTIO_STATUS]))
+    .find((v): v is string => typeof v === 'string');
+  const result = uninjectPod(withoutNulls(read), outerStatus);
+  if (result.patch.length === 0)
+    return {
+      object,
+      objectPatch: [],
+      removed: result.removed,
+      ...(result.kept ? { kept: result.kept } : {}),
+    };
+  // Istio's kube-inject also marks the templates on the way (a CronJob's jobTemplate.metadata).
+  const outer = path.slice(1, -1).flatMap((_, i) => {
+    const prefix = path.slice(0, i + 2);
+    const holder = at(object, prefix);
+    const meta = isObj(holder) && isObj(holder.metadata) ? (holder.metadata as ObjectMeta) : undefined;
+    const ops = meta ? metadataOps('/metadata', meta) : [];
+    return ops.length > 0 ? rebase(prefix, ops) : [];
+  });
+  const objectPatch = [...outer, ...rebase(path, result.patch)];
+  return { object: applyPatch(object, objectPatch), objectPatch, removed: result.removed };
 }
 
 /**

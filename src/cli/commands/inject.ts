@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../api/index.js';
@@ -11,7 +12,8 @@ import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
 interface InjectFlags {
   filename: string;
-  policy: string;
+  policy?: string;
+  uninject?: boolean;
   patch?: boolean;
   nativeSidecars: string;
   initImage: string;
@@ -21,9 +23,13 @@ interface InjectFlags {
 
 const CRD_FILE = new URL('../../../crds/sidecar.dev_sidecarpolicies.yaml', import.meta.url);
 
-function readInput(file: string): string {
+/**
+ * The file, or stdin for `-`. Stdin is read as a stream: a synchronous read of a pipe whose writer
+ * has not written yet fails with EAGAIN (`helm template … | sidecar-operator inject -f -`).
+ */
+async function readInput(file: string): Promise<string> {
   try {
-    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    return file === '-' ? await text(process.stdin) : readFileSync(file, 'utf8');
   } catch (err) {
     throw new CliError(`inject: cannot read ${file === '-' ? 'stdin' : file}: ${(err as Error).message}`);
   }
@@ -82,8 +88,12 @@ export function register(program: Command): void {
         'objects pass through unchanged, each with a note on stderr',
     )
     .requiredOption('-f, --filename <file>', 'manifest to inject (multi-document YAML), - for stdin')
-    .requiredOption('--policy <file>', 'the SidecarPolicy to inject with (YAML)')
-    .option('--patch', 'print the JSON Patch of each injected object instead of the manifest')
+    .option('--policy <file>', 'the SidecarPolicy to inject with (YAML); required unless --uninject')
+    .option(
+      '--uninject',
+      'remove the sidecars instead: ours (any policy) and Istio’s, with the probes and annotations Istio rewrote',
+    )
+    .option('--patch', 'print the JSON Patch of each changed object instead of the manifest')
     .addOption(
       new Option(
         '--native-sidecars <bool>',
@@ -97,13 +107,22 @@ export function register(program: Command): void {
     )
     .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
     .option('--operator-namespace <ns>', 'the operator’s namespace (never injected)', 'sidecar-system')
-    .action((flags: InjectFlags) => {
+    .action(async (flags: InjectFlags) => {
       const nativeSidecars = parseBool('--native-sidecars', flags.nativeSidecars);
-      const policy = loadPolicy(flags.policy, readInput(flags.policy));
-      const template = compileTemplate(policy, { nativeSidecars, initImage: flags.initImage });
+      if (flags.uninject && flags.policy !== undefined)
+        throw new CliError('inject: --uninject removes sidecars and takes no --policy', 2);
+      if (!flags.uninject && flags.policy === undefined)
+        throw new CliError("inject: required option '--policy <file>' not specified", 2);
+      const template =
+        flags.policy === undefined
+          ? undefined
+          : compileTemplate(loadPolicy(flags.policy, await readInput(flags.policy)), {
+              nativeSidecars,
+              initImage: flags.initImage,
+            });
       const { out, notes, patches } = injectManifest(
         flags.filename === '-' ? 'stdin' : flags.filename,
-        readInput(flags.filename),
+        await readInput(flags.filename),
         template,
         flags,
       );

@@ -86,6 +86,16 @@ describe('injectManifest: YAML 1.1, as kubectl reads it', () => {
     expect(typeof doc.spec.template.metadata.labels['sidecar.dev/revision']).toBe('string');
   });
 
+  it('reads a plain 1:20 as the string kubectl reads, not as a base-60 number', () => {
+    const text = deployment('      containers: [{name: app}]\n').replace(
+      'labels: {app: web}',
+      'labels: {app: web}\n      annotations: {window: 1:20}',
+    );
+    const { out, notes } = run(text);
+    expect(notes).toEqual([]);
+    expect(out).toContain('annotations: {window: 1:20, sidecar.dev/status: ');
+  });
+
   it('refuses a label or annotation YAML 1.1 reads as a boolean, as kubectl does, naming the field', () => {
     const bad = deployment('      containers: [{name: app}]\n').replace(
       'labels: {app: web}',
@@ -366,7 +376,118 @@ items:
     const { out, notes } = run(text);
     expect(out).toBe(text);
     expect(notes).toEqual([
-      'm.yaml: document 0 (Deployment/web): not injected: AlreadyMeshed: pod already carries another mesh’s sidecar (Istio: istio-init, istio-proxy); a second would capture the same traffic twice',
+      'm.yaml: document 0 (Deployment/web): not injected: AlreadyMeshed: pod already carries another mesh’s sidecar (Istio: istio-init, istio-proxy); a second would capture the same traffic twice (--uninject removes it)',
+    ]);
+  });
+});
+
+describe('injectManifest --uninject', () => {
+  const uninject = (text: string) =>
+    injectManifest('m.yaml', text, undefined, { ...options, uninject: true });
+
+  it('takes our sidecar out again: the values read back as they were', () => {
+    const text = deployment(`      containers:
+      - name: app   # the app
+        image: x
+        args: [0644, "yes"]
+      volumes: [{name: data, emptyDir: {}}]
+`);
+    const { out, notes } = uninject(run(text).out);
+    expect(notes).toEqual([
+      'm.yaml: document 0 (Deployment/web): removed sidecar-operator (sidecar-init, sidecar-proxy)',
+    ]);
+    expect(read11(out)).toEqual(read11(text));
+    expect(out).toContain('- name: app # the app');
+    expect(out).toContain('args: [0644, "yes"]');
+  });
+
+  it('moves an Istio-injected workload over: uninject, then inject', () => {
+    const text = deployment(`      initContainers:
+      - name: istio-init
+        image: docker.io/istio/proxyv2:1.27.0
+      containers:
+      - name: app
+        image: x
+        readinessProbe:
+          httpGet: {path: /app-health/app/readyz, port: 15020}
+      - name: istio-proxy
+        image: docker.io/istio/proxyv2:1.27.0
+        env:
+        - name: ISTIO_KUBE_APP_PROBERS
+          value: '{"/app-health/app/readyz":{"httpGet":{"path":"/ready","port":8080}}}'
+      volumes:
+      - {name: istio-envoy, emptyDir: {medium: Memory}}
+`).replace(
+      'labels: {app: web}',
+      'labels: {app: web, security.istio.io/tlsMode: istio}\n      annotations:\n        sidecar.istio.io/status: \'{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["istio-envoy"]}\'',
+    );
+    const clean = uninject(text);
+    expect(clean.notes).toEqual([
+      'm.yaml: document 0 (Deployment/web): removed Istio (istio-init, istio-proxy)',
+    ]);
+    const [doc] = read11(clean.out);
+    expect(doc.spec.template).toEqual({
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        containers: [
+          { name: 'app', image: 'x', readinessProbe: { httpGet: { path: '/ready', port: 8080 } } },
+        ],
+      },
+    });
+    const moved = run(clean.out);
+    expect(moved.notes).toEqual([]);
+    const [ours] = read11(moved.out);
+    expect(names(ours.spec.template.spec.initContainers)).toEqual(['sidecar-init', 'sidecar-proxy']);
+    const { patches } = injectManifest('m.yaml', text, undefined, {
+      ...options,
+      uninject: true,
+      patch: true,
+    });
+    expect(
+      jsonpatch.applyPatch(read11(text)[0], patches[0]!.patch as jsonpatch.Operation[]).newDocument,
+    ).toEqual(doc);
+  });
+
+  it('also clears the marks kube-inject leaves on a CronJob’s job template', () => {
+    const status =
+      '{"initContainers":["istio-init","istio-proxy"],"volumes":["istio-envoy"],"revision":"default"}';
+    const text = `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    metadata:
+      annotations:
+        istio.io/rev: default
+        sidecar.istio.io/status: '${status}'
+      labels: {security.istio.io/tlsMode: istio}
+    spec:
+      template:
+        metadata: {}
+        spec:
+          initContainers:
+          - {name: istio-init, image: docker.io/istio/proxyv2:1.27.0}
+          - {name: istio-proxy, image: docker.io/istio/proxyv2:1.27.0, restartPolicy: Always}
+          containers: [{name: report, image: x}]
+          volumes: [{name: istio-envoy, emptyDir: {}}]
+`;
+    const [doc] = read11(uninject(text).out);
+    expect(doc.spec.jobTemplate).toEqual({
+      metadata: {},
+      spec: { template: { metadata: {}, spec: { containers: [{ name: 'report', image: 'x' }] } } },
+    });
+  });
+
+  it('says which documents had nothing to remove', () => {
+    const text =
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n' +
+      deployment('      containers: [{name: app}]\n');
+    const { out, notes } = uninject(text);
+    expect(out).toBe(text);
+    expect(notes).toEqual([
+      'm.yaml: document 0 (Service/s): passed through: Service has no pod template',
+      'm.yaml: document 1 (Deployment/web): passed through: no sidecar to remove',
     ]);
   });
 });

@@ -1,6 +1,12 @@
 import type { Document } from 'yaml';
 import type { CompiledTemplate, PatchOperation } from '../../inject/index.js';
-import { injectObject, ObjectShapeError, type ObjectResult } from '../../inject/workloads.js';
+import {
+  injectObject,
+  ObjectShapeError,
+  uninjectObject,
+  type ObjectResult,
+  type UninjectedObject,
+} from '../../inject/workloads.js';
 import { CliError } from '../errors.js';
 import { patchDocument } from './patch-document.js';
 import { isEmptyDocument, readDocuments, writeContents, writeValue } from './yaml.js';
@@ -8,6 +14,8 @@ import { isEmptyDocument, readDocuments, writeContents, writeValue } from './yam
 export interface ManifestOptions {
   /** Print JSON Patches instead of the manifest. */
   patch?: boolean;
+  /** Remove injections (ours and Istio's) instead of injecting. */
+  uninject?: boolean;
   /** Namespace of objects that name none. */
   namespace: string;
   operatorNamespace: string;
@@ -39,14 +47,15 @@ function isList(obj: Obj): obj is Obj & { items: unknown[] } {
 interface Walk {
   file: string;
   document: number;
-  template: CompiledTemplate;
+  template: CompiledTemplate | undefined;
   ctx: Parameters<typeof injectObject>[2];
   notes: string[];
   patches: ObjectPatch[];
+  uninject: boolean;
 }
 
 /**
- * Inject one object, or each item of a list; returns the new object (the input when nothing
+ * Inject (or uninject) one object, or each item of a list; returns the new object (the input when nothing
  * changed) and the operations that make it, with paths from the object's root.
  */
 function injectValue(w: Walk, obj: Obj, where: string, item?: number): { value: Obj; ops: PatchOperation[] } {
@@ -63,25 +72,49 @@ function injectValue(w: Walk, obj: Obj, where: string, item?: number): { value: 
     });
     return { value: ops.length > 0 ? { ...obj, items } : obj, ops };
   }
-  let result: ObjectResult | { noPodTemplate: string };
+  let changed: { object: Obj; objectPatch: PatchOperation[] };
   try {
-    result = injectObject(obj, w.template, w.ctx);
+    const result = w.uninject ? uninjectOne(w, obj, label) : injectOne(w, obj, label);
+    if (!result) return { value: obj, ops: [] };
+    changed = result;
   } catch (err) {
     if (err instanceof ObjectShapeError)
       throw new CliError(`inject: ${w.file}: ${where}: ${describeObject(obj)}: ${err.message}`);
     throw err;
   }
+  const name = isObj(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : undefined;
+  w.patches.push({ document: w.document, item, kind: obj.kind, name, patch: changed.objectPatch });
+  return { value: changed.object, ops: changed.objectPatch };
+}
+
+/** The injected object, or undefined when nothing changes; notes say why not. */
+function injectOne(w: Walk, obj: Obj, label: string): ObjectResult | undefined {
+  if (!w.template) throw new Error('injectManifest: a template is needed unless uninjecting');
+  const result = injectObject(obj, w.template, w.ctx);
   if ('noPodTemplate' in result) {
     w.notes.push(`${label}: passed through: ${result.noPodTemplate}`);
-    return { value: obj, ops: [] };
+    return undefined;
   }
   const { decision } = result;
-  if (!decision.inject) w.notes.push(`${label}: not injected: ${decision.reason}: ${decision.message}`);
+  if (!decision.inject) {
+    const hint = decision.reason === 'AlreadyMeshed' ? ' (--uninject removes it)' : '';
+    w.notes.push(`${label}: not injected: ${decision.reason}: ${decision.message}${hint}`);
+  }
   for (const warn of result.warnings) w.notes.push(`${label}: ${warn.reason}: ${warn.message}`);
-  if (result.objectPatch.length === 0) return { value: obj, ops: [] };
-  const name = isObj(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : undefined;
-  w.patches.push({ document: w.document, item, kind: obj.kind, name, patch: result.objectPatch });
-  return { value: result.object, ops: result.objectPatch };
+  return result.objectPatch.length > 0 ? result : undefined;
+}
+
+/** The object without injections, or undefined when it has none; notes say what went. */
+function uninjectOne(w: Walk, obj: Obj, label: string): UninjectedObject | undefined {
+  const result = uninjectObject(obj);
+  if ('noPodTemplate' in result) {
+    w.notes.push(`${label}: passed through: ${result.noPodTemplate}`);
+    return undefined;
+  }
+  if (result.kept) w.notes.push(`${label}: passed through: ${result.kept}`);
+  else if (result.removed.length === 0) w.notes.push(`${label}: passed through: no sidecar to remove`);
+  else w.notes.push(`${label}: removed ${result.removed.join(' and ')}`);
+  return result.objectPatch.length > 0 ? result : undefined;
 }
 
 /** Where the document's contents start and end in the text, widened to whole lines. */
@@ -103,7 +136,7 @@ function contentsRange(text: string, doc: Document.Parsed): { start: number; end
 export function injectManifest(
   file: string,
   text: string,
-  template: CompiledTemplate,
+  template: CompiledTemplate | undefined,
   options: ManifestOptions,
 ): { out: string; notes: string[]; patches: ObjectPatch[] } {
   const ctx = {
@@ -126,7 +159,7 @@ export function injectManifest(
     }
     const value = doc.toJS({ maxAliasCount: -1 }) as unknown;
     if (!isObj(value)) return fail('not a Kubernetes object');
-    const w: Walk = { file, document: i, template, ctx, notes, patches };
+    const w: Walk = { file, document: i, template, ctx, notes, patches, uninject: options.uninject === true };
     const { value: injected, ops } = injectValue(w, value, `document ${i}`);
     if (ops.length === 0 || options.patch) continue;
     const range = contentsRange(text, doc);

@@ -18,12 +18,12 @@ import {
 
 /**
  * YAML as kubectl and the API server read it: version 1.1 scalars (sigs.k8s.io/yaml), where
- * unquoted `yes`/`on`/`y` are booleans, `0644` is octal (420) and `1:20` may be a number. The
+ * unquoted `yes`/`on`/`y` are booleans and `0644` is octal (420), but `1:20` is a string. The
  * `yaml` library writes 1.2 by default, which would turn `0644` into `644` and leave the string
  * `"yes"` unquoted; everything here reads and writes 1.1.
  */
 
-/** Source text of a plain scalar that is not a string (`0644`, `yes`, `1:20`, `0x1F`), kept verbatim. */
+/** Source text of a plain scalar that is not a string (`0644`, `yes`, `0x1F`, `1_000`), kept verbatim. */
 class SourceText {
   constructor(readonly text: string) {}
 }
@@ -39,7 +39,12 @@ const sourceTextTag: ScalarTag = {
 
 export const READ_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1',
-  customTags: [sourceTextTag],
+  // sigs.k8s.io/yaml's reader (a go-yaml v2 fork) deliberately has no base-60 numbers: a plain
+  // `1:20` is the string "1:20" to kubectl, so it is here too.
+  customTags: (tags) => [
+    ...tags.filter((t) => typeof t === 'string' || !('format' in t) || t.format !== 'TIME'),
+    sourceTextTag,
+  ],
   prettyErrors: false,
 };
 
@@ -85,8 +90,8 @@ export function writeValue(value: unknown): string {
 
 /**
  * The document's contents as YAML 1.1, every scalar that was not edited written as it was read: a
- * plain `0644`, `1:20` or `yes` keeps its text (the library would normalise it, e.g. `1:20` to
- * `01:20`, which sigs.k8s.io/yaml reads as another string), quoted strings keep their quotes.
+ * plain `0644`, `0x1F` or `yes` keeps its text (the library would normalise it, `0x1F` to `0x1f`,
+ * `1_000` to `1000`), quoted strings keep their quotes.
  * Mutates `doc`; call it last.
  */
 export function writeContents(doc: Document): string {
