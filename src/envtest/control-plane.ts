@@ -297,20 +297,8 @@ export class ControlPlane {
     );
     kcm.start();
     this.procs.push(kcm);
-    await waitFor('/healthz', kcm, () => this.probeInsecure(`https://127.0.0.1:${port}/healthz`), 60_000);
+    await waitFor('/healthz', kcm, () => probeInsecure(`https://127.0.0.1:${port}/healthz`), 60_000);
     this.log('kube-controller-manager ready');
-  }
-
-  private probeInsecure(url: string): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => req.destroy());
-      req.end();
-    });
   }
 
   private async waitForDefaultNamespace(kc: KubeConfig): Promise<void> {
@@ -402,4 +390,17 @@ async function servedInDiscovery(kc: KubeConfig, crd: V1CustomResourceDefinition
     }
   }
   return true;
+}
+
+/** Whether `url` answers 200 over HTTPS, certificate not checked (a local component's own /healthz). */
+export function probeInsecure(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
 }

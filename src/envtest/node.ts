@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { findBinaries, type Binaries } from './binaries.js';
-import { ControlPlane, type ControlPlaneInfo } from './control-plane.js';
+import { ControlPlane, probeInsecure, type ControlPlaneInfo } from './control-plane.js';
 import { eventually } from './eventually.js';
 import { kubeconfigYaml, loadKubeConfig } from './kubeconfig.js';
 import {
@@ -478,19 +478,4 @@ export class NodeCluster {
   get dir(): string {
     return this.paths.dir;
   }
-}
-
-function probeInsecure(url: string): Promise<boolean> {
-  return import('node:https').then(
-    ({ request }) =>
-      new Promise((resolve) => {
-        const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        });
-        req.on('error', () => resolve(false));
-        req.on('timeout', () => req.destroy());
-        req.end();
-      }),
-  );
 }
