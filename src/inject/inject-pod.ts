@@ -1,9 +1,9 @@
 import { decideInjection, type InjectContext } from './decide.js';
-import { buildInitArgs, inboundPortsFor } from './init-args.js';
 import { diffList, diffMap, type PatchOperation } from './json-patch.js';
-import type { Container, ObjectMeta, Pod, PodSpec } from './k8s-types.js';
-import { readOverrides, type InjectWarning, type Overrides } from './overrides.js';
+import type { ObjectMeta, Pod, PodSpec } from './k8s-types.js';
+import { readOverrides, type InjectWarning } from './overrides.js';
 import type { InjectDecision } from './reasons.js';
+import { sidecars } from './sidecars.js';
 import {
   DEFAULT_CONTAINER_ANNOTATION,
   formatStatus,
@@ -41,7 +41,7 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
     template.interception,
     template.injection.allowedOverrides,
   );
-  const added = sidecars(template, overrides, base.containers);
+  const added = sidecars(template, overrides, base);
 
   const newSpec: PodSpec = {
     ...spec,
@@ -72,35 +72,8 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
   }
   const labels: Record<string, string> = { ...meta.labels, [REVISION_LABEL]: template.revision };
   const out: Pod = { ...pod, metadata: { ...meta, annotations, labels }, spec: newSpec };
-  return { decision, pod: out, patch: patchFor(pod, out), warnings: overrides.warnings };
-}
-
-interface Sidecars {
-  initContainers: Container[];
-  containers: Container[];
-  proxyFirst: boolean;
-}
-
-/**
- * The containers to add and where. Native: the proxy right after the iptables init container, so the
- * app's init containers already have a working proxy. Classic: the first container when the app must
- * wait for it (the kubelet starts containers in order and waits for each postStart hook), else the
- * last, as Istio does.
- */
-function sidecars(template: CompiledTemplate, overrides: Overrides, app: Container[]): Sidecars {
-  const proxy = withResources(template.proxyContainer, overrides.requests, overrides.limits);
-  const initContainers: Container[] = [];
-  if (template.initContainer && overrides.interception.mode !== 'None') {
-    const ports = inboundPortsFor(overrides.interception, app, overrides.inboundFromAnnotation);
-    initContainers.push({ ...template.initContainer, args: buildInitArgs(overrides.interception, ports) });
-  }
-  if (template.sidecarMode === 'Native')
-    return { initContainers: [...initContainers, proxy], containers: [], proxyFirst: false };
-  return {
-    initContainers,
-    containers: [proxy],
-    proxyFirst: template.injection.holdApplicationUntilProxyStarts,
-  };
+  const warnings = [...overrides.warnings, ...added.warnings];
+  return { decision, pod: out, patch: patchFor(pod, out), warnings };
 }
 
 /** The pod as it was before an earlier injection, going by what its status annotation names. */
@@ -112,22 +85,6 @@ function withoutInjected(spec: PodSpec, old: InjectionStatus): PodSpec {
     containers: spec.containers.filter(drop(old.containers)),
     volumes: spec.volumes?.filter(drop(old.volumes)),
   };
-}
-
-function withResources(
-  proxy: Container,
-  requests: Record<string, string>,
-  limits: Record<string, string>,
-): Container {
-  if (Object.keys(requests).length === 0 && Object.keys(limits).length === 0) return proxy;
-  const res = (proxy.resources ?? {}) as {
-    requests?: Record<string, unknown>;
-    limits?: Record<string, unknown>;
-  };
-  const resources: Record<string, unknown> = { ...res };
-  if (Object.keys(requests).length > 0) resources.requests = { ...res.requests, ...requests };
-  if (Object.keys(limits).length > 0) resources.limits = { ...res.limits, ...limits };
-  return { ...proxy, resources };
 }
 
 function patchFor(before: Pod, after: Pod): PatchOperation[] {

@@ -74,7 +74,8 @@ function injectOrSkip(
   const base = { pod: podName(pod, req), namespace, revision: template.revision };
   const result = injectPod(pod, template, { namespace, operatorNamespace: ctx.operatorNamespace });
   const { decision } = result;
-  const warnings = result.warnings.map((w) => `${w.annotation}: ${w.message}`);
+  // Each message names its annotation or field first.
+  const warnings = result.warnings.map((w) => w.message);
   if (!decision.inject || result.patch.length === 0) {
     return {
       ...base,

@@ -1,0 +1,122 @@
+import { stringify } from 'yaml';
+import { DEFAULTS as IPTABLES_DEFAULTS } from '../iptables/index.js';
+import { renderBootstrap, type BootstrapParams } from './bootstrap.js';
+import {
+  checkTemplate,
+  START_SUBSTITUTIONS,
+  substitute,
+  type CompileSubstitution,
+} from './bootstrap-template.js';
+import type { DefaultedSpec } from './policy-spec.js';
+import type { InterceptionMode } from './template.js';
+
+/** The proxy's memory-backed configuration volume, and the file in it the proxy reads. */
+export const CONFIG_MOUNT_PATH = '/etc/sidecar/proxy';
+export const PROXY_CONFIG_FILE = `${CONFIG_MOUNT_PATH}/envoy.yaml`;
+/** The init container's environment: the configuration to write, and where. */
+export const PROXY_CONFIG_ENV = 'SIDECAR_PROXY_CONFIG';
+export const PROXY_CONFIG_FILE_ENV = 'SIDECAR_PROXY_CONFIG_FILE';
+
+export type ProxyConfigMode = 'Default' | 'Template' | 'Xds';
+
+/**
+ * The proxy's configuration in a compiled template (absent with bootstrap mode None). One file per
+ * interception mode a pod can end up with: the policy's, and the other capture mode when pods may
+ * switch by annotation (TPROXY makes listeners transparent). The pod-start substitutions are left in.
+ */
+export interface ProxyConfig {
+  mode: ProxyConfigMode;
+  file: string;
+  content: Partial<Record<InterceptionMode, string>>;
+}
+
+const YAML_OUT = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
+/** The interception modes the pods of a policy can have. */
+function modesOf(spec: DefaultedSpec): InterceptionMode[] {
+  const mode = spec.interception.mode;
+  if (mode === 'None') return ['None'];
+  const switchable = (spec.injection.allowedOverrides ?? []).includes('interceptionMode');
+  return switchable ? ['REDIRECT', 'TPROXY'] : [mode];
+}
+
+function params(name: string, spec: DefaultedSpec, mode: InterceptionMode): BootstrapParams {
+  const px = spec.proxy;
+  const xds = px.bootstrap.mode === 'Xds' ? px.bootstrap.xds : undefined;
+  return {
+    policy: name,
+    mode,
+    outboundPort: spec.interception.outboundPort,
+    inboundPort: spec.interception.inboundPort,
+    adminPort: px.ports.admin,
+    healthPort: px.ports.health,
+    metricsPort: px.ports.metrics,
+    tproxyMark: IPTABLES_DEFAULTS.tproxyMark,
+    ...(xds ? { xds } : {}),
+  };
+}
+
+/** The values of the compile-time substitutions for one interception mode. */
+export function compileSubstitutions(
+  name: string,
+  spec: DefaultedSpec,
+  mode: InterceptionMode,
+): Record<CompileSubstitution, string> {
+  const px = spec.proxy;
+  return {
+    outboundPort: String(spec.interception.outboundPort),
+    inboundPort: String(spec.interception.inboundPort),
+    adminPort: String(px.ports.admin),
+    statusPort: String(px.ports.status),
+    healthPort: String(px.ports.health),
+    metricsPort: String(px.ports.metrics),
+    proxyUID: String(px.uid),
+    drainSeconds: String(px.drainSeconds),
+    transparent: String(mode === 'TPROXY'),
+    tproxyMark: String(IPTABLES_DEFAULTS.tproxyMark),
+    policy: name,
+  };
+}
+
+function fromTemplate(name: string, spec: DefaultedSpec, mode: InterceptionMode, template: string): string {
+  const text = substitute(template, compileSubstitutions(name, spec, mode), START_SUBSTITUTIONS);
+  const required: Record<string, number> = { 'health port': spec.proxy.ports.health };
+  if (mode !== 'None') {
+    required['outbound capture port'] = spec.interception.outboundPort;
+    required['inbound capture port'] = spec.interception.inboundPort;
+  }
+  checkTemplate(text, required);
+  return text;
+}
+
+/**
+ * Compile the policy's proxy configuration. Throws BootstrapTemplateError for a template that
+ * cannot work (unknown substitutions, not an object, no listener on a port the pod needs).
+ */
+export function compileProxyConfig(name: string, spec: DefaultedSpec): ProxyConfig | undefined {
+  const b = spec.proxy.bootstrap;
+  if (b.mode === 'None') return undefined;
+  const content: ProxyConfig['content'] = {};
+  for (const mode of modesOf(spec)) {
+    content[mode] =
+      b.mode === 'Template'
+        ? fromTemplate(name, spec, mode, b.template ?? '')
+        : stringify(renderBootstrap(params(name, spec, mode)), YAML_OUT);
+  }
+  return { mode: b.mode, file: PROXY_CONFIG_FILE, content };
+}
+
+/** Envoy flags that point the proxy at its file and set its drain; the policy's args follow. */
+export function proxyConfigArgs(config: ProxyConfig | undefined, drainSeconds: number): string[] {
+  if (!config) return [];
+  return [
+    '--config-path',
+    config.file,
+    '--drain-time-s',
+    String(drainSeconds),
+    '--drain-strategy',
+    'immediate',
+    // No shared memory region for a hot restart that never happens (as Istio runs Envoy).
+    '--disable-hot-restart',
+  ];
+}
