@@ -17,7 +17,7 @@ describe('buildProgram', () => {
   });
 
   it('loads every command for help and for an unknown command', async () => {
-    const all = ['demo', 'doctor', 'inject', 'iptables', 'run', 'uninstall', 'version'];
+    const all = ['demo', 'doctor', 'inject', 'iptables', 'proxy-config', 'run', 'uninstall', 'version'];
     expect(await names('--help')).toEqual(all);
     expect(await names()).toEqual(all);
     expect(await names('no-such-command')).toEqual(all);

@@ -9,6 +9,7 @@ import {
 } from './cluster-checks.js';
 import type { DoctorInputs } from './inputs.js';
 import { checkNamespace, checkPod } from './namespace-checks.js';
+import { checkProxyConfig } from './proxy-checks.js';
 import { fail } from './check.js';
 import {
   checkAdmissionPlugin,
@@ -39,5 +40,7 @@ export function runChecks(inputs: DoctorInputs): CheckResult[] {
   if (ns) out.push(ns);
   const pod = checkPod(inputs);
   if (pod) out.push(pod);
+  const proxyConfig = checkProxyConfig(inputs);
+  if (proxyConfig) out.push(proxyConfig);
   return out;
 }

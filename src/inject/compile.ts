@@ -3,6 +3,7 @@ import type { Container, Volume } from './k8s-types.js';
 import { buildInitArgs } from './init-args.js';
 import {
   CONFIG_MOUNT_PATH,
+  checkProxySpec,
   compileProxyConfig,
   PROXY_CONFIG_FILE_ENV,
   proxyConfigArgs,
@@ -39,8 +40,13 @@ export { CONFIG_MOUNT_PATH };
 /** The proxy's readiness endpoint on its health port: the contract a proxy image must meet. */
 export const READY_PATH = '/healthz/ready';
 
-/** Compile a defaulted policy into the template the webhook serves; pure and deterministic. */
+/**
+ * Compile a defaulted policy into the template the webhook serves; pure and deterministic. Throws
+ * (an Error naming the field) for a policy that cannot work, e.g. a bootstrap template without the
+ * listeners the interception needs.
+ */
 export function compileSpec(name: string, spec: DefaultedSpec, opts: CompileOptions): CompiledTemplate {
+  checkProxySpec(spec);
   const mode = resolveMode(spec.injection.sidecarMode, opts.nativeSidecars);
   const interception = interceptionValues(spec);
   const proxyConfig = compileProxyConfig(name, spec);

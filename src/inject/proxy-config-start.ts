@@ -15,20 +15,21 @@ export interface PodStart {
  * its environment: the pod-start substitutions filled in, and, when the pod has IPv6, every static
  * listener bound to 0.0.0.0 also bound to [::] on the same port (unless it already binds an IPv6
  * address), since the ip6tables rules then send IPv6 connections to the same ports. Pure, so that
- * `sidecar-operator proxy-config bootstrap` prints exactly what a pod gets.
+ * `sidecar-operator proxy-config bootstrap` prints exactly what a pod gets. A value not given (a pod
+ * whose name is chosen only when it is created) leaves its substitution as it is.
  */
-export function resolveAtStart(text: string, start: PodStart): string {
-  const values: Record<StartSubstitution, string> = {
-    podName: start.podName,
-    podNamespace: start.podNamespace,
-    podIP: start.podIP,
-  };
-  const resolved = substitute(text, values);
+export function resolveAtStart(
+  text: string,
+  start: Partial<Omit<PodStart, 'ipv6'>> & Pick<PodStart, 'ipv6'>,
+): string {
+  const values: Partial<Record<StartSubstitution, string>> = {};
+  for (const name of START_SUBSTITUTIONS) {
+    const v = start[name];
+    if (v !== undefined) values[name] = v;
+  }
+  const resolved = substitute(text, values, START_SUBSTITUTIONS);
   return start.ipv6 ? withIPv6Listeners(resolved) : resolved;
 }
-
-/** The names of the substitutions `resolveAtStart` makes (for help texts). */
-export const POD_START_SUBSTITUTIONS = START_SUBSTITUTIONS;
 
 type Node = ReturnType<Document['createNode']>;
 

@@ -106,6 +106,34 @@ export function compileProxyConfig(name: string, spec: DefaultedSpec): ProxyConf
   return { mode: b.mode, file: PROXY_CONFIG_FILE, content };
 }
 
+/** The flags `proxyConfigArgs` sets: Envoy refuses a flag given twice. */
+const RESERVED_FLAGS = ['-c', '--config-path', '--drain-time-s', '--drain-strategy', '--disable-hot-restart'];
+
+/**
+ * What the CRD's CEL rules refuse, checked again when compiling (offline policies never met the API
+ * server): a proxy flag the operator already sets, a mount of an undeclared volume, a mount over the
+ * configuration volume. Throws an Error naming the field.
+ */
+export function checkProxySpec(spec: DefaultedSpec): void {
+  const px = spec.proxy;
+  if (px.bootstrap.mode !== 'None') {
+    const clash = (px.args ?? []).find((a) => RESERVED_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)));
+    if (clash !== undefined)
+      throw new Error(
+        `proxy.args: ${clash} is set by the operator (bootstrap mode ${px.bootstrap.mode}); remove it, or use bootstrap mode None`,
+      );
+  }
+  const volumes = new Set((spec.volumes ?? []).map((v) => v.name));
+  for (const m of px.volumeMounts ?? []) {
+    if (!volumes.has(m.name))
+      throw new Error(
+        `proxy.volumeMounts: ${m.mountPath} names volume ${m.name}, which spec.volumes does not declare`,
+      );
+    if (m.mountPath === CONFIG_MOUNT_PATH || m.mountPath.startsWith(`${CONFIG_MOUNT_PATH}/`))
+      throw new Error(`proxy.volumeMounts: ${m.mountPath} would cover the proxy's configuration volume`);
+  }
+}
+
 /** Envoy flags that point the proxy at its file and set its drain; the policy's args follow. */
 export function proxyConfigArgs(config: ProxyConfig | undefined, drainSeconds: number): string[] {
   if (!config) return [];
