@@ -32,6 +32,10 @@ system-deps: ## Install the Debian packages the tests need (iptables), when miss
 envtest: ## Build kube-apiserver, kube-controller-manager, etcd and helm into the cache (reused).
 	@echo "envtest binaries: $$(hack/envtest/build.sh)"
 
+.PHONY: envoy-validate
+envoy-validate: ## Build the Envoy bootstrap validator (Envoy's API schema, no Envoy) into the cache (reused).
+	@echo "envoy-validate: $$(hack/envoy-validate/build.sh)"
+
 ##@ Development
 
 .PHONY: generate
@@ -75,7 +79,7 @@ demo: build envtest ## Start a local control plane, the operator, and inject a s
 ##@ Test
 
 .PHONY: test
-test: deps system-deps envtest build ## Run every test (unit, integration against a real control plane).
+test: deps system-deps envtest envoy-validate build ## Run every test (unit, integration against a real control plane).
 	node --version
 	npx vitest run
 
@@ -84,7 +88,7 @@ test-unit: deps ## Run the unit tests only (no control plane).
 	npx vitest run --project unit
 
 .PHONY: test-integration
-test-integration: deps system-deps envtest build ## Run the integration tests (real kube-apiserver + etcd).
+test-integration: deps system-deps envtest envoy-validate build ## Run the integration tests (real kube-apiserver + etcd).
 	npx vitest run --project integration
 
 .PHONY: helm-lint
