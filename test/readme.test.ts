@@ -82,6 +82,14 @@ const RUN_HERE: { command: RegExp; check: (stdout: string) => void }[] = [
     },
   },
   {
+    command:
+      /^sidecar-operator proxy-config bootstrap --policy examples\/bookinfo\.yaml -f examples\/bookinfo-productpage\.yaml$/,
+    check: (out) => {
+      expect(out).toContain('name: outbound');
+      expect(out).toContain('prefix_rewrite: /ready');
+    },
+  },
+  {
     command: /^kubectl get sp$/,
     check: (out) => expect(out === '' || /^NAME\s+READY/m.test(out)).toBe(true),
   },

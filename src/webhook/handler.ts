@@ -39,6 +39,8 @@ export interface AdmissionOutcome {
   revision?: string;
   /** The patch, only when injected, for debug logs. */
   patch?: readonly PatchOperation[];
+  /** What the injected pod's author should know (also returned as admission warnings). */
+  warnings?: string[];
 }
 
 export interface HandlerContext {
@@ -95,6 +97,7 @@ function injectOrSkip(
     reason: decision.reason,
     message: decision.message,
     patch: result.patch,
+    ...(warnings.length > 0 ? { warnings } : {}),
     response: {
       uid: req.uid,
       allowed: true,
