@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { parseAllDocuments, stringify } from 'yaml';
 import { compileTemplate, injectPod, renderBootstrap, resolveAtStart } from '../../dist/inject/index.js';
