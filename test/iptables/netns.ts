@@ -148,8 +148,16 @@ export interface Answer {
 }
 
 /** One JSON answer from tcp.py's `connect`, run in `ns` as `uid`. */
-export function connect(t: Topology, ns: string, uid: number, host: string, port: number): Answer {
-  const r = t.exec(ns, asUser(uid, [PYTHON, TCP_PY, 'connect', host, String(port)]));
+export function connect(
+  t: Topology,
+  ns: string,
+  uid: number,
+  host: string,
+  port: number,
+  from?: string,
+): Answer {
+  const source = from === undefined ? [] : [from];
+  const r = t.exec(ns, asUser(uid, [PYTHON, TCP_PY, 'connect', host, String(port), ...source]));
   if (r.status !== 0) throw new Error(`connect ${host}:${port} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Answer;
 }
