@@ -300,7 +300,7 @@ export interface VolumeMount {
 export interface BootstrapSpec {
   mode?: BootstrapMode;
   /**
-   * With mode Template: the Envoy bootstrap (YAML or JSON) written to the proxy's configuration file. These substitutions are made: {{ outboundPort }}, {{ inboundPort }}, {{ adminPort }}, {{ statusPort }}, {{ healthPort }}, {{ metricsPort }}, {{ proxyUID }}, {{ drainSeconds }}, {{ transparent }} (true with TPROXY interception), {{ tproxyMark }} and {{ policy }} when the policy is compiled; {{ podName }}, {{ podNamespace }} and {{ podIP }} when the pod starts. It must listen on the capture ports (unless interception is None) and answer GET /healthz/ready on the health port.
+   * With mode Template: the Envoy bootstrap (YAML or JSON) written to the proxy's configuration file. These substitutions are made: {{ outboundPort }}, {{ inboundPort }}, {{ adminPort }}, {{ statusPort }}, {{ healthPort }}, {{ metricsPort }}, {{ proxyUID }}, {{ drainSeconds }}, {{ transparent }} (true with TPROXY interception), {{ tproxyMark }} and {{ policy }} when the policy is compiled; {{ podName }}, {{ podNamespace }} and {{ podIP }} when the pod starts. It must listen on the capture ports, named {{ outboundPort }} and {{ inboundPort }} (unless interception is None), and answer GET /healthz/ready on the health port, named {{ healthPort }}.
    */
   template?: string;
   xds?: XdsSpec;
@@ -584,7 +584,7 @@ export interface ResolvedXdsSpec {
 export interface ResolvedBootstrapSpec {
   mode: BootstrapMode;
   /**
-   * With mode Template: the Envoy bootstrap (YAML or JSON) written to the proxy's configuration file. These substitutions are made: {{ outboundPort }}, {{ inboundPort }}, {{ adminPort }}, {{ statusPort }}, {{ healthPort }}, {{ metricsPort }}, {{ proxyUID }}, {{ drainSeconds }}, {{ transparent }} (true with TPROXY interception), {{ tproxyMark }} and {{ policy }} when the policy is compiled; {{ podName }}, {{ podNamespace }} and {{ podIP }} when the pod starts. It must listen on the capture ports (unless interception is None) and answer GET /healthz/ready on the health port.
+   * With mode Template: the Envoy bootstrap (YAML or JSON) written to the proxy's configuration file. These substitutions are made: {{ outboundPort }}, {{ inboundPort }}, {{ adminPort }}, {{ statusPort }}, {{ healthPort }}, {{ metricsPort }}, {{ proxyUID }}, {{ drainSeconds }}, {{ transparent }} (true with TPROXY interception), {{ tproxyMark }} and {{ policy }} when the policy is compiled; {{ podName }}, {{ podNamespace }} and {{ podIP }} when the pod starts. It must listen on the capture ports, named {{ outboundPort }} and {{ inboundPort }} (unless interception is None), and answer GET /healthz/ready on the health port, named {{ healthPort }}.
    */
   template?: string;
   xds?: ResolvedXdsSpec;
