@@ -1,7 +1,9 @@
 import { renameSync, writeFileSync } from 'node:fs';
-import { hasGlobalIPv6 } from '../iptables/index.js';
+import { hasGlobalIPv6 } from '../iptables/detect.js';
 import { processEnv } from '../iptables/apply.js';
-import { PROXY_CONFIG_ENV, PROXY_CONFIG_FILE_ENV, resolveAtStart } from '../inject/index.js';
+// Not the engine's index: sidecar-init runs this at every pod start and needs only these two.
+import { PROXY_CONFIG_ENV, PROXY_CONFIG_FILE_ENV } from '../inject/proxy-config-names.js';
+import { resolveAtStart } from '../inject/proxy-config-start.js';
 import { CliError } from './errors.js';
 
 /** The init container's environment, as the webhook set it (see src/inject/compile.ts). */

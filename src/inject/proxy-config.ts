@@ -10,12 +10,14 @@ import {
 import type { DefaultedSpec } from './policy-spec.js';
 import type { InterceptionMode } from './template.js';
 
-/** The proxy's memory-backed configuration volume, and the file in it the proxy reads. */
-export const CONFIG_MOUNT_PATH = '/etc/sidecar/proxy';
-export const PROXY_CONFIG_FILE = `${CONFIG_MOUNT_PATH}/envoy.yaml`;
-/** The init container's environment: the configuration to write, and where. */
-export const PROXY_CONFIG_ENV = 'SIDECAR_PROXY_CONFIG';
-export const PROXY_CONFIG_FILE_ENV = 'SIDECAR_PROXY_CONFIG_FILE';
+import { CONFIG_MOUNT_PATH, PROXY_CONFIG_FILE } from './proxy-config-names.js';
+
+export {
+  CONFIG_MOUNT_PATH,
+  PROXY_CONFIG_ENV,
+  PROXY_CONFIG_FILE,
+  PROXY_CONFIG_FILE_ENV,
+} from './proxy-config-names.js';
 
 export type ProxyConfigMode = 'Default' | 'Template' | 'Xds';
 
