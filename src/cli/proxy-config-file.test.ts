@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { compileTemplate, injectPod, readPodProxyConfig } from '../inject/index.js';
 import { CliError } from './errors.js';
 import { writeProxyConfig } from './proxy-config-file.js';
-import { bootstrapOf } from './commands/proxy-config.js';
+import { bootstrapOf } from './proxy-config-bootstrap.js';
 
 const template = compileTemplate(
   { metadata: { name: 'p' }, spec: { selector: { namespaces: ['apps'] } } },
