@@ -1,7 +1,7 @@
 // Run by bench/bootstrap/run.sh on the project's Node (24) against the built dist/.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
@@ -61,6 +61,7 @@ const pod = {
 };
 const bytes = (v) => Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v));
 
+const load = loadavg()[0];
 const rows = policies.map(([label, policy]) => {
   const template = compileTemplate(policy, opts);
   const content = template.proxyConfig ? Object.values(template.proxyConfig.content) : [];
@@ -123,7 +124,7 @@ const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, mi
 const kib = (n) => (n === 0 ? '—' : `${f(n / 1024, 1)} KiB`);
 const section = `## Proxy bootstrap
 
-Measured by \`bench/bootstrap/run.sh\` on Node ${process.versions.node}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), shared with other work; medians, figures vary by some percent between runs.
+Measured by \`bench/bootstrap/run.sh\` on Node ${process.versions.node}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), shared with other work (load average ${f(load, 1)} at the start); medians, which vary with that load, by up to 3× between runs on a busy machine.
 
 | policy | compile (whole template) | bootstrap file | files | injector ConfigMap entry | injected pod (1 app container) | inject + serialise patch |
 |---|---|---|---|---|---|---|
