@@ -10,6 +10,7 @@ import {
   Topology,
   asUser,
   connect,
+  connectFrom,
   must,
   sh,
   type Run,
@@ -136,7 +137,7 @@ describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', ()
 
     it(`${family}: the proxy's inbound passthrough, from ${passthrough}, reaches the app without being captured again`, () => {
       // What the rendered Envoy bootstrap does (upstream_bind_config); ::6 is put on lo by the command.
-      expect(connect(t, t.pod, PROXY_UID, pod, 9080, passthrough)).toMatchObject({
+      expect(connectFrom(t, t.pod, PROXY_UID, { host: pod, port: 9080 }, passthrough)).toMatchObject({
         who: 'app',
         local: { port: 9080 },
         from: { ip: passthrough },
