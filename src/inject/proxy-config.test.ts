@@ -170,6 +170,25 @@ describe('what a pod gets', () => {
     expect(env(init).find((e) => e.name === 'SIDECAR_PROXY_CONFIG')?.value).not.toContain('outbound');
   });
 
+  it('says so when an annotation asks a policy without interception to capture', () => {
+    const t = compile({
+      interception: { mode: 'None' },
+      injection: { allowedOverrides: ['interceptionMode'] },
+    });
+    const annotated = pod({
+      metadata: { name: 'g', annotations: { 'traffic.sidecar.dev/interceptionMode': 'TPROXY' } },
+    });
+    const r = injectPod(annotated, t, ctx);
+    expect(r.warnings).toEqual([
+      expect.objectContaining({
+        reason: 'OverrideNotAllowed',
+        subject: 'traffic.sidecar.dev/interceptionMode',
+      }),
+    ]);
+    expect(named(r.pod, 'sidecar-init').args).toEqual(['proxy-config', 'write']);
+    expect(JSON.stringify(named(r.pod, 'sidecar-proxy').securityContext)).not.toContain('NET_ADMIN');
+  });
+
   it('switched to TPROXY by annotation: transparent listeners and NET_ADMIN for the proxy; back again too', () => {
     const t = compile({ injection: { allowedOverrides: ['interceptionMode'] } });
     const tp = injectPod(
