@@ -8,9 +8,8 @@ import {
   type CompileSubstitution,
 } from './bootstrap-template.js';
 import type { DefaultedSpec } from './policy-spec.js';
-import type { InterceptionMode } from './template.js';
-
 import { CONFIG_MOUNT_PATH, PROXY_CONFIG_FILE } from './proxy-config-names.js';
+import type { InterceptionMode } from './template.js';
 
 export {
   CONFIG_MOUNT_PATH,
