@@ -36,6 +36,10 @@ system-deps: ## Install the Debian packages the tests need (iptables), when miss
 envtest: ## Build kube-apiserver, kube-controller-manager, etcd and helm into the cache (reused).
 	@echo "envtest binaries: $$(hack/envtest/build.sh)"
 
+.PHONY: envoy-validate
+envoy-validate: ## Build the Envoy bootstrap validator (Envoy's API schema, no Envoy) into the cache (reused).
+	@echo "envoy-validate: $$(hack/envoy-validate/build.sh)"
+
 ##@ Development
 
 .PHONY: generate
@@ -80,7 +84,7 @@ demo: build envtest ## Start a local control plane, the operator, and inject a s
 ##@ Test
 
 .PHONY: test
-test: deps system-deps envtest build images ## Run every test: unit, integration (real control plane), then e2e (real node).
+test: deps system-deps envtest envoy-validate build images ## Run every test: unit, integration (real control plane), then e2e (real node).
 	node --version
 	npx vitest run --project unit --project integration
 	npx vitest run --project e2e
@@ -94,7 +98,7 @@ test-unit: deps ## Run the unit tests only (no control plane).
 	npx vitest run --project unit
 
 .PHONY: test-integration
-test-integration: deps system-deps envtest build ## Run the integration tests (real kube-apiserver + etcd).
+test-integration: deps system-deps envtest envoy-validate build ## Run the integration tests (real kube-apiserver + etcd).
 	npx vitest run --project integration
 
 .PHONY: helm-lint

@@ -46,6 +46,13 @@ const names: Record<string, string> = {
   'spec.proxy.env[]': 'EnvVar',
   'spec.proxy.resources': 'ResourceRequirements',
   'spec.proxy.ports': 'ProxyPorts',
+  'spec.proxy.volumeMounts[]': 'VolumeMount',
+  'spec.proxy.bootstrap': 'BootstrapSpec',
+  'spec.proxy.bootstrap.mode': 'BootstrapMode',
+  'spec.proxy.bootstrap.xds': 'XdsSpec',
+  'spec.proxy.bootstrap.xds.apiType': 'XdsApiType',
+  'spec.proxy.bootstrap.xds.tls': 'XdsTLS',
+  'spec.volumes[]': 'PolicyVolume',
   'spec.init': 'InitSpec',
   'spec.init.resources': 'ResourceRequirements',
   'spec.interception': 'InterceptionSpec',
@@ -111,7 +118,8 @@ class TypeBuilder {
     const description = s.description;
     if (s['x-kubernetes-int-or-string'] === true) return { tsType: 'number | string', description };
     if (path === 'metadata') return { tsType: 'ObjectMeta' };
-    if (opaque.has(path) || s['x-kubernetes-preserve-unknown-fields'] === true) {
+    const open = s['x-kubernetes-preserve-unknown-fields'] === true;
+    if (opaque.has(path) || (open && !s.properties)) {
       return { tsType: '{ [key: string]: unknown }', description };
     }
     const name = names[path];
@@ -135,7 +143,8 @@ class TypeBuilder {
       properties[key] = this.convert(child, path ? `${path}.${key}` : key, resolved);
       if (resolved && child.default !== undefined) required.add(key);
     }
-    const body: Schema = { type: 'object', properties, additionalProperties: false };
+    // An open object with declared fields (a core/v1 shape passed through): the declared ones typed.
+    const body: Schema = { type: 'object', properties, additionalProperties: open };
     if (required.size > 0) body.required = Object.keys(s.properties).filter((k) => required.has(k));
     return this.define(name, path, body, resolved, s);
   }

@@ -72,7 +72,15 @@ const samples = readdirSync(examples)
 describe('SidecarPolicy samples', () => {
   it('cover the documented cases', () => {
     expect(samples.map(([f]) => f).sort()).toEqual(
-      ['bookinfo.yaml', 'minimal.yaml', 'native-sidecar.yaml', 'overrides.yaml', 'tproxy.yaml'].sort(),
+      [
+        'bookinfo.yaml',
+        'bootstrap-template.yaml',
+        'minimal.yaml',
+        'native-sidecar.yaml',
+        'overrides.yaml',
+        'tproxy.yaml',
+        'xds.yaml',
+      ].sort(),
     );
   });
 
@@ -331,6 +339,98 @@ const invalid: Invalid[] = [
     path: 'spec.proxy.env[0].name',
   },
   { what: 'an empty proxy image', spec: spec({ proxy: { image: '' } }), path: 'spec.proxy.image' },
+  {
+    what: 'a proxy mount naming no volume',
+    spec: spec({ proxy: { volumeMounts: [{ name: 'certs', mountPath: '/certs' }] } }),
+    path: 'spec.proxy.volumeMounts',
+    says: 'must name a volume declared in spec.volumes',
+  },
+  {
+    what: 'a proxy mount over the configuration volume',
+    spec: spec({
+      volumes: [{ name: 'c', emptyDir: {} }],
+      proxy: { volumeMounts: [{ name: 'c', mountPath: '/etc/sidecar/proxy/extra' }] },
+    }),
+    path: 'spec.proxy.volumeMounts[0].mountPath',
+    says: "the proxy's configuration volume",
+  },
+  {
+    what: 'a volume named like the configuration volume',
+    spec: spec({ volumes: [{ name: 'sidecar-config', emptyDir: {} }] }),
+    path: 'spec.volumes[0].name',
+  },
+  {
+    what: 'a bootstrap template that names neither capture port',
+    spec: spec({ proxy: { bootstrap: { mode: 'Template', template: 'admin: {}  # health on 15021\n' } } }),
+    path: 'spec.proxy.bootstrap.template',
+    says: 'must listen on the capture ports',
+  },
+  {
+    what: 'a bootstrap template without the health port',
+    spec: spec({
+      proxy: {
+        bootstrap: { mode: 'Template', template: 'ports: [{{ outboundPort }}, {{ inboundPort }}]\n' },
+      },
+    }),
+    path: 'spec.proxy.bootstrap.template',
+    says: 'must serve the readiness probe on the health port',
+  },
+  {
+    what: 'mode Template without a template',
+    spec: spec({ proxy: { bootstrap: { mode: 'Template' } } }),
+    path: 'spec.proxy.bootstrap.template',
+    says: 'template is required with mode Template',
+  },
+  {
+    what: 'a control plane with mode Default',
+    spec: spec({ proxy: { bootstrap: { xds: { host: 'cp', port: 18000 } } } }),
+    path: 'spec.proxy.bootstrap.xds',
+  },
+  {
+    what: 'a client certificate without its key',
+    spec: spec({
+      volumes: [{ name: 'x', secret: { secretName: 'x' } }],
+      proxy: {
+        volumeMounts: [{ name: 'x', mountPath: '/etc/xds' }],
+        bootstrap: {
+          mode: 'Xds',
+          xds: {
+            host: 'cp',
+            port: 18000,
+            tls: { caFile: '/etc/xds/ca.crt', certificateFile: '/etc/xds/tls.crt' },
+          },
+        },
+      },
+    }),
+    path: 'spec.proxy.bootstrap.xds.tls',
+    says: 'certificateFile and privateKeyFile go together',
+  },
+  {
+    what: 'control-plane TLS files on no mounted volume',
+    spec: spec({
+      proxy: {
+        bootstrap: { mode: 'Xds', xds: { host: 'cp', port: 18000, tls: { caFile: '/etc/xds/ca.crt' } } },
+      },
+    }),
+    path: 'spec.proxy.bootstrap.xds.tls',
+    says: 'must lie under one of proxy.volumeMounts',
+  },
+  {
+    what: 'proxy args that set the configuration file the operator sets',
+    spec: spec({ proxy: { args: ['--config-path', '/etc/envoy/envoy.yaml'] } }),
+    path: 'spec.proxy.args',
+    says: 'must not set -c/--config-path',
+  },
+  {
+    what: 'an unknown bootstrap mode',
+    spec: spec({ proxy: { bootstrap: { mode: 'Agent' } } }),
+    path: 'spec.proxy.bootstrap.mode',
+  },
+  {
+    what: 'a drain over 600 s',
+    spec: spec({ proxy: { drainSeconds: 601 } }),
+    path: 'spec.proxy.drainSeconds',
+  },
 ];
 
 describe('SidecarPolicy validation', () => {
@@ -377,6 +477,28 @@ describe('SidecarPolicy validation', () => {
     const got = await getPolicy(name);
     expect(got.spec.rollout?.maxUnavailable).toBe('100%');
     expect(got.spec.interception?.includeOutboundIPRanges).toEqual(['0.0.0.0/0', '::/0', '2001:db8::/32']);
+  });
+
+  it('accepts what only some bootstrap modes refuse', async () => {
+    // Without interception a template needs no capture listener; with bootstrap None the proxy's
+    // args are the policy's alone.
+    const name = `bootstrap-${suffix}`;
+    await createPolicy(name, {
+      selector: { namespaces: ['default'] },
+      interception: { mode: 'None' },
+      proxy: { bootstrap: { mode: 'Template', template: 'health: {{ healthPort }}\n' } },
+    });
+    expect((await getPolicy(name)).spec.proxy?.bootstrap).toEqual({
+      mode: 'Template',
+      template: 'health: {{ healthPort }}\n',
+    });
+    await createPolicy(`${name}-none`, {
+      selector: { namespaces: ['default'] },
+      proxy: { bootstrap: { mode: 'None' }, args: ['-c', '/etc/envoy/envoy.yaml'], command: ['envoy'] },
+    });
+    const none = await getPolicy(`${name}-none`);
+    expect(none.spec.proxy?.args).toEqual(['-c', '/etc/envoy/envoy.yaml']);
+    expect(none.spec.proxy?.drainSeconds).toBe(5);
   });
 });
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -6,11 +7,28 @@ import { ControlPlane, type ControlPlaneInfo } from './envtest/control-plane.js'
 declare module 'vitest' {
   export interface ProvidedContext {
     envtest: ControlPlaneInfo;
+    /** The Envoy bootstrap validator (hack/envoy-validate): its path, or why it could not be built. */
+    envoyValidate: { path?: string; error?: string };
   }
+}
+
+/**
+ * Builds (or finds in the cache) the Envoy bootstrap validator; a machine that starts cold builds it
+ * here, once. A failure is handed to the tests that need it rather than failing every suite.
+ */
+function envoyValidate(): { path?: string; error?: string } {
+  const script = join(import.meta.dirname, '..', 'hack', 'envoy-validate', 'build.sh');
+  const r = spawnSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const path = r.stdout?.trim();
+  if (r.status === 0 && path) return { path };
+  return {
+    error: `hack/envoy-validate/build.sh failed (exit ${r.status ?? r.error?.message}): see its output above`,
+  };
 }
 
 /** One control plane per test run; every integration test file shares it, isolated by namespace. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  project.provide('envoyValidate', envoyValidate());
   const started = Date.now();
   const cp = new ControlPlane({
     controllerManager: process.env.ENVTEST_CONTROLLER_MANAGER !== 'false',

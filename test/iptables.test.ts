@@ -10,6 +10,7 @@ import {
   Topology,
   asUser,
   connect,
+  connectFrom,
   must,
   sh,
   type Run,
@@ -96,9 +97,9 @@ describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', ()
     expect(r.stdout).toContain('applied ipv6 nat');
   });
 
-  for (const [family, peer, pod, excluded] of [
-    ['IPv4', '198.18.0.1', '198.18.0.2', '198.18.1.1'],
-    ['IPv6', 'fd00:99::1', 'fd00:99::2', 'fd00:99:1::1'],
+  for (const [family, peer, pod, excluded, passthrough] of [
+    ['IPv4', '198.18.0.1', '198.18.0.2', '198.18.1.1', '127.0.0.6'],
+    ['IPv6', 'fd00:99::1', 'fd00:99::2', 'fd00:99:1::1', '::6'],
   ] as const) {
     it(`${family}: an app connection to the peer reaches the proxy on 15001 with its original destination, and the proxy reaches the peer`, () => {
       const answer = connect(t, t.pod, APP_UID, peer, 8080);
@@ -132,6 +133,15 @@ describe('iptables REDIRECT in a pod-like network namespace (IPv4 and IPv6)', ()
 
     it(`${family}: an excluded inbound port reaches the app directly`, () => {
       expect(connect(t, t.peer, 0, pod, 9091)).toMatchObject({ who: 'app', local: { port: 9091 } });
+    });
+
+    it(`${family}: the proxy's inbound passthrough, from ${passthrough}, reaches the app without being captured again`, () => {
+      // What the rendered Envoy bootstrap does (upstream_bind_config); ::6 is put on lo by the command.
+      expect(connectFrom(t, t.pod, PROXY_UID, { host: pod, port: 9080 }, passthrough)).toMatchObject({
+        who: 'app',
+        local: { port: 9080 },
+        from: { ip: passthrough },
+      });
     });
 
     it(`${family}: the app calling itself stays local; the proxy calling the pod goes to the inbound listener`, () => {

@@ -85,6 +85,16 @@ const RUN_HERE: { command: RegExp; check: (stdout: string) => void; stderr?: Reg
       /^examples\/bookinfo-productpage\.yaml: document 0 \(Service\/productpage\): passed through: Service has no pod template\n$/,
   },
   {
+    command:
+      /^sidecar-operator proxy-config bootstrap --policy examples\/bookinfo\.yaml -f examples\/bookinfo-productpage\.yaml$/,
+    check: (out) => {
+      expect(out).toContain('name: outbound');
+      expect(out).toContain('prefix_rewrite: /ready');
+    },
+    // A Deployment's pods are named when they are created: said on stderr.
+    stderr: /^proxy-config: \{\{ podName \}\} is known only once the pod exists: left as is\n$/,
+  },
+  {
     command: /^kubectl get sp$/,
     check: (out) => expect(out === '' || /^NAME\s+READY/m.test(out)).toBe(true),
   },

@@ -16,7 +16,11 @@ const crd = parse(
 );
 const specSchema: Node = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
 
-/** Every [path, default] for a field with a non-object default, read straight from the CRD file. */
+/**
+ * Every [path, default] for a field with a non-object default, read straight from the CRD file, that
+ * an empty spec reaches: defaults inside an optional object without a default of its own (e.g.
+ * proxy.bootstrap.xds) apply only once the object is written.
+ */
 function leafDefaults(node: Node, path: string[] = []): [string[], unknown][] {
   const out: [string[], unknown][] = [];
   for (const [key, child] of Object.entries(node.properties ?? {})) {
@@ -28,7 +32,7 @@ function leafDefaults(node: Node, path: string[] = []): [string[], unknown][] {
     ) {
       out.push([p, d]);
     }
-    out.push(...leafDefaults(child, p));
+    if (d !== undefined) out.push(...leafDefaults(child, p));
   }
   return out;
 }
@@ -65,6 +69,15 @@ describe('withDefaults', () => {
       timeoutSeconds: 10,
       holdApplicationUntilProxyStarts: true,
     });
+  });
+
+  it('defaults inside an optional object once it is written', () => {
+    const s = withDefaults({
+      selector,
+      proxy: { bootstrap: { mode: 'Xds', xds: { host: 'cp', port: 18000 } } },
+    });
+    expect(s.proxy.bootstrap.xds).toEqual({ host: 'cp', port: 18000, apiType: 'GRPC' });
+    expect(withDefaults({ selector }).proxy.bootstrap).toEqual({ mode: 'Default' });
   });
 
   it('keeps what the user set and defaults the rest inside it', () => {

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   run: () => import('./commands/run.js'),
   inject: () => import('./commands/inject.js'),
   iptables: () => import('./commands/iptables.js'),
+  'proxy-config': () => import('./commands/proxy-config.js'),
   doctor: () => import('./commands/doctor.js'),
   demo: () => import('./commands/demo.js'),
   uninstall: () => import('./commands/uninstall.js'),

@@ -62,6 +62,11 @@ export function showInterception(init: Container, s: Style): string {
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
   const args = strings(init.args);
   const argv = [...strings(init.command), ...args];
+  // With interception None it only writes the proxy's configuration: no rules to show.
+  if (args[0] !== 'iptables')
+    return [`${s.bold(`Init container ${init.name}`)} runs:`, `    ${argv.map(shellQuote).join(' ')}`].join(
+      '\n',
+    );
   const config = resolveConfig({ ...parseIptablesArgs(args), dryRun: true });
   const plan = buildPlan(config, ['ipv4']);
   return [

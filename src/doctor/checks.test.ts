@@ -5,6 +5,8 @@ import { checkCertificateExpiry } from './certificate-checks.js';
 import { checkServerVersion } from './cluster-checks.js';
 import type { DoctorInputs } from './inputs.js';
 import { checkNamespace } from './namespace-checks.js';
+import { checkProxyConfig } from './proxy-checks.js';
+import { compileTemplate, injectPod, type Container, type Pod } from '../inject/index.js';
 import { checkCaBundle } from './webhook-checks.js';
 
 const now = new Date('2026-06-01T00:00:00Z');
@@ -107,5 +109,72 @@ describe('doctor checks', () => {
       }).reason,
     ).toMatch(/not valid for svc\.ns\.svc/);
     expect(checkCaBundle('p', { caBundleEmpty: true }).status).toBe('fail');
+  });
+});
+
+describe('doctor: the proxy’s configuration', () => {
+  const compile = (spec: Record<string, unknown> = {}) =>
+    compileTemplate(
+      { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['shop'] }, ...spec } },
+      { nativeSidecars: true, initImage: 'init:1' },
+    );
+  const inject = (spec?: Record<string, unknown>): Pod =>
+    injectPod(
+      { metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'web:1' }] } },
+      compile(spec),
+      {
+        namespace: 'shop',
+        operatorNamespace: 'sidecar-system',
+      },
+    ).pod;
+  const check = (pod: Pod) =>
+    checkProxyConfig(inputs({ namespace: { name: 'shop' }, pod: { name: 'web', found: true, pod } }));
+  /** The pod with its containers changed by `edit`. */
+  const edited = (pod: Pod, edit: (c: Container) => Container): Pod => ({
+    ...pod,
+    spec: {
+      ...pod.spec!,
+      initContainers: pod.spec!.initContainers?.map(edit),
+      containers: pod.spec!.containers.map(edit),
+    },
+  });
+
+  it('passes when sidecar-init writes the file the proxy reads', () => {
+    expect(check(inject())).toMatchObject({ status: 'pass', name: 'proxy-config:shop/web' });
+    expect(check(inject())?.reason).toMatch(/^sidecar-init writes \/etc\/sidecar\/proxy\/envoy\.yaml/);
+  });
+
+  it('fails a proxy reading a file on no volume (the old bookinfo example)', () => {
+    const old = edited(
+      inject({ proxy: { bootstrap: { mode: 'None' }, args: ['--config-path', '/etc/sidecar/envoy.yaml'] } }),
+      (c) => c,
+    );
+    const r = check(old);
+    expect(r).toMatchObject({ status: 'fail' });
+    expect(r?.reason).toContain('reads /etc/sidecar/envoy.yaml, which lies on no volume it mounts');
+    expect(r?.fix).toMatch(/rollout restart/);
+  });
+
+  it('fails a proxy reading its memory volume when nothing writes there', () => {
+    const unwritten = edited(inject(), (c) => (c.name === 'sidecar-init' ? { ...c, env: [] } : c));
+    expect(check(unwritten)?.reason).toMatch(/from its memory volume, but nothing writes it there/);
+  });
+
+  it('passes a file from one of the policy’s volumes, and warns when the proxy is given no file', () => {
+    const fromConfigMap = inject({
+      volumes: [{ name: 'envoy', configMap: { name: 'envoy' } }],
+      proxy: {
+        bootstrap: { mode: 'None' },
+        volumeMounts: [{ name: 'envoy', mountPath: '/etc/envoy' }],
+        args: ['-c', '/etc/envoy/envoy.yaml'],
+      },
+    });
+    expect(check(fromConfigMap)).toMatchObject({ status: 'pass' });
+    expect(check(fromConfigMap)?.reason).toContain('from volume envoy');
+    expect(check(inject({ proxy: { bootstrap: { mode: 'None' } } }))?.status).toBe('warn');
+  });
+
+  it('says nothing about a pod without a sidecar', () => {
+    expect(check({ metadata: { name: 'web' }, spec: { containers: [{ name: 'web' }] } })).toBeUndefined();
   });
 });

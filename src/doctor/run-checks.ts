@@ -10,6 +10,7 @@ import {
 import type { DoctorInputs } from './inputs.js';
 import { checkNamespace } from './namespace-checks.js';
 import { checkPod } from './pod-checks.js';
+import { checkProxyConfig } from './proxy-checks.js';
 import { fail } from './check.js';
 import {
   checkAdmissionPlugin,
@@ -40,5 +41,7 @@ export function runChecks(inputs: DoctorInputs): CheckResult[] {
   if (ns) out.push(ns);
   const pod = checkPod(inputs);
   if (pod) out.push(pod);
+  const proxyConfig = checkProxyConfig(inputs);
+  if (proxyConfig) out.push(proxyConfig);
   return out;
 }

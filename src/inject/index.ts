@@ -11,10 +11,32 @@
  *   empty when nothing is injected (so injecting an injected pod yields no patch); `warnings` name the
  *   override annotations that were not applied.
  *
+ * - `compileTemplate` also renders the proxy's configuration (`template.proxyConfig`: an Envoy
+ *   bootstrap per interception mode, bootstrap.ts / proxy-config.ts), which sidecar-init writes into
+ *   the proxy's memory volume when the pod starts (`resolveAtStart`).
+ *
  * Nothing here reads a clock, the environment or the network.
  */
 export { compileTemplate, type PolicyInput } from './compile-policy.js';
 export { compileSpec, resolveMode, type CompileOptions } from './compile.js';
+export { BOOTSTRAP_NAMES, renderBootstrap, type BootstrapParams } from './bootstrap.js';
+export { BootstrapTemplateError, COMPILE_SUBSTITUTIONS, START_SUBSTITUTIONS } from './bootstrap-template.js';
+export {
+  CONFIG_MOUNT_PATH,
+  PROXY_CONFIG_ENV,
+  PROXY_CONFIG_FILE,
+  PROXY_CONFIG_FILE_ENV,
+  type ProxyConfig,
+  type ProxyConfigMode,
+} from './proxy-config.js';
+export { resolveAtStart, type PodStart } from './proxy-config-start.js';
+export {
+  findContainer,
+  podStartOf,
+  proxyConfigPath,
+  readPodProxyConfig,
+  type PodProxyConfig,
+} from './pod-proxy-config.js';
 export {
   decideInjection,
   EXCLUDED_NAMESPACES,

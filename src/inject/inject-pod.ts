@@ -1,11 +1,11 @@
 import { decideInjection, type InjectContext } from './decide.js';
 import { fitPreStopToGrace } from './grace.js';
-import { buildInitArgs, inboundPortsFor } from './init-args.js';
 import { diffList, diffMap, type PatchOperation } from './json-patch.js';
 import type { Container, ObjectMeta, Pod, PodSpec } from './k8s-types.js';
-import { readOverrides, type InjectWarning, type Overrides } from './overrides.js';
+import { readOverrides, type InjectWarning } from './overrides.js';
 import type { InjectDecision } from './reasons.js';
 import { RESERVED_CONTAINER_NAMES } from './present.js';
+import { sidecars, type Sidecars } from './sidecars.js';
 import {
   DEFAULT_CONTAINER_ANNOTATION,
   formatStatus,
@@ -13,7 +13,7 @@ import {
   STATUS_ANNOTATION,
   type InjectionStatus,
 } from './status.js';
-import type { CompiledTemplate, InterceptionMode } from './template.js';
+import type { CompiledTemplate } from './template.js';
 
 export interface InjectResult {
   decision: InjectDecision;
@@ -41,10 +41,7 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
     template.interception,
     template.injection.allowedOverrides,
   );
-  const added = fitToGrace(
-    sidecars(template, overrides, base.containers),
-    spec.terminationGracePeriodSeconds,
-  );
+  const added = fitToGrace(sidecars(template, overrides, base), spec.terminationGracePeriodSeconds);
 
   const newSpec: PodSpec = {
     ...spec,
@@ -75,7 +72,8 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
   }
   const labels: Record<string, string> = { ...meta.labels, [REVISION_LABEL]: template.revision };
   const out: Pod = { ...pod, metadata: { ...meta, annotations, labels }, spec: newSpec };
-  return { decision, pod: out, patch: patchFor(pod, out), warnings: overrides.warnings };
+  const warnings = [...overrides.warnings, ...added.warnings];
+  return { decision, pod: out, patch: patchFor(pod, out), warnings };
 }
 
 /** The proxy's drain pause shortened to what the pod's grace period allows (the API server insists). */
@@ -85,38 +83,6 @@ function fitToGrace(added: Sidecars, grace: unknown): Sidecars {
     ...added,
     initContainers: added.initContainers.map((c) => fitPreStopToGrace(c, seconds)),
     containers: added.containers.map((c) => fitPreStopToGrace(c, seconds)),
-  };
-}
-
-interface Sidecars {
-  initContainers: Container[];
-  containers: Container[];
-  proxyFirst: boolean;
-}
-
-/**
- * The containers to add and where. Native: the proxy right after the iptables init container, so the
- * app's init containers already have a working proxy. Classic: the first container when the app must
- * wait for it (the kubelet starts containers in order and waits for each postStart hook), else the
- * last, as Istio does.
- */
-function sidecars(template: CompiledTemplate, overrides: Overrides, app: Container[]): Sidecars {
-  const proxy = forMode(
-    withResources(template.proxyContainer, overrides.requests, overrides.limits),
-    template.interception.mode,
-    overrides.interception.mode,
-  );
-  const initContainers: Container[] = [];
-  if (template.initContainer && overrides.interception.mode !== 'None') {
-    const ports = inboundPortsFor(overrides.interception, app, overrides.inboundFromAnnotation);
-    initContainers.push({ ...template.initContainer, args: buildInitArgs(overrides.interception, ports) });
-  }
-  if (template.sidecarMode === 'Native')
-    return { initContainers: [...initContainers, proxy], containers: [], proxyFirst: false };
-  return {
-    initContainers,
-    containers: [proxy],
-    proxyFirst: template.injection.holdApplicationUntilProxyStarts,
   };
 }
 
@@ -134,43 +100,6 @@ function withoutInjected(spec: PodSpec, template: CompiledTemplate): PodSpec {
     containers: spec.containers.filter(container),
     volumes: spec.volumes?.filter((v) => !volumes.has(v.name)),
   };
-}
-
-interface Capabilities {
-  add?: string[];
-  drop?: string[];
-  [key: string]: unknown;
-}
-
-/**
- * The proxy for the pod's interception mode when an override changed it: TPROXY needs NET_ADMIN
- * (IP_TRANSPARENT on the proxy's sockets), which the template grants only when the policy's own
- * mode is TPROXY; a pod switched back to REDIRECT does not keep it.
- */
-function forMode(proxy: Container, policyMode: InterceptionMode, podMode: InterceptionMode): Container {
-  if (podMode === policyMode || (podMode !== 'TPROXY' && policyMode !== 'TPROXY')) return proxy;
-  const sc = (proxy.securityContext ?? {}) as { capabilities?: Capabilities; [key: string]: unknown };
-  const { add = [], ...rest } = sc.capabilities ?? {};
-  const others = add.filter((c) => c !== 'NET_ADMIN');
-  const wanted = podMode === 'TPROXY' ? [...others, 'NET_ADMIN'] : others;
-  const capabilities: Capabilities = wanted.length > 0 ? { add: wanted, ...rest } : rest;
-  return { ...proxy, securityContext: { ...sc, capabilities } };
-}
-
-function withResources(
-  proxy: Container,
-  requests: Record<string, string>,
-  limits: Record<string, string>,
-): Container {
-  if (Object.keys(requests).length === 0 && Object.keys(limits).length === 0) return proxy;
-  const res = (proxy.resources ?? {}) as {
-    requests?: Record<string, unknown>;
-    limits?: Record<string, unknown>;
-  };
-  const resources: Record<string, unknown> = { ...res };
-  if (Object.keys(requests).length > 0) resources.requests = { ...res.requests, ...requests };
-  if (Object.keys(limits).length > 0) resources.limits = { ...res.limits, ...limits };
-  return { ...proxy, resources };
 }
 
 function patchFor(before: Pod, after: Pod): PatchOperation[] {

@@ -1,12 +1,18 @@
 import { OVERRIDE_ANNOTATIONS, type OverrideName } from '../api/index.js';
 import type { InterceptionValues } from './template.js';
 
-/** Why an override annotation was not applied. */
-export type WarningReason = 'OverrideNotAllowed' | 'OverrideMalformed' | 'UnknownOverride';
+/**
+ * Why an override annotation was not applied, or (ProxyNeverExits) why the injected pod will not
+ * behave as its author may expect.
+ */
+export type WarningReason =
+  'OverrideNotAllowed' | 'OverrideMalformed' | 'UnknownOverride' | 'ProxyNeverExits';
 
 export interface InjectWarning {
   reason: WarningReason;
-  annotation: string;
+  /** The annotation (or field) the warning is about. */
+  subject: string;
+  /** A sentence that names the subject first. */
   message: string;
 }
 
@@ -139,7 +145,7 @@ export function readOverrides(
       if (OVERRIDE_PREFIXES.some((p) => key.startsWith(p))) {
         out.warnings.push({
           reason: 'UnknownOverride',
-          annotation: key,
+          subject: key,
           message: `${key}: not a known override; ignored`,
         });
       }
@@ -148,7 +154,7 @@ export function readOverrides(
     if (!allowed.includes(known.name)) {
       out.warnings.push({
         reason: 'OverrideNotAllowed',
-        annotation: key,
+        subject: key,
         message: `${key}: the policy does not list ${known.name} in allowedOverrides; ignored`,
       });
       continue;
@@ -157,7 +163,7 @@ export function readOverrides(
     if (error !== undefined) {
       out.warnings.push({
         reason: 'OverrideMalformed',
-        annotation: key,
+        subject: key,
         message: `${key}: ${error}; ignored`,
       });
     }

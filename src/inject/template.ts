@@ -1,5 +1,6 @@
 import { INIT_CONTAINER, PROXY_CONTAINER } from '../api/index.js';
 import type { Container, LabelSelector, Volume } from './k8s-types.js';
+import type { ProxyConfig } from './proxy-config.js';
 
 export type SidecarMode = 'Native' | 'Classic';
 export type InterceptionMode = 'REDIRECT' | 'TPROXY' | 'None';
@@ -45,10 +46,16 @@ export interface CompiledTemplate {
     allowedOverrides: string[];
   };
   interception: InterceptionValues;
-  /** Absent when interception mode is None. Its args are the policy's; each pod gets its own. */
+  /** The proxy's configuration file, one per interception mode a pod can get; absent: bootstrap None. */
+  proxyConfig?: ProxyConfig;
+  /**
+   * Writes the proxy's configuration, then (unless interception is None) installs the rules; absent
+   * when it would do neither. Its args and configuration are the policy's; each pod gets its own.
+   */
   initContainer?: Container;
   /** In Native mode already carries restartPolicy Always, the startup probe and the preStop hook. */
   proxyContainer: Container;
+  /** The configuration volume, then the policy's spec.volumes. */
   volumes: Volume[];
 }
 

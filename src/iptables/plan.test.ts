@@ -81,9 +81,25 @@ describe('renderCleanup', () => {
 
 describe('buildPlan', () => {
   it('REDIRECT needs no policy routing', () => {
-    const plan = buildPlan(resolveConfig({}), ['ipv4', 'ipv6']);
+    const plan = buildPlan(resolveConfig({}), ['ipv4']);
     expect(plan.ipSteps).toEqual([]);
+    expect(plan.tables.map((t) => `${t.family}/${t.table}`)).toEqual(['ipv4/nat']);
+  });
+
+  it('with IPv6, puts ::6 on lo (the inbound passthrough’s source), adding it only when absent', () => {
+    const plan = buildPlan(resolveConfig({}), ['ipv4', 'ipv6']);
     expect(plan.tables.map((t) => `${t.family}/${t.table}`)).toEqual(['ipv4/nat', 'ipv6/nat']);
+    expect(plan.ipSteps).toEqual([
+      {
+        argv: ['ip', '-6', 'addr', 'add', '::6/128', 'dev', 'lo'],
+        skipIfOutput: ['ip', '-6', 'addr', 'show', 'dev', 'lo', 'to', '::6/128'],
+      },
+    ]);
+    const cleanup = buildPlan(resolveConfig({ cleanup: true }), ['ipv4', 'ipv6']);
+    expect(cleanup.ipSteps[0]).toEqual({
+      argv: ['ip', '-6', 'addr', 'del', '::6/128', 'dev', 'lo'],
+      optional: true,
+    });
   });
 
   it('TPROXY routes the mark to a local table, per family, adding the rule only when absent', () => {
@@ -95,6 +111,10 @@ describe('buildPlan', () => {
       'ipv6/nat',
     ]);
     expect(plan.ipSteps).toEqual([
+      {
+        argv: ['ip', '-6', 'addr', 'add', '::6/128', 'dev', 'lo'],
+        skipIfOutput: ['ip', '-6', 'addr', 'show', 'dev', 'lo', 'to', '::6/128'],
+      },
       {
         argv: ['ip', '-4', 'rule', 'add', 'fwmark', '1337', 'lookup', '133'],
         skipIfOutput: ['ip', '-4', 'rule', 'show', 'fwmark', '1337', 'lookup', '133'],

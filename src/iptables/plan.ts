@@ -58,11 +58,29 @@ function tproxyRouting(config: IptablesConfig, family: Family, cleanup: boolean)
   ];
 }
 
+/**
+ * The proxy's inbound passthrough connects to the application from ::6, which the OUTPUT rules let
+ * through (`-s ::6/128 -j RETURN`), so it is not captured again. IPv4 needs nothing (all of
+ * 127.0.0.0/8 is local), but lo holds only ::1/128: ::6 is added to it, as Istio does.
+ */
+function passthroughSource(cleanup: boolean): IpStep[] {
+  if (cleanup) return [{ argv: ['ip', '-6', 'addr', 'del', '::6/128', 'dev', 'lo'], optional: true }];
+  return [
+    {
+      argv: ['ip', '-6', 'addr', 'add', '::6/128', 'dev', 'lo'],
+      skipIfOutput: ['ip', '-6', 'addr', 'show', 'dev', 'lo', 'to', '::6/128'],
+    },
+  ];
+}
+
 export function buildPlan(config: IptablesConfig, families: Family[]): Plan {
   const tables = families.flatMap((f) => familyRules(config, f));
   // Cleanup removes every table and routing rule we may have written, whatever mode wrote them.
   const tproxy = config.cleanup || config.mode === 'TPROXY';
-  const ipSteps = tproxy ? families.flatMap((f) => tproxyRouting(config, f, config.cleanup)) : [];
+  const ipSteps = [
+    ...(families.includes('ipv6') ? passthroughSource(config.cleanup) : []),
+    ...(tproxy ? families.flatMap((f) => tproxyRouting(config, f, config.cleanup)) : []),
+  ];
   if (config.cleanup) {
     const cleanTables = families.flatMap((family) =>
       (['mangle', 'nat'] as const).map((table): TableRules => ({

@@ -76,6 +76,31 @@ describe('admissionEvent', () => {
     expect(ev?.message).toBe(`pod injected with policy mesh revision ${template.revision}`);
   });
 
+  it('Injected (Warning) on the Job, with the warning, for a Classic proxy in a pod that must complete', () => {
+    const classic = compileTemplate(
+      { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
+      { nativeSidecars: false, initImage },
+    );
+    const job = { apiVersion: 'batch/v1', kind: 'Job', name: 'report', uid: 'job-uid', controller: true };
+    const req = request({ generateName: 'report-', ownerReferences: [job] });
+    (req.object as { spec: Record<string, unknown> }).spec.restartPolicy = 'Never';
+    const outcome = handleAdmission('mesh', req, new Map([['mesh', classic]]), { operatorNamespace: 'x' });
+    expect(outcome.response.warnings).toEqual([
+      expect.stringMatching(/^spec\.restartPolicy is Never .*never exits/),
+    ]);
+    const ev = admissionEvent('mesh', req, outcome);
+    expect(ev).toMatchObject({
+      type: 'Warning',
+      reason: 'Injected',
+      object: { kind: 'Job', name: 'report' },
+    });
+    expect(ev?.message).toMatch(
+      new RegExp(
+        `^pod injected with policy mesh revision ${classic.revision}; spec\\.restartPolicy is Never`,
+      ),
+    );
+  });
+
   it('InjectionSkipped (Normal) carries the reason code and its sentence', () => {
     const opted = eventFor(
       request({

@@ -66,6 +66,15 @@ export function admissionEvent(
   const named = outcome.reason === HandlerReasons.UnknownPolicy ? '' : ` (policy ${policy})`;
   switch (outcome.result) {
     case 'injected':
+      // A warning (a Classic proxy in a Job's pod) must reach whoever reads the Job's Events: the Job
+      // controller, which created the pod, ignores admission warnings.
+      if (outcome.warnings && outcome.warnings.length > 0)
+        return {
+          object,
+          type: 'Warning',
+          reason: AdmissionEventReasons.Injected,
+          message: `${outcome.message}; ${outcome.warnings.join('; ')}`,
+        };
       return { object, type: 'Normal', reason: AdmissionEventReasons.Injected, message: outcome.message };
     case 'skipped':
     case 'unknown_policy':

@@ -41,6 +41,8 @@ export interface AdmissionOutcome {
   revision?: string;
   /** The patch, only when injected, for debug logs. */
   patch?: readonly PatchOperation[];
+  /** What the injected pod's author should know (also returned as admission warnings). */
+  warnings?: string[];
 }
 
 export interface HandlerContext {
@@ -82,7 +84,8 @@ function injectOrSkip(
   const base = { pod: podName(pod, req), namespace, revision: template.revision };
   const result = injectPod(pod, template, { namespace, operatorNamespace: ctx.operatorNamespace });
   const { decision } = result;
-  const warnings = result.warnings.map((w) => `${w.annotation}: ${w.message}`);
+  // Each message names its annotation or field first.
+  const warnings = result.warnings.map((w) => w.message);
   if (decision.refuse) {
     return {
       ...base,
@@ -117,6 +120,7 @@ function injectOrSkip(
     reason: decision.reason,
     message: decision.message,
     patch: result.patch,
+    ...(warnings.length > 0 ? { warnings } : {}),
     response: {
       uid: req.uid,
       allowed: true,

@@ -164,7 +164,20 @@ export interface Answer {
 
 /** One JSON answer from tcp.py's `connect`, run in `ns` as `uid`. */
 export function connect(t: Topology, ns: string, uid: number, host: string, port: number): Answer {
-  const r = t.exec(ns, asUser(uid, [PYTHON, TCP_PY, 'connect', host, String(port)]));
+  return connectFrom(t, ns, uid, { host, port });
+}
+
+/** As `connect`, from a chosen source address (the proxy's inbound passthrough binds 127.0.0.6 / ::6). */
+export function connectFrom(
+  t: Topology,
+  ns: string,
+  uid: number,
+  to: { host: string; port: number },
+  from?: string,
+): Answer {
+  const { host, port } = to;
+  const source = from === undefined ? [] : [from];
+  const r = t.exec(ns, asUser(uid, [PYTHON, TCP_PY, 'connect', host, String(port), ...source]));
   if (r.status !== 0) throw new Error(`connect ${host}:${port} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Answer;
 }

@@ -8,7 +8,7 @@
                             (SO_ORIGINAL_DST after REDIRECT, the local address after TPROXY) and
                             answer one line with it; with --forward, first connect there itself and
                             append the upstream's answer
-  connect HOST PORT         print the one-line answer of HOST:PORT
+  connect HOST PORT [FROM]  print the one-line answer of HOST:PORT (connecting from address FROM)
 
 Every line is JSON so the test can assert on fields. `serve` and `proxy` print "ready" once listening.
 """
@@ -63,8 +63,9 @@ def original_dst(conn, transparent):
     return {"ip": socket.inet_ntop(socket.AF_INET6, packed), "port": port}
 
 
-def ask(host, port, timeout=5):
-    with socket.create_connection((host, port), timeout=timeout) as c:
+def ask(host, port, timeout=5, source=None):
+    bind = (source, 0) if source else None
+    with socket.create_connection((host, port), timeout=timeout, source_address=bind) as c:
         data = b""
         while not data.endswith(b"\n"):
             chunk = c.recv(4096)
@@ -124,7 +125,7 @@ def main(argv):
         proxy(argv[2], int(argv[3]), "--transparent" in argv, "--forward" in argv)
     elif cmd == "connect":
         try:
-            print(json.dumps(ask(argv[2], int(argv[3]))))
+            print(json.dumps(ask(argv[2], int(argv[3]), source=argv[4] if len(argv) > 4 else None)))
         except Exception as e:
             print(json.dumps({"error": repr(e)}))
     else:

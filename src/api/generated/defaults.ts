@@ -40,6 +40,11 @@ export const specDefaulting: DefaultingNode = {
             metrics: { default: 15090 },
           },
         },
+        drainSeconds: { default: 5 },
+        bootstrap: {
+          default: {},
+          properties: { mode: { default: 'Default' }, xds: { properties: { apiType: { default: 'GRPC' } } } },
+        },
       },
     },
     init: {
@@ -80,6 +85,8 @@ export const specDefaults: Omit<ResolvedSidecarPolicySpec, 'selector'> = {
     uid: 1337,
     gid: 1337,
     ports: { admin: 15000, status: 15020, health: 15021, metrics: 15090 },
+    drainSeconds: 5,
+    bootstrap: { mode: 'Default' },
   },
   init: { resources: { requests: { cpu: '10m', memory: '40Mi' } } },
   interception: {

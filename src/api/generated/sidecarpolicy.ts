@@ -41,7 +41,15 @@ export type OverrideName =
   | 'proxyCPULimit'
   | 'proxyMemoryLimit';
 /**
- * REDIRECT uses the nat table (the proxy sees its own address as the destination); TPROXY uses the mangle table and policy routing (the original source address is kept); None installs no rules (no init container).
+ * Default, Template, Xds or None.
+ */
+export type BootstrapMode = 'Default' | 'Template' | 'Xds' | 'None';
+/**
+ * GRPC (state of the world) or DELTA_GRPC (incremental xDS).
+ */
+export type XdsApiType = 'GRPC' | 'DELTA_GRPC';
+/**
+ * REDIRECT uses the nat table (the proxy sees its own address as the destination); TPROXY uses the mangle table and policy routing (the original source address is kept); None installs no rules (the init container then only writes the proxy's configuration, without NET_ADMIN, and none runs with bootstrap mode None).
  */
 export type InterceptionMode = 'REDIRECT' | 'TPROXY' | 'None';
 /**
@@ -91,6 +99,10 @@ export interface SidecarPolicySpec {
   proxy?: ProxySpec;
   init?: InitSpec;
   interception?: InterceptionSpec;
+  /**
+   * Volumes added to injected pods for the proxy (mounted with proxy.volumeMounts), in the core/v1 Volume shape: a name and one source (secret, configMap, emptyDir, projected, …). Names must not clash with the application's volumes.
+   */
+  volumes?: PolicyVolume[];
   rollout?: RolloutSpec;
 }
 /**
@@ -165,7 +177,13 @@ export interface ProxySpec {
    */
   image?: string;
   /**
-   * Arguments passed to the proxy (the image's entrypoint is kept).
+   * The proxy's command, replacing the image's entrypoint; absent, the entrypoint is kept. $(VAR) references to the container's environment are expanded.
+   *
+   * Items: One word of the command.
+   */
+  command?: string[];
+  /**
+   * Arguments passed to the proxy, after the ones the operator sets for its configuration (unless bootstrap.mode is None: --config-path, --drain-time-s, --drain-strategy, --disable-hot-restart). $(VAR) references are expanded.
    *
    * Items: One argument.
    */
@@ -184,6 +202,15 @@ export interface ProxySpec {
    */
   gid?: number;
   ports?: ProxyPorts;
+  /**
+   * Volumes from spec.volumes mounted into the proxy container (certificates, extra configuration). The proxy's own configuration volume is always mounted at /etc/sidecar/proxy.
+   */
+  volumeMounts?: VolumeMount[];
+  /**
+   * How long the proxy keeps serving once the pod is terminating, before it is stopped (a preStop pause; also Envoy's --drain-time-s), so that requests in flight finish. In Native mode the kubelet stops the proxy only after the application has exited. 0 stops it at once.
+   */
+  drainSeconds?: number;
+  bootstrap?: BootstrapSpec;
 }
 /**
  * An environment variable (the core/v1 EnvVar shape).
@@ -247,6 +274,74 @@ export interface ProxyPorts {
   metrics?: number;
 }
 /**
+ * A volume mount (the core/v1 VolumeMount fields a sidecar needs).
+ */
+export interface VolumeMount {
+  /**
+   * The name of a volume in spec.volumes.
+   */
+  name: string;
+  /**
+   * Where the volume appears in the container (an absolute path).
+   */
+  mountPath: string;
+  /**
+   * Mount read-only.
+   */
+  readOnly?: boolean;
+  /**
+   * A path within the volume to mount instead of its root.
+   */
+  subPath?: string;
+}
+/**
+ * Where the proxy's configuration comes from. Default: an Envoy bootstrap the operator renders from this policy (original-destination passthrough on the capture ports, /healthz/ready on the health port, Prometheus stats on the metrics port, admin on 127.0.0.1, JSON access logs on stdout). Template: the Envoy bootstrap in template, with substitutions. Xds: the default listeners plus ADS to a control plane. None: no configuration is written and the image configures itself (any proxy, not only Envoy). The init container writes the configuration into the proxy's memory volume before the proxy starts.
+ */
+export interface BootstrapSpec {
+  mode?: BootstrapMode;
+  /**
+   * With mode Template: the Envoy bootstrap (YAML or JSON) written to the proxy's configuration file. These substitutions are made: {{ outboundPort }}, {{ inboundPort }}, {{ adminPort }}, {{ statusPort }}, {{ healthPort }}, {{ metricsPort }}, {{ proxyUID }}, {{ drainSeconds }}, {{ transparent }} (true with TPROXY interception), {{ tproxyMark }} and {{ policy }} when the policy is compiled; {{ podName }}, {{ podNamespace }} and {{ podIP }} when the pod starts. It must listen on the capture ports, named {{ outboundPort }} and {{ inboundPort }} (unless interception is None), and answer GET /healthz/ready on the health port, named {{ healthPort }}.
+   */
+  template?: string;
+  xds?: XdsSpec;
+}
+/**
+ * With mode Xds: the control plane the proxy fetches listeners and clusters from over ADS (a go-control-plane or istiod-compatible server), in addition to the default listeners. The node ID is <pod name>.<namespace> and the node cluster the namespace.
+ */
+export interface XdsSpec {
+  /**
+   * The control plane's DNS name or IP address.
+   */
+  host: string;
+  /**
+   * The control plane's gRPC port.
+   */
+  port: number;
+  apiType?: XdsApiType;
+  tls?: XdsTLS;
+}
+/**
+ * TLS to the control plane; absent, plain text. The files come from volumes mounted with proxy.volumeMounts (e.g. a Secret).
+ */
+export interface XdsTLS {
+  /**
+   * PEM file of the CAs that sign the control plane's certificate.
+   */
+  caFile: string;
+  /**
+   * PEM file of the proxy's client certificate, for mutual TLS.
+   */
+  certificateFile?: string;
+  /**
+   * PEM file of the client certificate's private key.
+   */
+  privateKeyFile?: string;
+  /**
+   * The name sent as SNI and required in the control plane's certificate (a DNS subject alternative name); absent, host.
+   */
+  serverName?: string;
+}
+/**
  * The init container (sidecar-init) that programs iptables.
  */
 export interface InitSpec {
@@ -299,6 +394,16 @@ export interface InterceptionSpec {
    * Items: A port number from 1 to 65535, as a string.
    */
   excludeOutboundPorts?: string[];
+}
+/**
+ * A volume (the core/v1 Volume shape), passed through unchanged.
+ */
+export interface PolicyVolume {
+  /**
+   * The volume's name (a DNS-1123 label); sidecar-config is reserved.
+   */
+  name: string;
+  [k: string]: unknown;
 }
 /**
  * What happens to pods injected with an older revision.
@@ -459,6 +564,32 @@ export interface ResolvedProxyPorts {
   metrics: number;
 }
 /**
+ * With mode Xds: the control plane the proxy fetches listeners and clusters from over ADS (a go-control-plane or istiod-compatible server), in addition to the default listeners. The node ID is <pod name>.<namespace> and the node cluster the namespace.
+ */
+export interface ResolvedXdsSpec {
+  /**
+   * The control plane's DNS name or IP address.
+   */
+  host: string;
+  /**
+   * The control plane's gRPC port.
+   */
+  port: number;
+  apiType: XdsApiType;
+  tls?: XdsTLS;
+}
+/**
+ * Where the proxy's configuration comes from. Default: an Envoy bootstrap the operator renders from this policy (original-destination passthrough on the capture ports, /healthz/ready on the health port, Prometheus stats on the metrics port, admin on 127.0.0.1, JSON access logs on stdout). Template: the Envoy bootstrap in template, with substitutions. Xds: the default listeners plus ADS to a control plane. None: no configuration is written and the image configures itself (any proxy, not only Envoy). The init container writes the configuration into the proxy's memory volume before the proxy starts.
+ */
+export interface ResolvedBootstrapSpec {
+  mode: BootstrapMode;
+  /**
+   * With mode Template: the Envoy bootstrap (YAML or JSON) written to the proxy's configuration file. These substitutions are made: {{ outboundPort }}, {{ inboundPort }}, {{ adminPort }}, {{ statusPort }}, {{ healthPort }}, {{ metricsPort }}, {{ proxyUID }}, {{ drainSeconds }}, {{ transparent }} (true with TPROXY interception), {{ tproxyMark }} and {{ policy }} when the policy is compiled; {{ podName }}, {{ podNamespace }} and {{ podIP }} when the pod starts. It must listen on the capture ports, named {{ outboundPort }} and {{ inboundPort }} (unless interception is None), and answer GET /healthz/ready on the health port, named {{ healthPort }}.
+   */
+  template?: string;
+  xds?: ResolvedXdsSpec;
+}
+/**
  * The proxy container (sidecar-proxy).
  */
 export interface ResolvedProxySpec {
@@ -467,7 +598,13 @@ export interface ResolvedProxySpec {
    */
   image: string;
   /**
-   * Arguments passed to the proxy (the image's entrypoint is kept).
+   * The proxy's command, replacing the image's entrypoint; absent, the entrypoint is kept. $(VAR) references to the container's environment are expanded.
+   *
+   * Items: One word of the command.
+   */
+  command?: string[];
+  /**
+   * Arguments passed to the proxy, after the ones the operator sets for its configuration (unless bootstrap.mode is None: --config-path, --drain-time-s, --drain-strategy, --disable-hot-restart). $(VAR) references are expanded.
    *
    * Items: One argument.
    */
@@ -486,6 +623,15 @@ export interface ResolvedProxySpec {
    */
   gid: number;
   ports: ResolvedProxyPorts;
+  /**
+   * Volumes from spec.volumes mounted into the proxy container (certificates, extra configuration). The proxy's own configuration volume is always mounted at /etc/sidecar/proxy.
+   */
+  volumeMounts?: VolumeMount[];
+  /**
+   * How long the proxy keeps serving once the pod is terminating, before it is stopped (a preStop pause; also Envoy's --drain-time-s), so that requests in flight finish. In Native mode the kubelet stops the proxy only after the application has exited. 0 stops it at once.
+   */
+  drainSeconds: number;
+  bootstrap: ResolvedBootstrapSpec;
 }
 /**
  * The init container (sidecar-init) that programs iptables.
@@ -564,5 +710,9 @@ export interface ResolvedSidecarPolicySpec {
   proxy: ResolvedProxySpec;
   init: ResolvedInitSpec;
   interception: ResolvedInterceptionSpec;
+  /**
+   * Volumes added to injected pods for the proxy (mounted with proxy.volumeMounts), in the core/v1 Volume shape: a name and one source (secret, configMap, emptyDir, projected, …). Names must not clash with the application's volumes.
+   */
+  volumes?: PolicyVolume[];
   rollout: ResolvedRolloutSpec;
 }

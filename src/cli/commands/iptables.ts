@@ -9,6 +9,7 @@ import {
   type IptablesOptionKey,
 } from '../../iptables/index.js';
 import { CliError } from '../errors.js';
+import { detectIPv6, writeProxyConfig } from '../proxy-config-file.js';
 
 /** Exit code for flags the program refuses (nothing has been touched). */
 const EXIT_USAGE = 2;
@@ -43,8 +44,19 @@ export function register(program: Command): void {
     .showSuggestionAfterError(false)
     .allowExcessArguments(false);
   addOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+In an injected pod, sidecar-init first writes the proxy's configuration that the webhook put in its
+environment ($SIDECAR_PROXY_CONFIG, into $SIDECAR_PROXY_CONFIG_FILE), then applies the rules.`,
+  );
   cmd.action((raw: Partial<Record<IptablesOptionKey, string | boolean>>) => {
     const config = configFromFlags(raw);
+    if (!config.dryRun && !config.cleanup) {
+      // Before the rules: the file does not depend on them, and the proxy starts only after this exits.
+      const written = writeProxyConfig(process.env, detectIPv6(config.ipv6));
+      if (written) process.stdout.write(`wrote ${written.file} (${written.bytes} bytes)\n`);
+    }
     try {
       applyIptables(config);
     } catch (err) {
