@@ -1,7 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import {
   AdmissionregistrationV1Api,
+  AppsV1Api,
   CoreV1Api,
+  DiscoveryV1Api,
   VersionApi,
   type KubeConfig,
   type V1MutatingWebhookConfiguration,
@@ -10,7 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import { API_VERSION, POLICY_LABEL, policyPath, type SidecarPolicy } from '../api/index.js';
 import { DEFAULT_SECRET_NAME, summarizeSecret } from '../certs/index.js';
-import { findProxy, type Pod } from '../inject/index.js';
+import { findProxy, INIT_CONTAINER_NAME, PROXY_CONTAINER_NAME, type Pod } from '../inject/index.js';
 import { apiFailure, isNotFound, requestJson } from '../kube/index.js';
 import {
   INJECTOR_CONFIGMAP,
@@ -19,8 +21,9 @@ import {
   parseInjectorConfigMap,
 } from '../render/injector-configmap.js';
 import { selectsNamespace } from '../render/namespace-marks.js';
-import type { AdmissionDryRun, DoctorInputs, WebhookProbe } from './inputs.js';
+import type { AdmissionDryRun, DoctorInputs, OperatorWorkload, WebhookProbe } from './inputs.js';
 import { postReview, probeTls, type Dial } from './probe.js';
+import { containerTrouble } from './runtime-checks.js';
 
 export interface GatherOptions {
   namespace?: string;
@@ -73,6 +76,8 @@ export async function gatherInputs(kc: KubeConfig, opts: GatherOptions): Promise
     .makeApiClient(AdmissionregistrationV1Api)
     .listMutatingWebhookConfiguration({ labelSelector: MANAGED_SELECTOR });
   inputs.webhookConfigurations = mwcs.items;
+  if (inputs.operatorNamespace !== undefined)
+    inputs.workload = await readWorkload(kc, inputs.operatorNamespace, mwcs.items);
   if (opts.namespace !== undefined) inputs.namespace = await readNamespace(core, opts.namespace);
   if (opts.pod !== undefined) inputs.pod = await readPod(core, opts.namespace ?? 'default', opts.pod);
   inputs.scope = scopeOf(inputs, opts);
@@ -126,12 +131,79 @@ async function readNamespace(core: CoreV1Api, name: string): Promise<{ name: str
 }
 
 async function readPod(core: CoreV1Api, namespace: string, name: string): Promise<DoctorInputs['pod']> {
+  let pod: V1Pod;
   try {
-    return { name, found: true, pod: (await core.readNamespacedPod({ name, namespace })) as Pod };
+    pod = await core.readNamespacedPod({ name, namespace });
   } catch (err) {
     if (isNotFound(err)) return { name, found: false };
     throw err;
   }
+  const logs: Record<string, string> = {};
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    if (s.name !== INIT_CONTAINER_NAME && s.name !== PROXY_CONTAINER_NAME) continue;
+    if (containerTrouble(s) === undefined) continue;
+    const previous = s.state?.terminated === undefined && s.lastState?.terminated !== undefined;
+    try {
+      logs[s.name] = await core.readNamespacedPodLog({
+        name,
+        namespace,
+        container: s.name,
+        previous,
+        tailLines: 5,
+      });
+    } catch {
+      // No log to show (the container never ran); the state says enough.
+    }
+  }
+  return { name, found: true, pod: pod as Pod, status: pod.status, logs };
+}
+
+/**
+ * The operator's Deployments (the chart labels them part-of sidecar-operator) and the ready endpoints
+ * of the Service its webhook configurations call. Empty when the operator runs outside the cluster.
+ */
+async function readWorkload(
+  kc: KubeConfig,
+  namespace: string,
+  mwcs: V1MutatingWebhookConfiguration[],
+): Promise<OperatorWorkload> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const deployments = await kc
+    .makeApiClient(AppsV1Api)
+    .listNamespacedDeployment({ namespace, labelSelector: 'app.kubernetes.io/part-of=sidecar-operator' });
+  const out: OperatorWorkload = { deployments: [] };
+  for (const d of deployments.items) {
+    const match = d.spec?.selector?.matchLabels ?? {};
+    const selector = Object.entries(match)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const pods = selector ? (await core.listNamespacedPod({ namespace, labelSelector: selector })).items : [];
+    const problems = pods.flatMap((p) => {
+      const trouble = (p.status?.containerStatuses ?? [])
+        .map((s) => containerTrouble(s))
+        .find((t) => t !== undefined);
+      return trouble ? [`pod ${p.metadata?.name}: ${trouble}`] : [];
+    });
+    out.deployments.push({
+      name: d.metadata?.name ?? '',
+      replicas: d.spec?.replicas ?? 1,
+      ready: d.status?.readyReplicas ?? 0,
+      problems,
+    });
+  }
+  const svc = mwcs.map((m) => m.webhooks?.[0]?.clientConfig?.service).find((s) => s?.namespace === namespace);
+  if (svc?.name) {
+    const slices = await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({
+      namespace,
+      labelSelector: `kubernetes.io/service-name=${svc.name}`,
+    });
+    const readyEndpoints = slices.items
+      .flatMap((s) => s.endpoints ?? [])
+      .filter((e) => e.conditions?.ready !== false).length;
+    out.service = { name: svc.name, readyEndpoints };
+  }
+  return out;
 }
 
 function policyOf(inputs: DoctorInputs, name: string): SidecarPolicy | undefined {

@@ -1,4 +1,4 @@
-import type { V1MutatingWebhookConfiguration, V1Namespace } from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration, V1Namespace, V1PodStatus } from '@kubernetes/client-node';
 import type { SidecarPolicy } from '../api/index.js';
 import type { CertificateSummary } from '../certs/index.js';
 import type { Pod } from '../inject/index.js';
@@ -58,6 +58,22 @@ export interface PodInputs {
   name: string;
   found: boolean;
   pod?: Pod;
+  /** The kubelet's account of the pod's containers. */
+  status?: V1PodStatus;
+  /** The last lines of the log of each sidecar container that failed (its previous run's after a crash). */
+  logs?: Record<string, string>;
+}
+
+/** The operator as it runs in the cluster: its Deployments and the webhook Service's endpoints. */
+export interface OperatorWorkload {
+  deployments: {
+    name: string;
+    replicas: number;
+    ready: number;
+    /** Why pods of it are not ready, one phrase per pod. */
+    problems: string[];
+  }[];
+  service?: { name: string; readyEndpoints: number };
 }
 
 /** Everything the checks look at, gathered first (by `gather.ts`), so the checks are pure. */
@@ -82,6 +98,8 @@ export interface DoctorInputs {
   admission?: AdmissionDryRun;
   namespace?: { name: string; object?: V1Namespace };
   pod?: PodInputs;
+  /** The operator's Deployments and webhook endpoints, when it runs in the cluster. */
+  workload?: OperatorWorkload;
   /** The operator's certificate Secret: summary, or why it is not usable. */
   certificate?: { secret: string; summary?: CertificateSummary; problem?: string };
 }

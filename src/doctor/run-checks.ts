@@ -11,6 +11,7 @@ import type { DoctorInputs } from './inputs.js';
 import { checkNamespace } from './namespace-checks.js';
 import { checkPod } from './pod-checks.js';
 import { checkProxyConfig } from './proxy-checks.js';
+import { checkOperatorWorkload, checkSidecarRuntime } from './runtime-checks.js';
 import { fail } from './check.js';
 import {
   checkAdmissionPlugin,
@@ -32,7 +33,10 @@ export function runChecks(inputs: DoctorInputs): CheckResult[] {
   }
   const out: CheckResult[] = [checkServerVersion(inputs), checkAdmissionApi(inputs), checkCrd(inputs)];
   if (!inputs.crdInstalled) return out;
-  out.push(checkOperatorNamespace(inputs), ...checkPolicies(inputs), ...checkWebhookConfigurations(inputs));
+  out.push(checkOperatorNamespace(inputs));
+  const workload = checkOperatorWorkload(inputs);
+  if (workload) out.push(workload);
+  out.push(...checkPolicies(inputs), ...checkWebhookConfigurations(inputs));
   for (const [policy, probe] of inputs.probes)
     out.push(checkCaBundle(policy, probe), checkReview(policy, probe));
   if (inputs.scope.length > 0) out.push(checkAdmissionPlugin(inputs));
@@ -43,5 +47,7 @@ export function runChecks(inputs: DoctorInputs): CheckResult[] {
   if (pod) out.push(pod);
   const proxyConfig = checkProxyConfig(inputs);
   if (proxyConfig) out.push(proxyConfig);
+  const running = checkSidecarRuntime(inputs);
+  if (running) out.push(running);
   return out;
 }

@@ -1,6 +1,7 @@
 // The product on a real node: the chart installs the operator from its own image, the API server
 // calls its webhook through the Service, injected pods start on the kubelet, and a request crosses
 // both proxies. One cluster for the file; the tests run in order and build on each other.
+import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../src/envtest/eventually.js';
@@ -98,6 +99,16 @@ spec:
   selector: {app: server}
   ports: [{port: 80, targetPort: 8080, name: http}]
 `;
+
+/**
+ * doctor from this machine. Service names do not resolve here (no cluster DNS); the Service's
+ * ClusterIP is reachable from the node, and doctor still checks the certificate for the Service's name.
+ */
+async function doctor(...args: string[]) {
+  const svc = await c.core.readNamespacedService({ name: 'sidecar-operator', namespace: OP_NS });
+  const url = `https://${svc.spec!.clusterIP}:443`;
+  return cli(c, 'doctor', '--operator-namespace', OP_NS, '--webhook-url', url, ...args);
+}
 
 const started = (p: V1Pod, name: string): Date | undefined => {
   const s = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].find(
@@ -253,6 +264,32 @@ describe('on a real node', () => {
     const proxy = p!.status!.initContainerStatuses!.find((s) => s.name === 'sidecar-proxy')!;
     expect(proxy.started).toBe(true);
     expect(proxy.ready).toBe(true);
+  });
+
+  it('the proxy started from the file sidecar-init wrote, took its ports from it, and that file is what proxy-config bootstrap renders for the pod', async () => {
+    const [p] = (await c.core.listNamespacedPod({ namespace: APP_NS, labelSelector: 'app=server' })).items;
+    const name = p!.metadata!.name!;
+    const proxy = p!.spec!.initContainers!.find((x) => x.name === 'sidecar-proxy')!;
+    expect(proxy.args?.slice(0, 2)).toEqual(['--config-path', '/etc/sidecar/proxy/envoy.yaml']);
+    // The fixture exits when the file is missing or lacks the outbound, inbound or health listener.
+    const log = await kubectl(c, 'logs', '-n', APP_NS, name, '-c', 'sidecar-proxy');
+    const ready = log.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'proxy ready');
+    expect(ready).toMatchObject({
+      config: '/etc/sidecar/proxy/envoy.yaml',
+      outbound: 15001,
+      inbound: 15006,
+      health: 15021,
+      metrics: 15090,
+    });
+    const rendered = await cli(c, 'proxy-config', 'bootstrap', '--pod', name, '-n', APP_NS);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(rendered.stdout).toContain(`${name}.${APP_NS}`);
+    expect(createHash('sha256').update(rendered.stdout).digest('hex')).toBe(ready!.config_sha256);
+    expect(ready!.config_bytes).toBe(Buffer.byteLength(rendered.stdout));
   });
 
   it('a client’s request to the server Service crosses the client’s proxy (outbound) and the server’s (inbound); probes on the captured port pass', async () => {
@@ -456,21 +493,120 @@ spec:
     expect(maxRestarting).toBeLessThanOrEqual(1);
   });
 
-  it('doctor against this cluster: healthy', async () => {
-    // Service names do not resolve on this machine (no cluster DNS); the Service's ClusterIP is
-    // reachable from the node, and doctor still checks the certificate for the Service's name.
-    const svc = await c.core.readNamespacedService({ name: 'sidecar-operator', namespace: OP_NS });
-    const r = await cli(
-      c,
-      'doctor',
-      '-n',
-      APP_NS,
-      '--operator-namespace',
-      OP_NS,
-      '--webhook-url',
-      `https://${svc.spec!.clusterIP}:443`,
-    );
+  it('doctor against this cluster: healthy, the operator’s replicas and the pod’s sidecar running', async () => {
+    const [server] = (await c.core.listNamespacedPod({ namespace: APP_NS, labelSelector: 'app=server' }))
+      .items;
+    const r = await doctor('-n', APP_NS, '--pod', server!.metadata!.name!);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /PASS {2}operator-replicas: Deployment sidecar-system\/sidecar-operator: 2\/2 replicas ready; the webhook Service has 2 ready endpoint/,
+    );
+    expect(r.stdout).toContain(
+      `PASS  sidecar-running:${APP_NS}/${server!.metadata!.name}: sidecar-init exited 0; the proxy is running and ready`,
+    );
+  });
+
+  it('doctor names the cause when the proxy cannot start', async () => {
+    const ns = 'broken-proxy';
+    // Bootstrap None hands the proxy no configuration; told to read a file nothing writes, it exits.
+    await apply(
+      c,
+      `
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}, labels: {mesh: broken}}
+---
+apiVersion: sidecar.dev/v1alpha1
+kind: SidecarPolicy
+metadata: {name: broken-proxy}
+spec:
+  selector:
+    namespaceSelector: {matchLabels: {mesh: broken}}
+  injection: {sidecarMode: Native}
+  proxy:
+    image: ${c.images.proxy}
+    bootstrap: {mode: None}
+    args: [--config-path, /etc/sidecar/proxy/missing.yaml]
+  interception: {mode: REDIRECT}
+`,
+    );
+    await eventually(
+      async () => {
+        const p = await kubectl(
+          c,
+          'get',
+          'sidecarpolicy',
+          'broken-proxy',
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        );
+        return p.stdout === 'True' || undefined;
+      },
+      { what: 'policy broken-proxy Ready', timeoutMs: 60_000 },
+    );
+    const created = await kubectl(
+      c,
+      'run',
+      'web',
+      '-n',
+      ns,
+      `--image=${c.images.app}`,
+      '--image-pull-policy=Never',
+      '--',
+      'serve',
+      '-port',
+      '8080',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    await eventually(
+      async () => {
+        const p = await c.core.readNamespacedPod({ name: 'web', namespace: ns });
+        const proxy = p.status?.initContainerStatuses?.find((s) => s.name === 'sidecar-proxy');
+        return (proxy?.lastState?.terminated?.exitCode ?? 0) !== 0 || undefined;
+      },
+      { what: 'the broken proxy’s first exit', timeoutMs: 90_000 },
+    );
+    const r = await doctor('-n', ns, '--pod', 'web');
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stdout).toMatch(
+      /FAIL {2}sidecar-running:broken-proxy\/web: the proxy cannot start: it exits with code 1 \(Error\).*its last log line: ".*missing\.yaml: no such file or directory"/,
+    );
+    await kubectl(c, 'delete', 'namespace', ns, '--wait=false');
+    await kubectl(c, 'delete', 'sidecarpolicy', 'broken-proxy', '--wait=true', '--timeout=60s');
+  });
+
+  it('doctor names the cause when the operator Deployment is scaled to 0', async () => {
+    const scale = (n: number) =>
+      kubectl(c, 'scale', 'deployment/sidecar-operator', '-n', OP_NS, `--replicas=${n}`);
+    expect((await scale(0)).code).toBe(0);
+    await waitForPods(
+      c,
+      OP_NS,
+      'app.kubernetes.io/name=sidecar-operator',
+      (ps) => ps.length === 0,
+      'no operator pods',
+    );
+    const r = await doctor('-n', APP_NS);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stdout).toContain(
+      'FAIL  operator-replicas: Deployment sidecar-system/sidecar-operator is scaled to 0: no replica serves the webhook or reconciles policies; the API server refuses every pod in governed namespaces (failurePolicy Fail)',
+    );
+    expect(r.stdout).toContain(
+      'fix: kubectl scale deployment/sidecar-operator -n sidecar-system --replicas=2',
+    );
+    expect((await scale(2)).code).toBe(0);
+    await waitForPods(
+      c,
+      OP_NS,
+      'app.kubernetes.io/name=sidecar-operator',
+      (ps) => ps.length === 2 && ps.every(isReady),
+      'two operator replicas Ready again',
+    );
+    // The new replicas elect a leader and serve again: doctor is healthy once more.
+    await eventually(async () => ((await doctor('-n', APP_NS)).code === 0 ? true : undefined), {
+      what: 'doctor healthy after scaling back',
+      timeoutMs: 90_000,
+    });
   });
 
   it('helm uninstall: no webhook configuration, namespace mark or finalizer left; pods in the namespace still start', async () => {
