@@ -171,6 +171,14 @@ spec:
       )
       .join('\n  ');
     write(`${s.bold(`pod ${pod.metadata?.name}`)}\n  ${containers}\n\n`);
+    const proxyLog = await kubectl(c, 'logs', '-n', NAMESPACE, pod.metadata!.name!, '-c', 'sidecar-proxy');
+    const ready = proxyLog.stdout.split('\n').find((l) => l.includes('"msg":"proxy ready"'));
+    if (ready) {
+      const r = JSON.parse(ready) as Record<string, unknown>;
+      write(
+        `${s.bold('the proxy’s configuration')}\n  sidecar-init wrote ${String(r.config)} (${String(r.config_bytes)} bytes, rendered by the operator); the proxy took its listeners from it: outbound ${String(r.outbound)}, inbound ${String(r.inbound)}, health ${String(r.health)}, metrics ${String(r.metrics)}\n\n`,
+      );
+    }
     const rules = inPodNetns(c, pod, 'app', ['iptables-save', '-t', 'nat'])
       .split('\n')
       .filter((l) => l.startsWith('-A SIDECAR') || l.includes('REDIRECT'));
