@@ -2,8 +2,11 @@
 // calls its webhook through the Service, injected pods start on the kubelet, and a request crosses
 // both proxies. One cluster for the file; the tests run in order and build on each other.
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
 import { eventually } from '../../src/envtest/eventually.js';
 import {
   apply,
@@ -14,6 +17,7 @@ import {
   isReady,
   kubectl,
   proxyCounters,
+  ROOT,
   startCluster,
   waitForPods,
   type Cluster,
@@ -25,6 +29,12 @@ const APP_NS = 'shop';
 const POLICY = 'e2e';
 
 let c: Cluster;
+
+interface ExampleSpec {
+  proxy?: Record<string, unknown>;
+  volumes?: { secret?: { secretName: string }; configMap?: { name: string } }[];
+  [key: string]: unknown;
+}
 
 const policyYaml = (extraEnv = ''): string => `
 apiVersion: sidecar.dev/v1alpha1
@@ -491,6 +501,104 @@ spec:
       { what: 'both workloads on the new revision and outdatedPods 0', timeoutMs: 240_000, intervalMs: 300 },
     );
     expect(maxRestarting).toBeLessThanOrEqual(1);
+  });
+
+  it('every example policy gives pods that start (its proxy image replaced by the fixture)', async () => {
+    const examples = readdirSync(join(ROOT, 'examples'))
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) =>
+        parseAllDocuments(readFileSync(join(ROOT, 'examples', f), 'utf8'))
+          .map((d) => d.toJS() as { kind?: string; metadata: { name: string }; spec: ExampleSpec })
+          .filter((o) => o?.kind === 'SidecarPolicy'),
+      );
+    expect(examples.length).toBeGreaterThanOrEqual(7);
+    const objects: string[] = [];
+    for (const ex of examples) {
+      const ns = `ex-${ex.metadata.name}`;
+      // Each example governs a namespace of its own; its proxy is the fixture, which reads the same
+      // configuration file Envoy would (and exits without its listeners).
+      const spec = {
+        ...ex.spec,
+        selector: { namespaceSelector: { matchLabels: { example: ex.metadata.name } } },
+        proxy: { ...ex.spec.proxy, image: c.images.proxy },
+      };
+      objects.push(
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns, labels: { example: ex.metadata.name } },
+        }),
+        stringify({
+          apiVersion: 'sidecar.dev/v1alpha1',
+          kind: 'SidecarPolicy',
+          metadata: { name: ns },
+          spec,
+        }),
+        // What the example's volumes name, so the kubelet can mount them.
+        ...(ex.spec.volumes ?? []).flatMap((v) =>
+          v.secret
+            ? [
+                stringify({
+                  apiVersion: 'v1',
+                  kind: 'Secret',
+                  metadata: { name: v.secret.secretName, namespace: ns },
+                  stringData: { 'ca.crt': 'x', 'tls.crt': 'x', 'tls.key': 'x' },
+                }),
+              ]
+            : v.configMap
+              ? [
+                  stringify({
+                    apiVersion: 'v1',
+                    kind: 'ConfigMap',
+                    metadata: { name: v.configMap.name, namespace: ns },
+                    data: { placeholder: 'x' },
+                  }),
+                ]
+              : [],
+        ),
+      );
+    }
+    await apply(c, objects.join('---\n'));
+    for (const ex of examples) {
+      const ns = `ex-${ex.metadata.name}`;
+      await eventually(
+        async () =>
+          (await c.core.readNamespace({ name: ns })).metadata?.labels?.['sidecar.dev/policy'] === ns
+            ? true
+            : undefined,
+        { what: `namespace ${ns} governed by its policy`, timeoutMs: 60_000 },
+      );
+      const r = await kubectl(
+        c,
+        'run',
+        'web',
+        '-n',
+        ns,
+        `--image=${c.images.app}`,
+        '--image-pull-policy=Never',
+        '--',
+        'serve',
+        '-port',
+        '8080',
+      );
+      expect(r.code, `${ns}: ${r.stderr}`).toBe(0);
+    }
+    for (const ex of examples) {
+      const ns = `ex-${ex.metadata.name}`;
+      const [p] = await waitForPods(
+        c,
+        ns,
+        'run=web',
+        (ps) => ps.length === 1 && isReady(ps[0]!),
+        `${ns}/web Ready`,
+      );
+      const sidecars = [...(p!.spec!.initContainers ?? []), ...p!.spec!.containers].map((x) => x.name);
+      expect(sidecars, ns).toContain('sidecar-proxy');
+    }
+    for (const ex of examples)
+      await kubectl(c, 'delete', 'namespace', `ex-${ex.metadata.name}`, '--wait=false');
+    for (const ex of examples)
+      await kubectl(c, 'delete', 'sidecarpolicy', `ex-${ex.metadata.name}`, '--timeout=60s');
   });
 
   it('doctor against this cluster: healthy, the operator’s replicas and the pod’s sidecar running', async () => {
