@@ -449,6 +449,9 @@ export class NodeCluster {
   }
 
   private async drainPods(cpInfo: ControlPlaneInfo): Promise<void> {
+    // Without a scheduler the pods that controllers create in place of the deleted ones stay
+    // Pending, so the node empties instead of restarting them until the deadline.
+    await this.procs.find((p) => p.name === 'kube-scheduler')?.stop(5_000);
     const core = loadKubeConfig(cpInfo.adminKubeconfig).makeApiClient(CoreV1Api);
     const pods = await core.listPodForAllNamespaces();
     for (const pod of pods.items) {
