@@ -278,6 +278,9 @@ describe('release', () => {
         'RoleBinding',
         'Service',
         'ServiceAccount',
+        // The policy guard: the API server has ValidatingAdmissionPolicy (Kubernetes 1.30+).
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
       ].sort(),
     );
     for (const d of expected) {
