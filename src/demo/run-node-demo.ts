@@ -3,8 +3,7 @@ import { POLICY_LABEL } from '../api/index.js';
 import { eventually } from '../envtest/eventually.js';
 import {
   apply,
-  CHART,
-  helm,
+  installChart,
   inPodNetns,
   isReady,
   kubectl,
@@ -83,20 +82,7 @@ export async function runNodeDemo(opts: DemoOptions): Promise<DemoSession> {
     await step(
       `helm install the chart (namespace ${OPERATOR_NAMESPACE}, image ${c.images.operator})`,
       async () => {
-        const r = await helm(
-          c,
-          'install',
-          'sidecar-operator',
-          CHART,
-          '-n',
-          OPERATOR_NAMESPACE,
-          '--create-namespace',
-          '--set',
-          'image.pullPolicy=Never',
-          '--wait',
-          '--timeout',
-          '4m',
-        );
+        const r = await installChart(c, 'sidecar-operator', OPERATOR_NAMESPACE);
         if (r.code !== 0) throw new Error(`helm install: ${r.stderr}`);
       },
     );

@@ -41,6 +41,12 @@ export interface ControlPlaneInfo {
   clientCA: KeyPair;
   /** The CA that signed the API server's serving certificate (what pods and the kubelet trust). */
   servingCA: KeyPair;
+  /**
+   * With `nodeNetwork`: the CA of the client certificate the API server presents to admission
+   * webhooks called through a Service (its admission-control kubeconfig), as a cluster that
+   * authenticates itself to webhooks is set up. What a webhook's `--webhook-client-ca` is given.
+   */
+  webhookClientCA?: string;
   serverVersion: string;
   binaries: Binaries;
 }
@@ -74,6 +80,7 @@ export class ControlPlane {
   private readonly procs: ManagedProcess[] = [];
   private clientCA!: Authority;
   private servingCA!: Authority;
+  private webhookClientCA?: Authority;
   info!: ControlPlaneInfo;
 
   constructor(private readonly opts: ControlPlaneOptions = {}) {}
@@ -112,6 +119,7 @@ export class ControlPlane {
         adminKubeconfig,
         clientCA: { certPem: this.clientCA.certPem, keyPem: this.clientCA.keyPem },
         servingCA: { certPem: this.servingCA.certPem, keyPem: this.servingCA.keyPem },
+        ...(this.webhookClientCA ? { webhookClientCA: this.webhookClientCA.certPem } : {}),
         serverVersion: version.gitVersion,
         binaries: bins,
       };
@@ -155,8 +163,50 @@ export class ControlPlane {
       'kubelet-client.crt': kubeletClient.certPem,
       'kubelet-client.key': kubeletClient.keyPem,
     };
+    if (net) Object.assign(files, await this.webhookClientFiles(dir));
     for (const [name, content] of Object.entries(files))
       writeFileSync(join(dir, name), content, { mode: 0o600 });
+  }
+
+  /**
+   * The API server's identity towards admission webhooks: a CA of its own (not the cluster's client
+   * CA, whose certificates users hold), a client certificate, and the admission configuration whose
+   * kubeconfig presents it to every webhook called through a Service (`*.svc`).
+   */
+  private async webhookClientFiles(dir: string): Promise<Record<string, string>> {
+    this.webhookClientCA = await createAuthority('envtest-webhook-client-ca');
+    const cert = await issue(this.webhookClientCA, {
+      commonName: 'kube-apiserver-webhook-client',
+      usage: 'client',
+    });
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const kubeconfig = [
+      'apiVersion: v1',
+      'kind: Config',
+      'users:',
+      '  - name: "*.svc"',
+      '    user:',
+      `      client-certificate-data: ${b64(cert.certPem)}`,
+      `      client-key-data: ${b64(cert.keyPem)}`,
+      '',
+    ].join('\n');
+    const plugin = (name: string) =>
+      [
+        `  - name: ${name}`,
+        '    configuration:',
+        '      apiVersion: apiserver.config.k8s.io/v1',
+        '      kind: WebhookAdmissionConfiguration',
+        `      kubeConfigFile: ${join(dir, 'webhook-client.kubeconfig')}`,
+      ].join('\n');
+    const admission = [
+      'apiVersion: apiserver.config.k8s.io/v1',
+      'kind: AdmissionConfiguration',
+      'plugins:',
+      plugin('MutatingAdmissionWebhook'),
+      plugin('ValidatingAdmissionWebhook'),
+      '',
+    ].join('\n');
+    return { 'webhook-client.kubeconfig': kubeconfig, 'admission.yaml': admission };
   }
 
   private async startEtcd(bins: Binaries, dir: string): Promise<string> {
@@ -218,6 +268,7 @@ export class ControlPlane {
               `--service-cluster-ip-range=${net.serviceCIDR}`,
               '--authorization-mode=Node,RBAC',
               '--enable-admission-plugins=NodeRestriction',
+              `--admission-control-config-file=${join(dir, 'admission.yaml')}`,
               `--kubelet-client-certificate=${join(dir, 'kubelet-client.crt')}`,
               `--kubelet-client-key=${join(dir, 'kubelet-client.key')}`,
               '--kubelet-preferred-address-types=InternalIP',

@@ -116,6 +116,47 @@ export const kubectl = (c: Cluster, ...args: string[]): Promise<Run> =>
 export const cli = (c: Cluster, ...args: string[]): Promise<Run> =>
   run(process.execPath, [MAIN, ...args], { env: { KUBECONFIG: c.info.adminKubeconfigPath } });
 
+/** The Secret holding the CA of the API server's webhook client certificate, for the chart. */
+export const WEBHOOK_CLIENT_CA_SECRET = 'webhook-client-ca';
+
+/**
+ * `helm install` of the chart as a platform team would on a cluster whose API server authenticates
+ * itself to webhooks: the CA of that client certificate in a Secret, handed to the chart
+ * (webhook.clientAuth), the image already on the node. `--wait` for the Deployment.
+ */
+export async function installChart(
+  c: Cluster,
+  release: string,
+  namespace: string,
+  ...extra: string[]
+): Promise<Run> {
+  await c.core.createNamespace({ body: { metadata: { name: namespace } } }).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== 409) throw err;
+  });
+  await c.core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: WEBHOOK_CLIENT_CA_SECRET }, stringData: { 'ca.crt': c.info.webhookClientCA! } },
+  });
+  return helm(
+    c,
+    'install',
+    release,
+    CHART,
+    '-n',
+    namespace,
+    '--set',
+    'image.pullPolicy=Never',
+    '--set',
+    `webhook.clientAuth.caSecret=${WEBHOOK_CLIENT_CA_SECRET}`,
+    '--set',
+    'webhook.clientAuth.commonNames={kube-apiserver-webhook-client}',
+    '--wait',
+    '--timeout',
+    '4m',
+    ...extra,
+  );
+}
+
 /** Applies YAML with kubectl (server-side), as a user would. */
 export async function apply(c: Cluster, yaml: string): Promise<void> {
   const res = await run(

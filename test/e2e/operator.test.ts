@@ -3,6 +3,7 @@
 // both proxies. One cluster for the file; the tests run in order and build on each other.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   CHART,
   cli,
   helm,
+  installChart,
   inPodNetns,
   isReady,
   kubectl,
@@ -120,6 +122,23 @@ async function doctor(...args: string[]) {
   return cli(c, 'doctor', '--operator-namespace', OP_NS, '--webhook-url', url, ...args);
 }
 
+/** POST over TLS without a client certificate and without checking the server's (a forger's view). */
+function postInsecure(url: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      { method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const started = (p: V1Pod, name: string): Date | undefined => {
   const s = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].find(
     (x) => x.name === name,
@@ -173,21 +192,10 @@ describe('on a real node', () => {
   });
 
   it('helm install: two operator replicas Running and Ready under the chart’s ServiceAccount, one leader', async () => {
+    // The API server presents a client certificate to webhooks behind a Service (its
+    // admission-control kubeconfig); the chart is given that certificate's CA.
     const t0 = Date.now();
-    const r = await helm(
-      c,
-      'install',
-      RELEASE,
-      CHART,
-      '-n',
-      OP_NS,
-      '--create-namespace',
-      '--set',
-      'image.pullPolicy=Never',
-      '--wait',
-      '--timeout',
-      '4m',
-    );
+    const r = await installChart(c, RELEASE, OP_NS);
     expect(r.code, r.stderr).toBe(0);
     console.log(`helm install --wait: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const pods = await waitForPods(
@@ -259,6 +267,42 @@ describe('on a real node', () => {
       expect(h.clientConfig.service?.namespace).toBe(OP_NS);
       expect(caInSecret).toContain(h.clientConfig.caBundle);
     }
+  });
+
+  it('only the API server is served: its reviews become Events; a forged review without its certificate gets 401 and no template', async () => {
+    const events = await eventually(
+      async () => {
+        const list = await c.core.listNamespacedEvent({
+          namespace: APP_NS,
+          fieldSelector: 'reason=Injected',
+        });
+        return list.items.length > 0 ? list.items : undefined;
+      },
+      { what: 'an Injected Event in the application namespace', timeoutMs: 30_000 },
+    );
+    expect(events[0]!.involvedObject.kind).toBe('ReplicaSet');
+    const svc = await c.core.readNamespacedService({ name: 'sidecar-operator', namespace: OP_NS });
+    const review = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'forged',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: APP_NS,
+        operation: 'CREATE',
+        object: {
+          metadata: { name: 'forged', namespace: APP_NS },
+          spec: { containers: [{ name: 'a', image: 'x' }] },
+        },
+      },
+    };
+    const answer = await postInsecure(
+      `https://${svc.spec!.clusterIP}:443/inject/${POLICY}`,
+      JSON.stringify(review),
+    );
+    expect(answer.status).toBe(401);
+    expect(answer.body).not.toContain('sidecar-proxy');
   });
 
   it('sidecar-init exited 0 and its rules are in the pod’s network namespace; the proxy started before the app', async () => {
