@@ -7,7 +7,7 @@ import type { DoctorInputs } from './inputs.js';
 import { checkNamespace } from './namespace-checks.js';
 import { checkProxyConfig } from './proxy-checks.js';
 import { compileTemplate, injectPod, type Container, type Pod } from '../inject/index.js';
-import { checkCaBundle } from './webhook-checks.js';
+import { checkCaBundle, checkReview } from './webhook-checks.js';
 
 const now = new Date('2026-06-01T00:00:00Z');
 
@@ -176,5 +176,30 @@ describe('doctor: the proxy’s configuration', () => {
 
   it('says nothing about a pod without a sidecar', () => {
     expect(check({ metadata: { name: 'web' }, spec: { containers: [{ name: 'web' }] } })).toBeUndefined();
+  });
+});
+
+describe('doctor: the webhook’s answer to a review', () => {
+  const probe = (httpStatus: number, message?: string) => ({
+    url: 'https://10.0.0.5/inject/mesh',
+    caBundleEmpty: false,
+    review: { httpStatus, message },
+  });
+
+  it('takes a 401 for client authentication at work (only the API server is served), not for a fault', () => {
+    const r = checkReview(
+      'mesh',
+      probe(401, 'a client certificate signed by the webhook client CA is required'),
+    );
+    expect(r.status).toBe('pass');
+    expect(r.reason).toContain('only the API server is served');
+  });
+
+  it('fails any other non-200 answer with its status and message', () => {
+    expect(checkReview('mesh', probe(503, 'not ready'))).toEqual({
+      name: 'webhook-review:mesh',
+      status: 'fail',
+      reason: 'POST https://10.0.0.5/inject/mesh answered HTTP 503: not ready',
+    });
   });
 });
