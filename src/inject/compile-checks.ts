@@ -1,4 +1,4 @@
-import type { EnvVar, LabelSelector } from '../api/index.js';
+import { isPolicyLabelValue, type EnvVar, type LabelSelector } from '../api/index.js';
 import type { DefaultedSpec } from './policy-spec.js';
 
 /**
@@ -64,7 +64,7 @@ export function policyProblem(name: string, spec: DefaultedSpec): string | undef
 }
 
 function nameProblem(name: string): string | undefined {
-  if (name.length > 63 || !LABEL_VALUE.test(name))
+  if (!isPolicyLabelValue(name))
     return `metadata.name: ${JSON.stringify(name)} must be at most 63 characters: it is the value of the namespace label sidecar.dev/policy`;
   return undefined;
 }
