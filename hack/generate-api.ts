@@ -44,6 +44,12 @@ const names: Record<string, string> = {
   'spec.injection.allowedOverrides[]': 'OverrideName',
   'spec.proxy': 'ProxySpec',
   'spec.proxy.env[]': 'EnvVar',
+  'spec.proxy.env[].valueFrom': 'EnvVarSource',
+  'spec.proxy.env[].valueFrom.fieldRef': 'ObjectFieldSelector',
+  'spec.proxy.env[].valueFrom.fieldRef.apiVersion': 'FieldRefAPIVersion',
+  'spec.proxy.env[].valueFrom.resourceFieldRef': 'ResourceFieldSelector',
+  'spec.proxy.env[].valueFrom.configMapKeyRef': 'KeySelector',
+  'spec.proxy.env[].valueFrom.secretKeyRef': 'KeySelector',
   'spec.proxy.resources': 'ResourceRequirements',
   'spec.proxy.ports': 'ProxyPorts',
   'spec.proxy.volumeMounts[]': 'VolumeMount',
@@ -69,10 +75,11 @@ const sharedDescriptions: Record<string, string> = {
   LabelSelector:
     'A label query (the metav1.LabelSelector shape); matchLabels and matchExpressions are ANDed.',
   ResourceRequirements: 'Compute resources of a container (requests and limits, as resource quantities).',
+  KeySelector: "A key of a ConfigMap or a Secret in the pod's namespace (the core/v1 key selector shape).",
 };
 
 // Leaves that are objects without a shape of their own.
-const opaque = new Set(['spec.proxy.env[].valueFrom', 'metadata']);
+const opaque = new Set(['metadata']);
 
 const objectMeta = `/** The object metadata fields the operator reads; the API server sends more. */
 export interface ObjectMeta {

@@ -431,7 +431,181 @@ const invalid: Invalid[] = [
     spec: spec({ proxy: { drainSeconds: 601 } }),
     path: 'spec.proxy.drainSeconds',
   },
+  ...breaksEveryPod(),
 ];
+
+/**
+ * Policies the API server used to accept although every pod they inject is refused by it, or never
+ * starts; and selectors and names that can never work.
+ */
+function breaksEveryPod(): Invalid[] {
+  const IMAGE_SAYS = 'must be an image reference';
+  const container = (patch: Record<string, unknown>) => spec({ proxy: patch });
+  const envFrom = (valueFrom: unknown, value?: string) =>
+    container({ env: [{ name: 'X', ...(value === undefined ? {} : { value }), valueFrom }] });
+  const image = (what: string, ref: string): Invalid => ({
+    what: `a proxy image ${what}`,
+    spec: container({ image: ref }),
+    path: 'spec.proxy.image',
+    says: IMAGE_SAYS,
+  });
+  return [
+    image('with a trailing space', 'docker.io/envoyproxy/envoy:v1.36.2 '),
+    image('with a leading space', ' docker.io/envoyproxy/envoy:v1.36.2'),
+    image('that is blank', ' '),
+    image('with an inner space', 'docker.io/envoyproxy/ envoy:v1.36.2'),
+    image('with a newline', 'docker.io/envoyproxy/envoy:v1.36.2\nx'),
+    image('with a tab', 'envoy\t:v1'),
+    image('with an uppercase name', 'docker.io/EnvoyProxy/envoy:v1.36.2'),
+    image('with an empty tag', 'envoy:'),
+    image('with a short digest', 'envoy@sha256:abc'),
+    {
+      what: 'an init image with a trailing newline',
+      spec: spec({ init: { image: 'registry.example/init:v1\n' } }),
+      path: 'spec.init.image',
+      says: IMAGE_SAYS,
+    },
+    {
+      what: 'a valueFrom with no source',
+      spec: envFrom({}),
+      path: 'spec.proxy.env[0].valueFrom',
+      says: 'must set exactly one of fieldRef, resourceFieldRef, configMapKeyRef and secretKeyRef',
+    },
+    {
+      what: 'a valueFrom with two sources',
+      spec: envFrom({
+        fieldRef: { fieldPath: 'metadata.name' },
+        secretKeyRef: { name: 's', key: 'k' },
+      }),
+      path: 'spec.proxy.env[0].valueFrom',
+      says: 'must set exactly one',
+    },
+    {
+      what: 'a value and a valueFrom',
+      spec: envFrom({ fieldRef: { fieldPath: 'metadata.name' } }, 'x'),
+      path: 'spec.proxy.env[0].valueFrom',
+      says: 'must not be set together with value',
+    },
+    {
+      what: 'a fieldRef without fieldPath',
+      spec: envFrom({ fieldRef: {} }),
+      path: 'spec.proxy.env[0].valueFrom.fieldRef.fieldPath',
+    },
+    {
+      what: 'a fieldRef to a field the environment cannot read',
+      spec: envFrom({ fieldRef: { fieldPath: 'spec.containers' } }),
+      path: 'spec.proxy.env[0].valueFrom.fieldRef.fieldPath',
+      says: "must be a pod field a container's environment can read",
+    },
+    {
+      what: 'a fieldRef in another API version',
+      spec: envFrom({ fieldRef: { apiVersion: 'v2', fieldPath: 'metadata.name' } }),
+      path: 'spec.proxy.env[0].valueFrom.fieldRef.apiVersion',
+    },
+    {
+      what: 'a resourceFieldRef to an unknown resource',
+      spec: envFrom({ resourceFieldRef: { resource: 'limits.gpu' } }),
+      path: 'spec.proxy.env[0].valueFrom.resourceFieldRef.resource',
+      says: 'must be limits.cpu',
+    },
+    {
+      what: 'a secretKeyRef without a key',
+      spec: envFrom({ secretKeyRef: { name: 'token' } }),
+      path: 'spec.proxy.env[0].valueFrom.secretKeyRef.key',
+    },
+    {
+      what: 'a configMapKeyRef without a name',
+      spec: envFrom({ configMapKeyRef: { key: 'k' } }),
+      path: 'spec.proxy.env[0].valueFrom.configMapKeyRef.name',
+    },
+    {
+      what: 'a configMapKeyRef key with a slash',
+      spec: envFrom({ configMapKeyRef: { name: 'c', key: 'a/b' } }),
+      path: 'spec.proxy.env[0].valueFrom.configMapKeyRef.key',
+    },
+    {
+      what: 'a CPU request above its limit',
+      spec: container({ resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } }),
+      path: 'spec.proxy.resources.requests',
+      says: 'each request must be at most the limit of the same resource',
+    },
+    {
+      what: 'a memory limit below the default request',
+      spec: container({ resources: { limits: { memory: '64Mi' } } }),
+      path: 'spec.proxy.resources.requests',
+      says: 'requests default to cpu 100m and memory 128Mi',
+    },
+    {
+      what: 'an integer request above a quantity limit',
+      spec: container({ resources: { requests: { cpu: 2 }, limits: { cpu: '1' } } }),
+      path: 'spec.proxy.resources.requests',
+    },
+    {
+      what: 'a quantity request above an integer limit',
+      spec: container({ resources: { requests: { memory: '2Gi' }, limits: { memory: 1024 } } }),
+      path: 'spec.proxy.resources.requests',
+    },
+    {
+      what: 'an init memory request above its limit',
+      spec: spec({ init: { resources: { requests: { memory: '1Gi' }, limits: { memory: '512Mi' } } } }),
+      path: 'spec.init.resources.requests',
+      says: 'requests default to cpu 10m and memory 40Mi',
+    },
+    {
+      what: 'a negative CPU request',
+      spec: container({ resources: { requests: { cpu: '-100m' } } }),
+      path: 'spec.proxy.resources.requests[cpu]',
+      says: 'must not be negative',
+    },
+    {
+      what: 'a negative integer limit',
+      spec: spec({ init: { resources: { limits: { cpu: -1 } } } }),
+      path: 'spec.init.resources.limits[cpu]',
+      says: 'must not be negative',
+    },
+    {
+      what: 'a pod-selector label key with a space',
+      spec: spec({ selector: { namespaces: ['a'], podSelector: { matchLabels: { 'my app': 'x' } } } }),
+      path: 'spec.selector.podSelector.matchLabels',
+      says: 'keys must be label keys',
+    },
+    {
+      what: 'a pod-selector label key with an empty name',
+      spec: spec({ selector: { namespaces: ['a'], podSelector: { matchLabels: { 'example.com/': 'x' } } } }),
+      path: 'spec.selector.podSelector.matchLabels',
+    },
+    {
+      what: 'a namespace-selector label key whose name is over 63 characters',
+      spec: spec({ selector: { namespaceSelector: { matchLabels: { ['k'.repeat(64)]: 'x' } } } }),
+      path: 'spec.selector.namespaceSelector.matchLabels',
+    },
+    {
+      what: 'a pod-selector label value with a space',
+      spec: spec({ selector: { namespaces: ['a'], podSelector: { matchLabels: { app: 'my app' } } } }),
+      path: 'spec.selector.podSelector.matchLabels[app]',
+      says: 'must be a label value',
+    },
+    {
+      what: 'a requirement key with a leading dash',
+      spec: spec({
+        selector: { namespaceSelector: { matchExpressions: [{ key: '-mesh', operator: 'Exists' }] } },
+      }),
+      path: 'spec.selector.namespaceSelector.matchExpressions[0].key',
+      says: 'must be a label key',
+    },
+    {
+      what: 'a requirement value ending in a dot',
+      spec: spec({
+        selector: {
+          namespaces: ['a'],
+          podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['ok', 'bad.'] }] },
+        },
+      }),
+      path: 'spec.selector.podSelector.matchExpressions[0].values[1]',
+      says: 'must be a label value',
+    },
+  ];
+}
 
 describe('SidecarPolicy validation', () => {
   it('has a table of at least 20 invalid policies', () => {
@@ -477,6 +651,82 @@ describe('SidecarPolicy validation', () => {
     const got = await getPolicy(name);
     expect(got.spec.rollout?.maxUnavailable).toBe('100%');
     expect(got.spec.interception?.includeOutboundIPRanges).toEqual(['0.0.0.0/0', '::/0', '2001:db8::/32']);
+  });
+
+  it('accepts every policy the injection goldens use', async () => {
+    const dir = join(import.meta.dirname, '..', 'src', 'inject', 'testdata', 'policies');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const doc = parseAllDocuments(readFileSync(join(dir, f), 'utf8'))[0]!.toJS() as SidecarPolicy;
+      await createPolicy(`golden-${f.slice(0, -5)}-${suffix}`, doc.spec);
+    }
+  });
+
+  it('accepts valid images, quantities, valueFrom sources, selectors and a 63-character name', async () => {
+    const images = [
+      'envoy',
+      'envoyproxy/envoy:v1.36.2',
+      'localhost:5000/envoy',
+      'registry.example.com:443/team/sub_path/envoy-proxy__x:1.0_rc.1',
+      `docker.io/envoyproxy/envoy@sha256:${'a'.repeat(64)}`,
+      `docker.io/envoyproxy/envoy:v1.36.2@sha256:${'0'.repeat(64)}`,
+      '[fd00::1]:5000/envoy:v1',
+    ];
+    for (const [i, image] of images.entries()) {
+      await createPolicy(`image-${i}-${suffix}`, { ...valid, proxy: { image }, init: { image } });
+    }
+    const name = `${'n'.repeat(63 - suffix.length - 1)}-${suffix}`;
+    expect(name).toHaveLength(63);
+    await createPolicy(name, {
+      selector: {
+        namespaceSelector: {
+          matchLabels: { 'example.com/mesh': 'enabled', ['k'.repeat(63)]: '', 'a.b_c-d': 'A.b_c-9' },
+          matchExpressions: [
+            { key: `${'p'.repeat(253)}/name`, operator: 'Exists' },
+            { key: 'tier', operator: 'NotIn', values: ['', 'x', 'v'.repeat(63)] },
+          ],
+        },
+        podSelector: { matchLabels: { app: 'web' } },
+      },
+      proxy: {
+        env: [
+          { name: 'A', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.labels['app']" } } },
+          { name: 'B', valueFrom: { fieldRef: { fieldPath: 'status.podIPs' } } },
+          {
+            name: 'C',
+            valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } },
+          },
+          { name: 'D', valueFrom: { configMapKeyRef: { name: 'proxy.config', key: 'a_b-c.d' } } },
+          { name: 'E', value: '', valueFrom: { secretKeyRef: { name: 't', key: 'k', optional: true } } },
+          { name: 'F', value: 'plain' },
+        ],
+        resources: {
+          requests: { cpu: '0.5', memory: '128Mi', 'example.com/device': 1 },
+          limits: { cpu: '500m', memory: 134217728, 'example.com/device': '1' },
+        },
+      },
+      init: { resources: { requests: { cpu: 0 }, limits: { cpu: '+1', memory: '1e3' } } },
+    });
+    const got = await getPolicy(name);
+    expect(got.spec.proxy?.env?.[4]?.valueFrom).toEqual({
+      secretKeyRef: { name: 't', key: 'k', optional: true },
+    });
+  });
+
+  it('refuses a name over 63 characters, which no namespace label can carry', async () => {
+    const name = `${'n'.repeat(64 - suffix.length - 1)}-${suffix}`;
+    expect(name).toHaveLength(64);
+    const err = await createPolicy(name, valid).then(
+      () => undefined,
+      (e: unknown) => e as { code?: number; body?: string },
+    );
+    expect(err, 'the API server accepted it').toBeDefined();
+    expect(err!.code).toBe(422);
+    const status = JSON.parse(err!.body!) as { message: string; details?: { causes?: { field?: string }[] } };
+    expect(status.message).toContain('metadata.name:');
+    expect(status.message).toContain('must be at most 63 characters');
+    expect(status.details?.causes?.map((x) => x.field)).toContain('metadata.name');
   });
 
   it('accepts what only some bootstrap modes refuse', async () => {

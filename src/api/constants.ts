@@ -29,6 +29,15 @@ export const FINALIZER = `${GROUP}/cleanup`;
 
 /** Namespace label naming the policy that governs it (the webhook's namespaceSelector matches it). */
 export const POLICY_LABEL = `${GROUP}/policy`;
+
+/**
+ * Whether a policy's name can be the value of POLICY_LABEL (a label value, at most 63 characters).
+ * The CRD refuses other names, but a policy stored before that rule may still carry one: such a
+ * policy can never mark a namespace, so it must govern none.
+ */
+export function isPolicyLabelValue(name: string): boolean {
+  return name.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(name);
+}
 /** Namespace annotation with the governing policy's revision; also a label on injected pods. */
 export const REVISION_ANNOTATION = `${GROUP}/revision`;
 export const REVISION_LABEL = REVISION_ANNOTATION;

@@ -1,4 +1,5 @@
 import type { EnvVar, ResolvedProxySpec } from '../api/index.js';
+import { checkPolicy } from './compile-checks.js';
 import type { Container, Volume } from './k8s-types.js';
 import { buildInitArgs } from './init-args.js';
 import {
@@ -43,9 +44,10 @@ export const READY_PATH = '/healthz/ready';
 /**
  * Compile a defaulted policy into the template the webhook serves; pure and deterministic. Throws
  * (an Error naming the field) for a policy that cannot work, e.g. a bootstrap template without the
- * listeners the interception needs.
+ * listeners the interception needs, an image with whitespace or a request above its limit.
  */
 export function compileSpec(name: string, spec: DefaultedSpec, opts: CompileOptions): CompiledTemplate {
+  checkPolicy(name, spec);
   checkProxySpec(spec);
   const mode = resolveMode(spec.injection.sidecarMode, opts.nativeSidecars);
   const interception = interceptionValues(spec);

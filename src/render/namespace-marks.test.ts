@@ -100,6 +100,24 @@ describe('resolveNamespaceMarks', () => {
     expect(r.marks.get('x')?.policy).toBe('b');
     expect(r.governed.has('a')).toBe(false);
   });
+
+  it('leaves out a policy whose name no namespace label can carry (stored before the CRD refused it)', () => {
+    const long = 'l'.repeat(64);
+    const r = resolveNamespaceMarks(
+      [
+        pol(long, { selector: { namespaces: ['x', 'y'] }, priority: 9 }),
+        pol('b', { selector: { namespaces: ['x'] } }),
+        pol('n'.repeat(63), { selector: { namespaces: ['z'] } }),
+      ],
+      [ns('x'), ns('y'), ns('z')],
+      opts,
+    );
+    expect(r.marks.get('x')?.policy).toBe('b');
+    expect(r.marks.has('y')).toBe(false);
+    expect(r.marks.get('z')?.policy).toBe('n'.repeat(63));
+    expect(r.governed.has(long)).toBe(false);
+    expect(r.conflicts.size).toBe(0);
+  });
 });
 
 describe('namespace marks apply body', () => {

@@ -2,6 +2,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import {
   INJECTION_DISABLED,
   INJECTION_LABEL,
+  isPolicyLabelValue,
   NEVER_INJECTED_NAMESPACES,
   POLICY_LABEL,
   REVISION_ANNOTATION,
@@ -74,15 +75,19 @@ export function comparePrecedence(a: SidecarPolicy, b: SidecarPolicy): number {
 }
 
 /**
- * Which policy governs each namespace. Policies being deleted take part in nothing. Deterministic:
- * the same policies and namespaces give the same answer in any order.
+ * Which policy governs each namespace. Policies being deleted take part in nothing, nor do policies
+ * whose name no namespace label can carry (stored before the CRD refused such names): marking a
+ * namespace for one would fail, and keep the namespace from the policy that should govern it.
+ * Deterministic: the same policies and namespaces give the same answer in any order.
  */
 export function resolveNamespaceMarks(
   policies: readonly SidecarPolicy[],
   namespaces: readonly V1Namespace[],
   opts: MarkOptions,
 ): ResolvedMarks {
-  const live = policies.filter((p) => p.metadata?.deletionTimestamp === undefined).sort(comparePrecedence);
+  const live = policies
+    .filter((p) => p.metadata?.deletionTimestamp === undefined && isPolicyLabelValue(p.metadata?.name ?? ''))
+    .sort(comparePrecedence);
   const marks = new Map<string, NamespaceMark>();
   const governed = new Map<string, string[]>(live.map((p) => [p.metadata?.name ?? '', []]));
   const conflicts = new Map<string, NamespaceConflict[]>();

@@ -41,6 +41,10 @@ export type OverrideName =
   | 'proxyCPULimit'
   | 'proxyMemoryLimit';
 /**
+ * The version fieldPath is written in; only v1.
+ */
+export type FieldRefAPIVersion = 'v1';
+/**
  * Default, Template, Xds or None.
  */
 export type BootstrapMode = 'Default' | 'Template' | 'Xds' | 'None';
@@ -126,6 +130,9 @@ export interface LabelSelector {
    * Labels that must all be present with these values (key: value pairs, ANDed with matchExpressions).
    */
   matchLabels?: {
+    /**
+     * A label value.
+     */
     [k: string]: string;
   };
   /**
@@ -173,7 +180,7 @@ export interface InjectionSpec {
  */
 export interface ProxySpec {
   /**
-   * The proxy image.
+   * The proxy image, as a reference [registry[:port]/]name[:tag][@digest] (no whitespace anywhere).
    */
   image?: string;
   /**
@@ -224,10 +231,60 @@ export interface EnvVar {
    * The variable's value; $(VAR) references are expanded.
    */
   value?: string;
+  valueFrom?: EnvVarSource;
+}
+/**
+ * A source for the value, as in a core/v1 EnvVarSource: exactly one of fieldRef, resourceFieldRef, configMapKeyRef and secretKeyRef.
+ */
+export interface EnvVarSource {
+  fieldRef?: ObjectFieldSelector;
+  resourceFieldRef?: ResourceFieldSelector;
+  configMapKeyRef?: KeySelector;
+  secretKeyRef?: KeySelector;
+}
+/**
+ * A field of the pod (the downward API).
+ */
+export interface ObjectFieldSelector {
+  apiVersion?: FieldRefAPIVersion;
   /**
-   * A source for the value (fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef), as in a core/v1 EnvVarSource; passed through unchanged.
+   * metadata.name, metadata.namespace, metadata.uid, metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.hostIPs, status.podIP or status.podIPs.
    */
-  valueFrom?: { [key: string]: unknown };
+  fieldPath: string;
+}
+/**
+ * A resource request or limit of a container.
+ */
+export interface ResourceFieldSelector {
+  /**
+   * The container; absent, the proxy container itself.
+   */
+  containerName?: string;
+  /**
+   * limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory, requests.ephemeral-storage, or limits.hugepages-<size> / requests.hugepages-<size>.
+   */
+  resource: string;
+  /**
+   * The unit the value is given in (e.g. 1m or 1Mi).
+   */
+  divisor?: number | string;
+}
+/**
+ * A key of a ConfigMap or a Secret in the pod's namespace (the core/v1 key selector shape).
+ */
+export interface KeySelector {
+  /**
+   * The object's name (a DNS-1123 subdomain).
+   */
+  name: string;
+  /**
+   * The key (letters, digits, '-', '_' and '.').
+   */
+  key: string;
+  /**
+   * Whether the pod starts when the object or its key is missing.
+   */
+  optional?: boolean;
 }
 /**
  * Compute resources of a container (requests and limits, as resource quantities).
@@ -594,7 +651,7 @@ export interface ResolvedBootstrapSpec {
  */
 export interface ResolvedProxySpec {
   /**
-   * The proxy image.
+   * The proxy image, as a reference [registry[:port]/]name[:tag][@digest] (no whitespace anywhere).
    */
   image: string;
   /**
