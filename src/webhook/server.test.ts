@@ -150,6 +150,25 @@ describe('WebhookServer', () => {
     );
   });
 
+  it('answers a dry-run review (kubectl --dry-run=server, doctor) without counting it as an injection', async () => {
+    const s = make();
+    s.setCertificate(serving);
+    s.setTemplates(new Map([['mesh', template]]));
+    const { port, probePort } = await s.start();
+    const dry = JSON.parse(review) as { request: Record<string, unknown> };
+    dry.request.dryRun = true;
+    for (let i = 0; i < 3; i++) {
+      const r = await call(port, ca.certPem, { body: JSON.stringify(dry) });
+      expect(JSON.parse(r.body).response).toMatchObject({ allowed: true, patchType: 'JSONPatch' });
+    }
+    expect((await call(port, ca.certPem, { body: review })).status).toBe(200);
+    const metrics = (await plain(probePort!, '/metrics')).body;
+    expect(metrics).toMatch(/sidecar_webhook_injected_pods_total\{policy="mesh"\} 1$/m);
+    expect(metrics).toMatch(
+      /sidecar_webhook_admission_requests_total\{result="injected",reason="Injected"\} 4/,
+    );
+  });
+
   it('refuses a review whose pod has a 1,000,000-character string as annotations or labels: 400 in under 100 ms', async () => {
     const s = make();
     s.setCertificate(serving);

@@ -307,7 +307,7 @@ export class WebhookServer {
       operatorNamespace: this.opts.operatorNamespace,
     });
     this.send(res, 200, encodeAdmissionReview(outcome.response), 'application/json');
-    this.observe(policy, decoded.request.uid, outcome, started);
+    this.observe(policy, decoded.request, outcome, started);
     if (authenticated || this.opts.unauthenticatedEvents === true)
       this.emit(policy, decoded.request, outcome);
   }
@@ -341,11 +341,24 @@ export class WebhookServer {
     return seconds * 1000;
   }
 
-  private observe(policy: string, uid: string, outcome: AdmissionOutcome, started: bigint): void {
+  private observe(
+    policy: string,
+    request: AdmissionRequest,
+    outcome: AdmissionOutcome,
+    started: bigint,
+  ): void {
     const durationMs = this.record(outcome.result, outcome.reason, started);
-    if (outcome.result === 'injected') this.metrics.injected.inc({ policy });
+    // A dry run (kubectl --dry-run=server, doctor's probe) creates no pod: not an injection.
+    if (outcome.result === 'injected' && !request.dryRun) this.metrics.injected.inc({ policy });
     if (outcome.result === 'unknown_policy') this.metrics.unknownPolicy.inc();
-    const log = this.log.child({ uid, namespace: outcome.namespace, pod: outcome.pod, policy });
+    const log = this.log.child({ uid: request.uid, namespace: outcome.namespace, pod: outcome.pod, policy });
+    if (request.dryRun && (outcome.result === 'injected' || outcome.result === 'skipped')) {
+      log.debug(
+        { result: outcome.result, reason: outcome.reason, dryRun: true },
+        `dry run: ${outcome.message}`,
+      );
+      return;
+    }
     const fields = {
       result: outcome.result,
       reason: outcome.reason,
