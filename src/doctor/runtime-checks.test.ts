@@ -108,13 +108,15 @@ describe('checkSidecarRuntime', () => {
     expect(r.reason).toMatch(/^sidecar-init cannot set up the pod: it exits with code 2/);
   });
 
-  it('warns when the proxy runs but is not ready, and when it has not started', () => {
+  it('warns when the proxy runs but is not ready, and when sidecar-init ran but the proxy has not started', () => {
     const notReady = status('sidecar-proxy', { state: { running: {} }, restartCount: 1 });
     expect(checkSidecarRuntime(podInputs([initDone, notReady]))).toMatchObject({
       status: 'warn',
       reason: expect.stringContaining('not ready (restarted 1 time(s))'),
     });
-    expect(checkSidecarRuntime(podInputs([]))).toMatchObject({ status: 'warn' });
+    expect(checkSidecarRuntime(podInputs([initDone]))).toMatchObject({ status: 'warn' });
+    // Not on a node yet: the injection checks speak for it, this one has nothing to say.
+    expect(checkSidecarRuntime(podInputs([]))).toBeUndefined();
   });
 
   it('says nothing for a pod without our sidecar', () => {

@@ -56,6 +56,12 @@ export function checkSidecarRuntime(inputs: DoctorInputs): CheckResult | undefin
   const ns = pod.metadata?.namespace ?? inputs.namespace?.name ?? 'default';
   const podName = pod.metadata?.name ?? target.name;
   const at: Subject = { name: `sidecar-running:${ns}/${podName}`, ns, pod: podName, inputs: target };
+  // Not started on a node yet (unscheduled, or no kubelet): nothing to say about the sidecar.
+  if (
+    statusOf(target, INIT_CONTAINER_NAME) === undefined &&
+    statusOf(target, PROXY_CONTAINER_NAME) === undefined
+  )
+    return undefined;
   const init = statusOf(target, INIT_CONTAINER_NAME);
   const initTrouble = init && containerTrouble(init, target.logs?.[INIT_CONTAINER_NAME]);
   if (initTrouble)
