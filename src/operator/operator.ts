@@ -13,11 +13,16 @@ import {
   type ServingHosts,
   type ServingMaterial,
 } from '../certs/index.js';
-import { Controller } from '../controller/controller.js';
-import { createEventRecorder } from '../controller/events.js';
-import { LeaderElector } from '../controller/leader.js';
-import { createControllerMetrics } from '../controller/metrics.js';
-import { loadKubeConfig, requestJson, type KubeConfigSource } from '../kube/index.js';
+import { CertificateLoop } from '../controllers/certificates/loop.js';
+import { Controller } from '../controllers/policy/controller.js';
+import {
+  createControllerMetrics,
+  createEventRecorder,
+  LeaderElector,
+  loadKubeConfig,
+  requestJson,
+  type KubeConfigSource,
+} from '../kube/index.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
 import {
   createAdmissionEventRecorder,
@@ -26,7 +31,6 @@ import {
   watchInjectorTemplates,
   watchServingSecret,
 } from '../webhook/index.js';
-import { CertificateLoop } from './certificates.js';
 
 export const DEFAULT_LEASE_NAME = 'sidecar-operator-leader';
 export const DEFAULT_SECRET = DEFAULT_SECRET_NAME;

@@ -23,3 +23,5 @@ export {
   rolloutCondition,
   type RolloutFacts,
 } from './rollout-condition.js';
+export { certificateFacts, EventReason, transitionEvents, type PolicyEvent } from './events.js';
+export { countPods, isOutdated, podEventMatters, type PodCounts, type PodMeta } from './pod-counts.js';
