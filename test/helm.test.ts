@@ -15,7 +15,7 @@ import {
   REVISION_ANNOTATION,
   type SidecarPolicy,
 } from '../src/api/index.js';
-import { DEFAULT_INIT_IMAGE } from '../src/cli/init-image.js';
+import { DEFAULT_INIT_IMAGE } from '../src/operator/config.js';
 import { addFinalizer } from '../src/controllers/policy/finalizer.js';
 import { applyObject, jsonPatch, loadKubeConfig, requestJson } from '../src/kube/index.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, renderInjectorConfigMap } from '../src/render/injector-configmap.js';
