@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULT_CERTIFICATE_SETTINGS, type CertificateSettings } from '../certs/schedule.js';
+import { DEFAULT_SECRET_NAME } from '../certs/secret-format.js';
 import type { KubeConfigSource } from '../kube/index.js';
 import { version } from './version.js';
 
@@ -96,7 +97,7 @@ export const DEFAULTS: Readonly<Omit<OperatorSettings, Optional>> = {
   resyncPeriodMs: 300_000,
   workers: 4,
   certSource: 'self',
-  secretName: 'sidecar-operator-certs',
+  secretName: DEFAULT_SECRET_NAME,
   caLifetimeMs: DEFAULT_CERTIFICATE_SETTINGS.caLifetimeMs,
   leafLifetimeMs: DEFAULT_CERTIFICATE_SETTINGS.leafLifetimeMs,
   admissionEvents: true,

@@ -4,11 +4,10 @@ import {
   certificateEvent,
   DEFAULT_CERTIFICATE_SETTINGS,
   isBundleDistributed,
-  reconcileCertificates,
   type CertificateSettings,
-  type ReconcileCertificatesResult,
   type ServingHosts,
 } from '../../certs/index.js';
+import { reconcileCertificates, type ReconcileCertificatesResult } from '../../certs/store.js';
 import { Informer, type EventRecorder } from '../../kube/index.js';
 
 export interface CertificateLoopOptions {
