@@ -111,6 +111,7 @@ export function elect(
   kc: KubeConfig,
   identity: string,
   jobs: LeaderJobs,
+  now: () => Date,
 ): LeaderElector | undefined {
   if (!c.leaderElect) {
     void jobs.lead().catch((err: unknown) => c.log.error({ err }, 'controller failed to start'));
@@ -128,6 +129,7 @@ export function elect(
     onStartedLeading: () => jobs.lead(),
     onStoppedLeading: () => jobs.follow(),
     onLeaderChanged: (id) => c.log.info({ leader: id }, 'leader observed'),
+    now: () => now().getTime(),
   });
   elector.start();
   return elector;

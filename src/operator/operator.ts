@@ -71,7 +71,7 @@ export async function startOperator(config: OperatorConfig): Promise<OperatorHan
     },
     now,
   );
-  const elector = elect(c, kc, identity, leader);
+  const elector = elect(c, kc, identity, leader, now);
   log.info(
     { identity, namespace: c.namespace, ...features, webhookPort: serving.ports.port },
     'operator started',
