@@ -33,7 +33,7 @@ import {
   type PolicyFacts,
 } from '../../status/index.js';
 import { removeFinalizer } from '../cleanup.js';
-import { conditionMessage } from '../condition-message.js';
+import { conditionMessage, step } from '../steps.js';
 import type { InjectorConfigMap } from '../injector-configmap/injector-configmap.js';
 import type { PodIndex } from '../pod-index.js';
 import type { Rollout, RolloutOutcome } from '../rollout/rollout.js';
@@ -73,23 +73,6 @@ const configMapRef = (namespace: string): ObjectRef => ({
   namespace,
   name: INJECTOR_CONFIGMAP,
 });
-
-/** Runs one write; its failure, if any, is collected and returned. */
-async function step(
-  failures: StepFailure[],
-  s: StepFailure['step'],
-  object: ObjectRef,
-  fn: () => Promise<unknown>,
-): Promise<StepFailure | undefined> {
-  try {
-    await fn();
-    return undefined;
-  } catch (err) {
-    const f = stepFailure(s, object, err);
-    failures.push(f);
-    return f;
-  }
-}
 
 /**
  * The SidecarPolicy reconciler, level-based: whatever event brought the key, it re-reads the caches

@@ -12,7 +12,7 @@ import {
 } from '../../render/webhook-configuration.js';
 import { certificateFacts, type PolicyFacts } from '../../status/index.js';
 import { deleteWebhookConfiguration } from '../cleanup.js';
-import { conditionMessage } from '../condition-message.js';
+import { conditionMessage } from '../steps.js';
 
 /** The serving certificate as the controllers need it: the bundle to distribute and its expiry. */
 export interface CertificateView {
