@@ -57,7 +57,7 @@ verify: deps ## Regenerate everything generated and fail on any difference.
 	git diff --exit-code -- src/api charts/sidecar-operator/crds || { echo "generated files are stale: run make generate manifests"; exit 1; }
 
 .PHONY: lint
-lint: deps ## Lint (typescript-eslint) and check formatting (prettier).
+lint: deps ## Lint (typescript-eslint), check formatting (prettier) and the import graph (no cycle, none upward).
 	npm run --silent lint
 
 .PHONY: format

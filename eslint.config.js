@@ -2,9 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const pureCore = ['src/inject/**', 'src/iptables/rules*.ts', 'src/render/**', 'src/status/**', 'src/api/**'];
-// The certificate core: everything in src/certs but the Secret store (and the index re-exporting it).
-pureCore.push('src/certs/{authority,schedule,secret-format,state,transition}.ts');
+// The pure core, by folder: whatever is added to these folders is held to the rule.
+const pureFolders = ['api', 'inject', 'iptables', 'render', 'status'];
+const pureCore = pureFolders.map((f) => `src/${f}/**`);
+// The certificate core: everything in src/certs but the Secret store (I/O, apart in store.ts).
+pureCore.push('src/certs/**');
+const pureIgnores = ['**/*.test.ts', 'src/certs/store.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/api/generated/**'] },
@@ -26,7 +29,7 @@ export default tseslint.config(
   {
     // The pure core does no I/O and reads no clock: imports point one way, edges -> core -> api.
     files: pureCore,
-    ignores: ['**/*.test.ts'],
+    ignores: pureIgnores,
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -50,7 +53,16 @@ export default tseslint.config(
               allowTypeImports: true,
             },
             {
-              group: ['**/kube/**', '**/controller/**', '**/webhook/**', '**/cli/**'],
+              group: [
+                '**/kube/**',
+                '**/controllers/**',
+                '**/webhook/**',
+                '**/doctor/**',
+                '**/operator/**',
+                '**/cli/**',
+                '**/demo/**',
+                '**/envtest/**',
+              ],
               message: 'pure core must not import edges',
             },
           ],

@@ -12,7 +12,7 @@ import {
   REVISION_ANNOTATION,
   type SidecarPolicy,
 } from '../src/api/index.js';
-import { deleteWebhookConfiguration, removeFinalizer, unmarkNamespace } from '../src/controller/cleanup.js';
+import { deleteWebhookConfiguration, removeFinalizer, unmarkNamespace } from '../src/controllers/cleanup.js';
 import { jsonPatch, requestJson } from '../src/kube/index.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../src/render/injector-configmap.js';
 import { admin, createPolicy, dropPoliciesAfterAll, getPolicy, shortId } from './controller-support.js';

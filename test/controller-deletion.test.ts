@@ -2,10 +2,10 @@ import { CoreV1Api, type V1ConfigMap, type V1Namespace } from '@kubernetes/clien
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINALIZER, policyPath, type SidecarPolicy } from '../src/api/index.js';
-import { createEventRecorder } from '../src/controller/events.js';
-import { PodIndex } from '../src/controller/pod-index.js';
-import { Reconciler, type Cache } from '../src/controller/reconciler.js';
-import { jsonPatch, requestJson } from '../src/kube/index.js';
+import { PodIndex } from '../src/controllers/pod-index.js';
+import { createPolicyReconciler } from '../src/controllers/policy/assemble.js';
+import type { PolicyReconciler } from '../src/controllers/policy/reconciler.js';
+import { createEventRecorder, jsonPatch, requestJson, type Cache } from '../src/kube/index.js';
 import type { OperatorHandle } from '../src/operator/index.js';
 import { INJECTOR_CONFIGMAP, parseInjectorConfigMap } from '../src/render/injector-configmap.js';
 import {
@@ -128,8 +128,8 @@ describe('a reconcile whose cache has not seen the deletion yet', () => {
     opNs = await testNamespace('del-stale');
   });
 
-  function reconcilerSeeing(policy: SidecarPolicy): Reconciler {
-    return new Reconciler({
+  function reconcilerSeeing(policy: SidecarPolicy): PolicyReconciler {
+    return createPolicyReconciler({
       kc,
       log: silent,
       caches: {

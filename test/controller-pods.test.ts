@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyPath, type SidecarPolicy } from '../src/api/index.js';
 import { Informer } from '../src/kube/informer.js';
 import type { OperatorHandle } from '../src/operator/index.js';
-import type { PodMeta } from '../src/controller/pod-counts.js';
+import type { PodMeta } from '../src/status/index.js';
 import {
   admin,
   cleanupWebhooksAfterAll,

@@ -15,8 +15,8 @@ import {
   REVISION_ANNOTATION,
   type SidecarPolicy,
 } from '../src/api/index.js';
-import { DEFAULT_INIT_IMAGE } from '../src/cli/init-image.js';
-import { addFinalizer } from '../src/controller/finalizer.js';
+import { DEFAULT_INIT_IMAGE } from '../src/operator/config.js';
+import { addFinalizer } from '../src/controllers/policy/finalizer.js';
 import { applyObject, jsonPatch, loadKubeConfig, requestJson } from '../src/kube/index.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, renderInjectorConfigMap } from '../src/render/injector-configmap.js';
 import { renderWebhookConfiguration } from '../src/render/webhook-configuration.js';

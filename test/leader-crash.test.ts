@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LeaderElector } from '../src/controller/leader.js';
+import { LeaderElector } from '../src/kube/index.js';
 import { loadKubeConfig, requestJson } from '../src/kube/index.js';
 import { envtest, eventually, testNamespace } from './support.js';
 

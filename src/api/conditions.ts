@@ -8,21 +8,24 @@ export const ConditionType = {
   WebhookConfigured: 'WebhookConfigured',
   /** Every governed namespace carries the policy's marks, and no other does. */
   NamespacesSynced: 'NamespacesSynced',
-  /** The webhook's serving certificate is valid and not about to expire. */
+  /**
+   * The webhook's serving certificate is valid (not expired) and trusted by the API server: every CA
+   * of its bundle is in the policy's caBundle. Renewal before expiry is the certificate loop's.
+   */
   CertificateReady: 'CertificateReady',
   /** True when another policy with higher precedence governs a namespace this one selects. */
   Conflict: 'Conflict',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
-/** CamelCase reasons (metav1.Condition reason pattern), stable for alerts and tests. */
+/** CamelCase reasons of every condition (metav1.Condition reason pattern), stable for alerts and tests. */
 export const Reason = {
   Reconciled: 'Reconciled',
   Reconciling: 'Reconciling',
-  Deleting: 'Deleting',
   InvalidPolicy: 'InvalidPolicy',
   Rendered: 'Rendered',
-  RenderFailed: 'RenderFailed',
+  /** The API server refused the injector ConfigMap. */
+  ConfigMapApplyFailed: 'ConfigMapApplyFailed',
   WebhookApplied: 'WebhookApplied',
   WebhookApplyFailed: 'WebhookApplyFailed',
   WaitingForCertificate: 'WaitingForCertificate',
@@ -31,10 +34,18 @@ export const Reason = {
   NoNamespacesSelected: 'NoNamespacesSelected',
   CertificateValid: 'CertificateValid',
   CertificateMissing: 'CertificateMissing',
-  CertificateExpiring: 'CertificateExpiring',
   CertificateExpired: 'CertificateExpired',
+  /** The policy's caBundle does not hold every CA of the bundle yet: the API server would refuse. */
+  BundleNotDistributed: 'BundleNotDistributed',
   NoConflict: 'NoConflict',
   NamespaceConflict: 'NamespaceConflict',
-  DependencyNotReady: 'DependencyNotReady',
+  /** RolloutComplete: no injected pod runs an older revision. */
+  UpToDate: 'UpToDate',
+  /** RolloutComplete, strategy Manual, stale pods: restarting them is left to the user. */
+  ManualRollout: 'ManualRollout',
+  /** RolloutComplete, strategy Restart: workloads are being restarted in waves. */
+  RolloutInProgress: 'RolloutInProgress',
+  /** RolloutComplete, strategy Restart: every workload that can be restarted runs the revision; others remain. */
+  NotRestartable: 'NotRestartable',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -195,13 +195,30 @@ export async function createCA(opts: {
   lifetimeMs: number;
   keyAlgorithm?: KeyAlgorithm;
 }): Promise<KeyPairPem> {
-  const algorithm = algorithms[opts.keyAlgorithm ?? 'ECDSA-P256'];
+  return createSelfSignedCA({
+    commonName: `${CA_NAME_PREFIX}${opts.generation}`,
+    ...validityWindow(opts.now, opts.lifetimeMs),
+    ...(opts.keyAlgorithm ? { keyAlgorithm: opts.keyAlgorithm } : {}),
+  });
+}
+
+/**
+ * A self-signed CA that signs leaves only (path length 0). The one place CA certificates are made:
+ * the operator's (createCA) and the test control plane's.
+ */
+export async function createSelfSignedCA(opts: {
+  commonName: string;
+  notBefore: Date;
+  notAfter: Date;
+  keyAlgorithm?: KeyAlgorithm;
+}): Promise<KeyPairPem> {
   const keys = await generateKeys(opts.keyAlgorithm ?? 'ECDSA-P256');
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
-    name: `CN=${CA_NAME_PREFIX}${opts.generation}`,
-    ...validityWindow(opts.now, opts.lifetimeMs),
-    signingAlgorithm: algorithm,
+    name: `CN=${opts.commonName}`,
+    notBefore: opts.notBefore,
+    notAfter: opts.notAfter,
+    signingAlgorithm: algorithms[opts.keyAlgorithm ?? 'ECDSA-P256'],
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
@@ -230,32 +247,63 @@ export async function issueServingCertificate(opts: {
   lifetimeMs: number;
   keyAlgorithm?: KeyAlgorithm;
 }): Promise<KeyPairPem> {
+  const { dnsNames, ipAddresses } = opts.hosts;
+  if (dnsNames.length + ipAddresses.length === 0)
+    throw new Error('a serving certificate needs at least one DNS name or IP address');
+  const caNotAfter = new x509.X509Certificate(opts.ca.certPem).notAfter;
+  return issueLeaf({
+    ca: opts.ca,
+    subject: `CN=${dnsNames[0] ?? ipAddresses[0]}`,
+    dnsNames,
+    ipAddresses,
+    usage: 'server',
+    ...validityWindow(opts.now, opts.lifetimeMs, caNotAfter),
+    ...(opts.keyAlgorithm ? { keyAlgorithm: opts.keyAlgorithm } : {}),
+  });
+}
+
+/**
+ * A leaf certificate signed by `ca`: for a server (serverAuth) or a client (clientAuth). The one
+ * place leaves are made: the operator's serving certificate and the test control plane's.
+ */
+export async function issueLeaf(opts: {
+  ca: KeyPairPem;
+  /** Distinguished name, e.g. `CN=kube-apiserver` or `CN=admin, O=system:masters`. */
+  subject: string;
+  dnsNames?: readonly string[];
+  ipAddresses?: readonly string[];
+  usage: 'server' | 'client';
+  notBefore: Date;
+  notAfter: Date;
+  keyAlgorithm?: KeyAlgorithm;
+}): Promise<KeyPairPem> {
   const signer = await loadSigner(opts.ca);
   const keyAlgorithm = opts.keyAlgorithm ?? 'ECDSA-P256';
   const keys = await generateKeys(keyAlgorithm);
   const sans = [
-    ...opts.hosts.dnsNames.map((value) => new x509.GeneralName('dns', value)),
-    ...opts.hosts.ipAddresses.map((value) => new x509.GeneralName('ip', value)),
+    ...(opts.dnsNames ?? []).map((value) => new x509.GeneralName('dns', value)),
+    ...(opts.ipAddresses ?? []).map((value) => new x509.GeneralName('ip', value)),
   ];
-  if (sans.length === 0) throw new Error('a serving certificate needs at least one DNS name or IP address');
   const caKeyId = signer.cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   const usage =
     keyAlgorithm === 'RSA-2048'
       ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
       : x509.KeyUsageFlags.digitalSignature;
+  const eku = opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
-    subject: `CN=${opts.hosts.dnsNames[0] ?? opts.hosts.ipAddresses[0]}`,
+    subject: opts.subject,
     issuer: signer.cert.subject,
-    ...validityWindow(opts.now, opts.lifetimeMs, signer.cert.notAfter),
+    notBefore: opts.notBefore,
+    notAfter: opts.notAfter,
     signingAlgorithm: algorithmOf(signer.cert),
     publicKey: keys.publicKey,
     signingKey: signer.key,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usage, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(sans),
+      new x509.ExtendedKeyUsageExtension([eku]),
+      ...(sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans)] : []),
       caKeyId
         ? new x509.AuthorityKeyIdentifierExtension(caKeyId)
         : await x509.AuthorityKeyIdentifierExtension.create(signer.cert.publicKey),

@@ -1,3 +1,4 @@
+/** The certificate core (pure). The Secret store (I/O) is apart: import it from './store.js'. */
 export {
   isBundleDistributed,
   serviceHosts,
@@ -15,6 +16,7 @@ export {
   type CertificateSettings,
 } from './schedule.js';
 export {
+  DEFAULT_SECRET_NAME,
   parseServingMaterial,
   SecretAnnotations,
   SecretKeys,
@@ -23,14 +25,6 @@ export {
   type ServingMaterial,
 } from './secret-format.js';
 export type { CertificatePhase } from './state.js';
-export {
-  DEFAULT_SECRET_NAME,
-  readCertificateSecret,
-  reconcileCertificates,
-  type CertificateSecretRef,
-  type ReconcileCertificatesInput,
-  type ReconcileCertificatesResult,
-} from './store.js';
 export {
   certificateEvent,
   CertificateEventReasons,

@@ -8,6 +8,9 @@ import {
 } from './state.js';
 
 /** Keys of the certificate Secret's data. `tls.crt`/`tls.key` make it a valid `kubernetes.io/tls`. */
+/** The Secret holding the serving certificate, unless configured otherwise. */
+export const DEFAULT_SECRET_NAME = 'sidecar-operator-certs';
+
 export const SecretKeys = {
   caCert: 'ca.crt',
   caKey: 'ca.key',

@@ -14,8 +14,6 @@ import {
 import { canonicalBundle, phaseOf, type CertificateState } from './state.js';
 import { applyCertificateAction } from './transition.js';
 
-export const DEFAULT_SECRET_NAME = 'sidecar-operator-certs';
-
 const LABELS = {
   'app.kubernetes.io/managed-by': 'sidecar-operator',
   'app.kubernetes.io/component': 'certificates',

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { version } from './version.js';
+import { version } from '../operator/version.js';
 
 interface CommandModule {
   register(program: Command): void;

@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { hasGlobalIPv6 } from '../iptables/detect.js';
-import { processEnv } from '../iptables/apply.js';
+import { processEnv } from './iptables-apply.js';
 // Not the engine's index: sidecar-init runs this at every pod start and needs only these two.
 import { PROXY_CONFIG_ENV, PROXY_CONFIG_FILE_ENV } from '../inject/proxy-config-names.js';
 import { resolveAtStart } from '../inject/proxy-config-start.js';

@@ -21,7 +21,7 @@ import { ControlPlane, eventually } from '../envtest/index.js';
 import { freePort } from '../envtest/process.js';
 import type { Pod } from '../inject/index.js';
 import { loadKubeConfig, requestJson, type PooledKubeConfig } from '../kube/index.js';
-import { DEFAULT_INIT_IMAGE } from '../cli/init-image.js';
+import { DEFAULT_INIT_IMAGE } from '../operator/config.js';
 import { startOperator, type OperatorHandle } from '../operator/index.js';
 import { showInterception, showNamespace, showPod, showPolicy } from './show.js';
 import { formatMs, type Style } from './style.js';

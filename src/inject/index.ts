@@ -44,7 +44,7 @@ export {
   type InjectContext,
 } from './decide.js';
 export { injectPod, type InjectResult } from './inject-pod.js';
-export { escapePointer, type PatchOperation } from './json-patch.js';
+export { escapePointer, pointerTokens, type PatchOperation } from './json-patch.js';
 export type { Container, LabelSelector, ObjectMeta, Pod, PodSpec, Volume } from './k8s-types.js';
 export type { InjectWarning, WarningReason } from './overrides.js';
 export {

@@ -9,6 +9,14 @@ export function escapePointer(token: string): string {
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
+/** The reference tokens of a JSON Pointer, unescaped (`~1` → `/` first, then `~0` → `~`). */
+export function pointerTokens(pointer: string): string[] {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
 /**
  * Operations turning `before` into `after`, two lists of objects whose untouched elements are the
  * same references (the engine never copies what it does not change). Removals go from the highest

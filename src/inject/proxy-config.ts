@@ -9,7 +9,7 @@ import {
 } from './bootstrap-template.js';
 import type { DefaultedSpec } from './policy-spec.js';
 import { CONFIG_MOUNT_PATH, PROXY_CONFIG_FILE } from './proxy-config-names.js';
-import type { InterceptionMode } from './template.js';
+import type { InterceptionMode, ProxyConfig } from './template.js';
 
 export {
   CONFIG_MOUNT_PATH,
@@ -18,18 +18,7 @@ export {
   PROXY_CONFIG_FILE_ENV,
 } from './proxy-config-names.js';
 
-export type ProxyConfigMode = 'Default' | 'Template' | 'Xds';
-
-/**
- * The proxy's configuration in a compiled template (absent with bootstrap mode None). One file per
- * interception mode a pod can end up with: the policy's, and the other capture mode when pods may
- * switch by annotation (TPROXY makes listeners transparent). The pod-start substitutions are left in.
- */
-export interface ProxyConfig {
-  mode: ProxyConfigMode;
-  file: string;
-  content: Partial<Record<InterceptionMode, string>>;
-}
+export type { ProxyConfig, ProxyConfigMode } from './template.js';
 
 const YAML_OUT = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 

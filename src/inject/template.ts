@@ -1,9 +1,21 @@
 import { INIT_CONTAINER, PROXY_CONTAINER } from '../api/index.js';
 import type { Container, LabelSelector, Volume } from './k8s-types.js';
-import type { ProxyConfig } from './proxy-config.js';
 
 export type SidecarMode = 'Native' | 'Classic';
 export type InterceptionMode = 'REDIRECT' | 'TPROXY' | 'None';
+
+export type ProxyConfigMode = 'Default' | 'Template' | 'Xds';
+
+/**
+ * The proxy's configuration in a compiled template (absent with bootstrap mode None). One file per
+ * interception mode a pod can end up with: the policy's, and the other capture mode when pods may
+ * switch by annotation (TPROXY makes listeners transparent). The pod-start substitutions are left in.
+ */
+export interface ProxyConfig {
+  mode: ProxyConfigMode;
+  file: string;
+  content: Partial<Record<InterceptionMode, string>>;
+}
 
 /**
  * What the init container's iptables flags are derived from. Kept apart from the rendered args

@@ -1,4 +1,4 @@
-import { escapePointer, type PatchOperation } from './json-patch.js';
+import { escapePointer, pointerTokens, type PatchOperation } from './json-patch.js';
 import type { Container, Pod } from './k8s-types.js';
 import { FOREIGN_MESH_CONTAINERS } from './meshed.js';
 import { parseStatus, REVISION_LABEL, STATUS_ANNOTATION } from './status.js';
@@ -303,10 +303,7 @@ export function uninjectPod(pod: Pod, istioStatus?: string): UninjectResult {
 export function applyOps<T>(pod: T, ops: readonly PatchOperation[]): T {
   const out = structuredClone(pod);
   for (const op of ops) {
-    const tokens = op.path
-      .split('/')
-      .slice(1)
-      .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const tokens = pointerTokens(op.path);
     const last = tokens.pop()!;
     let parent: unknown = out;
     for (const t of tokens) parent = (parent as Record<string, unknown>)[t];

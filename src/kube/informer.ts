@@ -12,6 +12,12 @@ export interface InformerEvent<T> {
   old?: T;
 }
 
+/** Read access to an informer's cache (an Informer, or a fixed list in tests). */
+export interface Cache<T> {
+  list(): T[];
+  get(name: string, namespace?: string): T | undefined;
+}
+
 export interface InformerOptions<T = KubernetesObject> {
   /** Collection path, e.g. /api/v1/namespaces or /apis/sidecar.dev/v1alpha1/sidecarpolicies. */
   path: string;

@@ -1,5 +1,6 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import type { CompiledTemplate } from '../inject/index.js';
+import { canonicalJson, type CompiledTemplate } from '../inject/index.js';
+import { containsDesired } from './contains.js';
 
 /** The ConfigMap (in the operator's namespace) holding one compiled template per policy. */
 export const INJECTOR_CONFIGMAP = 'sidecar-injector';
@@ -59,4 +60,37 @@ export function parseInjectorConfigMap(cm: Pick<V1ConfigMap, 'data'>): ParsedTem
     }
   }
   return { templates, errors };
+}
+
+/**
+ * The ConfigMap every live policy implies: each policy's compiled template, or, for a policy that
+ * no longer compiles, the entry it had in `current`, so the webhook goes on serving the last good
+ * template. `compiled` maps a live policy's name to its template (undefined: does not compile).
+ */
+export function desiredInjectorConfigMap(
+  namespace: string,
+  current: V1ConfigMap | undefined,
+  compiled: ReadonlyMap<string, CompiledTemplate | undefined>,
+): V1ConfigMap {
+  const previous = current ? parseInjectorConfigMap(current).templates : new Map<string, CompiledTemplate>();
+  const list: CompiledTemplate[] = [];
+  for (const [name, template] of compiled) {
+    const t = template ?? previous.get(name);
+    if (t) list.push(t);
+  }
+  return renderInjectorConfigMap(namespace, list);
+}
+
+/** Whether `current` already holds exactly the desired data and at least the desired labels. */
+export function injectorConfigMapInPlace(current: V1ConfigMap | undefined, desired: V1ConfigMap): boolean {
+  return (
+    current !== undefined &&
+    canonicalJson(current.data ?? {}) === canonicalJson(desired.data ?? {}) &&
+    containsDesired(current.metadata?.labels, desired.metadata?.labels)
+  );
+}
+
+/** Data keys of `applied` that `desired` does not have (added by someone else): apply keeps them. */
+export function strangerKeys(applied: V1ConfigMap, desired: V1ConfigMap): string[] {
+  return Object.keys(applied.data ?? {}).filter((k) => desired.data?.[k] === undefined);
 }

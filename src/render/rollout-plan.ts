@@ -1,3 +1,5 @@
+import type { V1DaemonSet, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+
 /** A workload (Deployment, StatefulSet, DaemonSet) as the rollout sees it. */
 export interface WorkloadState {
   /** Kind/namespace/name. */
@@ -58,4 +60,23 @@ export function planRollout(
     waiting: candidates.slice(slots),
     limit,
   };
+}
+
+export type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
+
+/**
+ * Rolled out as `kubectl rollout status` would say, except that availability is not required: the
+ * controller has observed the restart, every replica is of the new template, and no pod of the
+ * workload still runs an older revision (in a cluster, a RollingUpdate removes old pods only as new
+ * ones become available, so this follows availability there).
+ */
+export function rolledOut(kind: string, w: Workload, stale: boolean): boolean {
+  if (stale) return false;
+  if ((w.status?.observedGeneration ?? 0) < (w.metadata?.generation ?? 0)) return false;
+  if (kind === 'DaemonSet') {
+    const s = (w as V1DaemonSet).status;
+    return (s?.updatedNumberScheduled ?? 0) >= (s?.desiredNumberScheduled ?? 0);
+  }
+  const replicas = (w.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+  return ((w.status as { updatedReplicas?: number } | undefined)?.updatedReplicas ?? 0) >= replicas;
 }

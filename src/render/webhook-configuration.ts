@@ -12,6 +12,9 @@ import {
 } from '../api/index.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from './injector-configmap.js';
 
+/** cert-manager's cainjector copies the named Certificate's CA into every caBundle of the object. */
+export const INJECT_CA_FROM = 'cert-manager.io/inject-ca-from';
+
 /** Label naming the policy a webhook configuration belongs to (finds orphans of deleted policies). */
 export const OWNER_POLICY_LABEL = 'sidecar.dev/owner-policy';
 /** The namespace label every namespace carries since Kubernetes 1.21 (set by the API server). */
@@ -125,4 +128,26 @@ export function renderWebhookConfiguration(
 /** The caBundles (PEM) of a rendered or stored configuration, for certificate distribution checks. */
 export function caBundlesOf(mwc: V1MutatingWebhookConfiguration): string[] {
   return (mwc.webhooks ?? []).map((w) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString());
+}
+
+/**
+ * The configuration as it is applied when cert-manager issues: without caBundle, so cainjector owns
+ * that field (server-side apply never removes a field another manager owns), and annotated with the
+ * Certificate (`ns/name`) cainjector reads the CA from.
+ */
+export function forCertManager(
+  desired: V1MutatingWebhookConfiguration,
+  certificate: string,
+): V1MutatingWebhookConfiguration {
+  return {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      annotations: { ...desired.metadata?.annotations, [INJECT_CA_FROM]: certificate },
+    },
+    webhooks: (desired.webhooks ?? []).map((w) => {
+      const { caBundle: _caBundle, ...clientConfig } = w.clientConfig;
+      return { ...w, clientConfig };
+    }),
+  };
 }

@@ -8,7 +8,6 @@ export {
 } from './conditions.js';
 export { READY_DEPENDENCIES, statusChanged, summarizeReady } from './summary.js';
 export {
-  ApplyReason,
   certificateCondition,
   conflictCondition,
   namespacesCondition,
@@ -17,9 +16,6 @@ export {
   webhookCondition,
   type PolicyFacts,
 } from './policy-conditions.js';
-export {
-  ROLLOUT_CONDITION,
-  RolloutReason,
-  rolloutCondition,
-  type RolloutFacts,
-} from './rollout-condition.js';
+export { ROLLOUT_CONDITION, rolloutCondition, type RolloutFacts } from './rollout-condition.js';
+export { certificateFacts, EventReason, transitionEvents, type PolicyEvent } from './events.js';
+export { countPods, isOutdated, podEventMatters, type PodCounts, type PodMeta } from './pod-counts.js';

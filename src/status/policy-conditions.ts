@@ -1,14 +1,6 @@
 import { ConditionType, Reason } from '../api/index.js';
 import type { ConditionInput } from './conditions.js';
 
-/** Reasons for failures the API constants do not name: which write the API server refused. */
-export const ApplyReason = {
-  ConfigMapApplyFailed: 'ConfigMapApplyFailed',
-  FinalizerFailed: 'FinalizerFailed',
-  /** The policy's caBundle does not hold every CA of the bundle yet: the API server would refuse. */
-  BundleNotDistributed: 'BundleNotDistributed',
-} as const;
-
 /** What the reconciler found out, step by step; each undefined `error` is a success. */
 export interface PolicyFacts {
   revision?: string;
@@ -31,7 +23,7 @@ const cond = (
 export function templateCondition(f: PolicyFacts): ConditionInput {
   const T = ConditionType.TemplateRendered;
   if (f.invalid) return cond(T, 'False', Reason.InvalidPolicy, f.invalid);
-  if (f.configMapError) return cond(T, 'False', ApplyReason.ConfigMapApplyFailed, f.configMapError);
+  if (f.configMapError) return cond(T, 'False', Reason.ConfigMapApplyFailed, f.configMapError);
   return cond(T, 'True', Reason.Rendered, `revision ${f.revision ?? ''} in the injector ConfigMap`);
 }
 
@@ -88,7 +80,7 @@ export function certificateCondition(f: PolicyFacts): ConditionInput {
     return cond(
       T,
       'False',
-      ApplyReason.BundleNotDistributed,
+      Reason.BundleNotDistributed,
       `the webhook configuration's caBundle does not hold the serving certificate's CA yet (certificate expires ${at})`,
     );
   }

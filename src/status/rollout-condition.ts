@@ -1,18 +1,8 @@
+import { Reason } from '../api/index.js';
 import type { ConditionInput } from './conditions.js';
 
 /** Condition on every policy: do all injected pods run the current revision? */
 export const ROLLOUT_CONDITION = 'RolloutComplete';
-
-export const RolloutReason = {
-  /** No injected pod runs an older revision. */
-  UpToDate: 'UpToDate',
-  /** Strategy Manual and stale pods: restarting them is left to the user. */
-  ManualRollout: 'ManualRollout',
-  /** Strategy Restart: workloads are being restarted in waves. */
-  RolloutInProgress: 'RolloutInProgress',
-  /** Strategy Restart: every workload that can be restarted runs the revision; others remain. */
-  NotRestartable: 'NotRestartable',
-} as const;
 
 export interface RolloutFacts {
   revision: string | undefined;
@@ -35,7 +25,7 @@ export function rolloutCondition(f: RolloutFacts): ConditionInput {
     return {
       type: T,
       status: 'True',
-      reason: RolloutReason.UpToDate,
+      reason: Reason.UpToDate,
       message: `every injected pod runs revision ${rev}`,
     };
   const pods = `${f.outdatedPods} pod${f.outdatedPods === 1 ? '' : 's'} run${f.outdatedPods === 1 ? 's' : ''} an older revision`;
@@ -43,7 +33,7 @@ export function rolloutCondition(f: RolloutFacts): ConditionInput {
     return {
       type: T,
       status: 'False',
-      reason: RolloutReason.ManualRollout,
+      reason: Reason.ManualRollout,
       message: `${pods}; rollout strategy Manual leaves restarting their workloads to you`,
     };
   }
@@ -56,16 +46,16 @@ export function rolloutCondition(f: RolloutFacts): ConditionInput {
     return {
       type: T,
       status: 'False',
-      reason: RolloutReason.RolloutInProgress,
+      reason: Reason.RolloutInProgress,
       message: `${pods}; restarting ${list(rolling)}${wait}${skippedText}`,
     };
   }
   if (skipped.length === 0)
-    return { type: T, status: 'False', reason: RolloutReason.RolloutInProgress, message: pods };
+    return { type: T, status: 'False', reason: Reason.RolloutInProgress, message: pods };
   return {
     type: T,
     status: 'False',
-    reason: RolloutReason.NotRestartable,
+    reason: Reason.NotRestartable,
     message: `${pods}, owned by what a rollout does not restart: ${list(skipped)}`,
   };
 }

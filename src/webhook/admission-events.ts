@@ -1,6 +1,7 @@
 import type { EventInput, InvolvedObject } from '../kube/events.js';
 import type { AdmissionRequest } from './codec.js';
 import { HandlerReasons, type AdmissionOutcome } from './handler.js';
+import { isObject } from './json.js';
 
 /** The Event reasons the webhook records (stable: alerts and field selectors match them). */
 export const AdmissionEventReasons = {
@@ -24,8 +25,6 @@ const QUIET = new Set<string>(['AlreadyInjected']);
 /** Skips that leave a pod in a state someone should look at: two meshes were about to meet. */
 const WARNING_SKIPS = new Set<string>(['AlreadyMeshed']);
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /**

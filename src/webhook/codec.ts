@@ -1,5 +1,6 @@
 import type { PatchOperation } from '../inject/index.js';
 import { MAX_NAME_LENGTH, readPod } from './pod-shape.js';
+import { isObject, type JsonObject } from './json.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';
@@ -48,9 +49,8 @@ export interface AdmissionResponse {
   status?: { code: number; message: string; reason?: string };
 }
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** Every string of the request part names something: none is longer than a Kubernetes name may be. */
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_NAME_LENGTH;
 const optString = (v: unknown): v is string | undefined => v === undefined || isName(v);

@@ -1,5 +1,6 @@
 import { injectPod, type CompiledTemplate, type PatchOperation, type Pod } from '../inject/index.js';
 import type { AdmissionRequest, AdmissionResponse } from './codec.js';
+import { isObject } from './json.js';
 
 /**
  * How a request ended, for metrics and logs (a closed set: it becomes a metric label).
@@ -49,9 +50,6 @@ export interface HandlerContext {
   /** Pods in the operator's own namespace are never injected (the injector must start without itself). */
   operatorNamespace: string;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A shallow copy without managedFields: it can be huge and the engine never needs it. */
 function stripManagedFields(obj: Record<string, unknown>): Pod {

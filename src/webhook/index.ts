@@ -6,7 +6,7 @@
  * Wiring, as the run command does it:
  *
  * ```ts
- * const server = new WebhookServer({ log: log.child({ component: 'webhook' }), registry, operatorNamespace: ns, port: 9443 });
+ * const server = new WebhookServer({ log: log.child({ component: 'webhook' }), registry, operatorNamespace: ns, port });
  * const templates = watchInjectorTemplates(kc, ns, log, (t) => server.setTemplates(t));
  * const cert = watchServingSecret(kc, ns, secretName, log, (m) => server.setCertificate(m));
  * await server.start();                 // /readyz turns 200 once both were loaded

@@ -1,4 +1,5 @@
 import type { Pod } from '../inject/index.js';
+import { isObject, type JsonObject } from './json.js';
 
 /**
  * Bounds on the parts of a pod the injector reads. Each is far above what the API server stores,
@@ -19,11 +20,9 @@ export const MAX_ANNOTATIONS_SIZE = 1024 * 1024;
 export const MAX_MAP_ENTRIES = 262_144;
 export const MAX_LIST_ITEMS = 131_072;
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 /** A problem: where (a JSON path) and what. */
 type Problem = string;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function kindOf(v: unknown): string {
   if (v === null) return 'null';

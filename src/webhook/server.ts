@@ -33,8 +33,8 @@ export interface WebhookServerOptions {
   operatorNamespace: string;
   /** Default 0.0.0.0. */
   host?: string;
-  /** Default 9443; 0 picks a free port (see the value `start()` returns). */
-  port?: number;
+  /** HTTPS port; 0 picks a free port (see the value `start()` returns). */
+  port: number;
   /**
    * Time allowed to receive a whole request (headers and body), default 8000 ms: below the
    * webhook's default timeoutSeconds (10), so a stuck client is cut before the API server gives up.
@@ -164,7 +164,7 @@ export class WebhookServer {
     server.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
     this.bound(server, 'secureConnection');
     this.server = server;
-    const port = await listen(server, this.opts.port ?? 9443, this.opts.host ?? '0.0.0.0');
+    const port = await listen(server, this.opts.port, this.opts.host ?? '0.0.0.0');
     if (this.opts.probePort === undefined) {
       this.log.info({ port }, 'webhook server listening');
       return { port };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseDockerfile } from '../../hack/image/dockerfile.ts';
-import { DEFAULT_INIT_IMAGE } from '../../src/cli/init-image.js';
+import { DEFAULT_INIT_IMAGE } from '../../src/operator/config.js';
 import { buildImages, ROOT } from './support.js';
 
 const tarText = (archive: string, member: string): string => {

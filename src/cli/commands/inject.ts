@@ -6,7 +6,7 @@ import { API_VERSION, KIND } from '../../api/index.js';
 import { compileTemplate, type PolicyInput } from '../../inject/index.js';
 import { schemaProblem, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
-import { DEFAULT_INIT_IMAGE } from '../init-image.js';
+import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
 import { injectManifest } from '../manifest/inject-manifest.js';
 import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { applyIptables, IptablesApplyError } from '../../iptables/apply.js';
+import { applyIptables, IptablesApplyError } from '../iptables-apply.js';
 import {
   FLAG_SPECS,
   IptablesFlagError,

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { CliError } from '../errors.js';
-import { DEFAULT_INIT_IMAGE } from '../init-image.js';
+import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
 import { detectIPv6, writeProxyConfig } from '../proxy-config-file.js';
 import type { BootstrapFlags } from '../proxy-config-bootstrap.js';
 

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { version } from '../version.js';
+import { version } from '../../operator/version.js';
 import { configFromFlags, parseDuration, register } from './run.js';
 
 describe('parseDuration', () => {
@@ -46,7 +46,7 @@ describe('run --init-image', () => {
     register(program);
     let image = '';
     program.commands[0]!.action((flags: Parameters<typeof configFromFlags>[0]) => {
-      image = configFromFlags(flags, undefined as never).initImage;
+      image = configFromFlags(flags, undefined as never).initImage ?? '';
     });
     await program.parseAsync(['node', 'sidecar-operator', 'run', '--service-name=s', ...args]);
     return image;

@@ -6,7 +6,7 @@ import {
   marksOn,
   removeFinalizer,
   unmarkNamespace,
-} from '../../controller/cleanup.js';
+} from '../../controllers/cleanup.js';
 import {
   apiFailure,
   isNotFound,

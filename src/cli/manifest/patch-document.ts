@@ -1,5 +1,5 @@
 import type { Document, YAMLMap, YAMLSeq } from 'yaml';
-import type { PatchOperation } from '../../inject/index.js';
+import { pointerTokens, type PatchOperation } from '../../inject/index.js';
 import { createNode, isMap, isScalar, isSeq, nodeAt, Pair } from './yaml.js';
 
 const PLACE_BEFORE: Readonly<Record<string, string>> = {
@@ -7,8 +7,6 @@ const PLACE_BEFORE: Readonly<Record<string, string>> = {
   metadata: 'spec',
   labels: 'annotations',
 };
-
-const unescape = (token: string): string => token.replaceAll('~1', '/').replaceAll('~0', '~');
 
 /**
  * Apply RFC 6902 operations (add, remove, replace) to a parsed document in place, so that what the
@@ -21,7 +19,7 @@ export function patchDocument(doc: Document, ops: readonly PatchOperation[]): bo
 }
 
 function applyOp(doc: Document, op: PatchOperation): boolean {
-  const tokens = op.path.split('/').slice(1).map(unescape);
+  const tokens = pointerTokens(op.path);
   const last = tokens.pop();
   if (last === undefined) return false;
   const parent = nodeAt(doc, tokens);

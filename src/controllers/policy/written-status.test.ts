@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SidecarPolicy, SidecarPolicyStatus } from '../api/index.js';
+import type { SidecarPolicy, SidecarPolicyStatus } from '../../api/index.js';
 import { WrittenStatus } from './written-status.js';
 
 const policy = (resourceVersion: string, status: SidecarPolicyStatus, uid = 'u1'): SidecarPolicy => ({

@@ -1,4 +1,4 @@
-import type { SidecarPolicy, SidecarPolicyStatus } from '../api/index.js';
+import type { SidecarPolicy, SidecarPolicyStatus } from '../../api/index.js';
 
 interface Written {
   uid: string;

@@ -1,4 +1,4 @@
-import { TokenBucket } from '../kube/token-bucket.js';
+import { TokenBucket } from './token-bucket.js';
 
 /** Timer functions the queue uses; tests pass fake ones. */
 export interface QueueTimers {

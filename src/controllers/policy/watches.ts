@@ -1,9 +1,9 @@
 import type { V1ConfigMap, V1MutatingWebhookConfiguration, V1Namespace } from '@kubernetes/client-node';
-import { POLICY_LABEL, type SidecarPolicy } from '../api/index.js';
-import { canonicalJson } from '../inject/index.js';
-import type { InformerEvent } from '../kube/index.js';
-import { selectsNamespace } from '../render/namespace-marks.js';
-import { OWNER_POLICY_LABEL } from '../render/webhook-configuration.js';
+import { POLICY_LABEL, type SidecarPolicy } from '../../api/index.js';
+import { canonicalJson } from '../../inject/index.js';
+import type { InformerEvent } from '../../kube/index.js';
+import { selectsNamespace } from '../../render/namespace-marks.js';
+import { OWNER_POLICY_LABEL } from '../../render/webhook-configuration.js';
 
 /** Where an event sends the queue: some policies by name, or all of them. */
 export type Keys = string[] | 'all';

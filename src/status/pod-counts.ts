@@ -1,5 +1,6 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { INJECT_ANNOTATION, PROXY_CONTAINER, REVISION_LABEL, type LabelSelector } from '../api/index.js';
+import { canonicalJson } from '../inject/index.js';
 import { matchesSelector } from '../inject/selector.js';
 import { parseStatus } from '../inject/status.js';
 
@@ -72,4 +73,25 @@ export function countPods(
     }
   }
   return counts;
+}
+
+/**
+ * Whether a pod event can change a count or a rollout: creation, deletion, a label change (revision,
+ * podSelector), the opt-out annotation, owners, or the start of a deletion. Status-only updates of a
+ * pod (most of its life) change nothing here and are ignored.
+ */
+export function podEventMatters(e: {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: PodMeta;
+  old?: PodMeta;
+}): boolean {
+  if (e.type !== 'MODIFIED' || !e.old) return true;
+  const a = e.old.metadata;
+  const b = e.object.metadata;
+  return (
+    canonicalJson(a?.labels) !== canonicalJson(b?.labels) ||
+    a?.annotations?.[INJECT_ANNOTATION] !== b?.annotations?.[INJECT_ANNOTATION] ||
+    (a?.deletionTimestamp === undefined) !== (b?.deletionTimestamp === undefined) ||
+    canonicalJson(a?.ownerReferences) !== canonicalJson(b?.ownerReferences)
+  );
 }

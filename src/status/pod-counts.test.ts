@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countPods, isOutdated, type PodMeta } from './pod-counts.js';
-import { podEventMatters } from './pod-index.js';
+import { countPods, isOutdated, podEventMatters, type PodMeta } from './pod-counts.js';
 
 const pod = (
   name: string,

@@ -1,4 +1,4 @@
-import { apiFailure, describeFailure, isConflict, type ApiFailure } from '../kube/index.js';
+import { apiFailure, describeFailure, isConflict, type ApiFailure } from './errors.js';
 
 /** The parts of a reconcile that can fail on their own; the others go on. */
 export type ReconcileStep =

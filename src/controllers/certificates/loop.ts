@@ -4,13 +4,11 @@ import {
   certificateEvent,
   DEFAULT_CERTIFICATE_SETTINGS,
   isBundleDistributed,
-  reconcileCertificates,
   type CertificateSettings,
-  type ReconcileCertificatesResult,
   type ServingHosts,
-} from '../certs/index.js';
-import type { EventRecorder } from '../controller/events.js';
-import { Informer } from '../kube/index.js';
+} from '../../certs/index.js';
+import { reconcileCertificates, type ReconcileCertificatesResult } from '../../certs/store.js';
+import { Informer, type EventRecorder } from '../../kube/index.js';
 
 export interface CertificateLoopOptions {
   kc: KubeConfig;
@@ -25,6 +23,8 @@ export interface CertificateLoopOptions {
   events?: EventRecorder;
   /** Called after every step with what it did (tests, diagnostics). */
   onStep?: (result: ReconcileCertificatesResult) => void;
+  /** The clock every step is decided by (default: the wall clock). */
+  now?: () => Date;
 }
 
 /**
@@ -42,8 +42,10 @@ export class CertificateLoop {
   private readonly settings: CertificateSettings;
   private readonly core: CoreV1Api;
   private secretWatch: Informer<V1Secret> | undefined;
+  private readonly now: () => Date;
 
   constructor(private readonly o: CertificateLoopOptions) {
+    this.now = o.now ?? (() => new Date());
     this.settings = { ...DEFAULT_CERTIFICATE_SETTINGS, ...o.settings };
     this.core = o.kc.makeApiClient(CoreV1Api);
   }
@@ -73,7 +75,7 @@ export class CertificateLoop {
   /** Runs a step within `delayMs` (an earlier pending step stays earlier; pokes coalesce). */
   poke(delayMs = 0): void {
     if (!this.running) return;
-    const at = Date.now() + delayMs;
+    const at = this.now().getTime() + delayMs;
     if (this.timer && this.due <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.due = at;
@@ -86,7 +88,7 @@ export class CertificateLoop {
   }
 
   private async step(): Promise<void> {
-    const now = new Date();
+    const now = this.now();
     try {
       const res = await reconcileCertificates({
         core: this.core,
@@ -102,7 +104,7 @@ export class CertificateLoop {
       this.report(res);
       const wait = Math.max(
         0,
-        Math.min(res.nextCheckAt.getTime() - Date.now(), this.settings.maxCheckIntervalMs),
+        Math.min(res.nextCheckAt.getTime() - this.now().getTime(), this.settings.maxCheckIntervalMs),
       );
       // After a write the Secret watch pokes again; this is the fallback.
       this.poke(res.outcome === 'Unchanged' ? wait : Math.max(wait, 500));

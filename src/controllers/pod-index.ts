@@ -1,9 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { INJECT_ANNOTATION } from '../api/index.js';
-import { canonicalJson } from '../inject/index.js';
-import { Informer, type InformerEvent } from '../kube/informer.js';
-import type { PodMeta } from './pod-counts.js';
+import { Informer, type InformerEvent } from '../kube/index.js';
+import type { PodMeta } from '../status/index.js';
 
 /**
  * Every pod of the cluster, metadata only (PartialObjectMetadata, managedFields dropped), indexed
@@ -52,21 +50,4 @@ export class PodIndex {
     for (const m of this.byNamespace.values()) n += m.size;
     return n;
   }
-}
-
-/**
- * Whether a pod event can change a count or a rollout: creation, deletion, a label change (revision,
- * podSelector), the opt-out annotation, owners, or the start of a deletion. Status-only updates of a
- * pod (most of its life) change nothing here and are ignored.
- */
-export function podEventMatters(e: InformerEvent<PodMeta>): boolean {
-  if (e.type !== 'MODIFIED' || !e.old) return true;
-  const a = e.old.metadata;
-  const b = e.object.metadata;
-  return (
-    canonicalJson(a?.labels) !== canonicalJson(b?.labels) ||
-    a?.annotations?.[INJECT_ANNOTATION] !== b?.annotations?.[INJECT_ANNOTATION] ||
-    (a?.deletionTimestamp === undefined) !== (b?.deletionTimestamp === undefined) ||
-    canonicalJson(a?.ownerReferences) !== canonicalJson(b?.ownerReferences)
-  );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SidecarPolicy } from '../api/index.js';
+import type { SidecarPolicy } from '../../api/index.js';
 import { configMapKeys, namespaceKeys, podKeys, policyKeys, type Keys } from './watches.js';
 
 const sorted = (k: Keys): string[] | 'all' => (k === 'all' ? k : [...k].sort());

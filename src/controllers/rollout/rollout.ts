@@ -1,10 +1,4 @@
-import type {
-  KubeConfig,
-  V1DaemonSet,
-  V1Deployment,
-  V1ReplicaSet,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
+import type { KubeConfig, V1ReplicaSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   FIELD_MANAGER,
@@ -12,16 +6,19 @@ import {
   RESTARTED_FOR_ANNOTATION,
   type SidecarPolicy,
   type SidecarPolicyStatus,
-} from '../api/index.js';
-import { isNotFound, requestJson } from '../kube/index.js';
-import { planRollout, type WorkloadState } from '../render/rollout-plan.js';
-import { rolloutCondition, type ConditionInput } from '../status/index.js';
-import type { EventRecorder } from './events.js';
-import { isOutdated, type PodMeta } from './pod-counts.js';
-import type { PodIndex } from './pod-index.js';
-import { refOfKey, stepFailure, type StepFailure } from './step-failure.js';
+} from '../../api/index.js';
+import {
+  isNotFound,
+  refOfKey,
+  requestJson,
+  stepFailure,
+  type EventRecorder,
+  type StepFailure,
+} from '../../kube/index.js';
+import { planRollout, rolledOut, type Workload, type WorkloadState } from '../../render/rollout-plan.js';
+import { isOutdated, rolloutCondition, type ConditionInput, type PodMeta } from '../../status/index.js';
+import type { PodIndex } from '../pod-index.js';
 
-type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 const RESOURCE: Record<string, string> = {
   Deployment: 'deployments',
   StatefulSet: 'statefulsets',
@@ -61,23 +58,6 @@ const workloadPath = (key: string): string => {
   const [kind = '', ns = '', name = ''] = key.split('/');
   return `/apis/apps/v1/namespaces/${ns}/${RESOURCE[kind]}/${name}`;
 };
-
-/**
- * Rolled out as `kubectl rollout status` would say, except that availability is not required: the
- * controller has observed the restart, every replica is of the new template, and no pod of the
- * workload still runs an older revision (in a cluster, a RollingUpdate removes old pods only as new
- * ones become available, so this follows availability there).
- */
-function rolledOut(kind: string, w: Workload, stale: boolean): boolean {
-  if (stale) return false;
-  if ((w.status?.observedGeneration ?? 0) < (w.metadata?.generation ?? 0)) return false;
-  if (kind === 'DaemonSet') {
-    const s = (w as V1DaemonSet).status;
-    return (s?.updatedNumberScheduled ?? 0) >= (s?.desiredNumberScheduled ?? 0);
-  }
-  const replicas = (w.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-  return ((w.status as { updatedReplicas?: number } | undefined)?.updatedReplicas ?? 0) >= replicas;
-}
 
 /**
  * spec.rollout.strategy Restart: restarts the owners of outdated pods in waves, the way

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KubeError } from '../kube/index.js';
+import { KubeError } from './errors.js';
 import {
   describeStepFailure,
   failuresOf,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyIptables, IptablesApplyError, type ApplyEnv, type RunResult } from './apply.js';
-import { resolveConfig } from './config.js';
+import { applyIptables, IptablesApplyError, type ApplyEnv, type RunResult } from './iptables-apply.js';
+import { resolveConfig } from '../iptables/config.js';
 
 /** Records every command; answers from a table keyed by the command's first words. */
 function fakeEnv(

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { FINALIZER, policyPath, type SidecarPolicy } from '../api/index.js';
-import { jsonPatch } from '../kube/index.js';
+import { FINALIZER, policyPath, type SidecarPolicy } from '../../api/index.js';
+import { jsonPatch } from '../../kube/index.js';
 
 /**
  * Adds our finalizer with a JSON Patch guarded by the resourceVersion we read, so a concurrent

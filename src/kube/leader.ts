@@ -1,6 +1,7 @@
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isAlreadyExists, isConflict, isNotFound, requestJson } from '../kube/index.js';
+import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
+import { requestJson } from './request.js';
 
 export interface LeaderElectionOptions {
   kc: KubeConfig;
@@ -19,6 +20,8 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => void | Promise<void>;
   onStoppedLeading: () => void | Promise<void>;
   onLeaderChanged?: (identity: string) => void;
+  /** The local clock (milliseconds) expiry and renew deadlines are judged by; default Date.now. */
+  now?: () => number;
 }
 
 /** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -44,8 +47,10 @@ export class LeaderElector {
   private readonly leaseMs: number;
   private readonly deadlineMs: number;
   private readonly retryMs: number;
+  private readonly now: () => number;
 
   constructor(private readonly o: LeaderElectionOptions) {
+    this.now = o.now ?? Date.now;
     this.leaseMs = o.leaseDurationMs ?? 15_000;
     this.deadlineMs = o.renewDeadlineMs ?? 10_000;
     this.retryMs = o.retryPeriodMs ?? 2_000;
@@ -86,7 +91,7 @@ export class LeaderElector {
         return false;
       });
       if (!this.running) break;
-      const now = Date.now();
+      const now = this.now();
       if (ok) {
         this.lastRenew = now;
         if (!this.leading) {
@@ -149,12 +154,12 @@ export class LeaderElector {
    * not renew (a request hanging for minutes would keep it reconciling after a successor took over).
    */
   private requestSignal(): AbortSignal {
-    const left = this.leading ? this.deadlineMs - (Date.now() - this.lastRenew) : this.deadlineMs;
+    const left = this.leading ? this.deadlineMs - (this.now() - this.lastRenew) : this.deadlineMs;
     return AbortSignal.timeout(Math.max(500, Math.min(left, this.deadlineMs)));
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
+    const now = new Date(this.now());
     let lease: V1Lease | undefined;
     try {
       lease = await requestJson<V1Lease>(this.o.kc, { path: this.path, signal: this.requestSignal() });
@@ -201,7 +206,7 @@ export class LeaderElector {
     try {
       const lease = await requestJson<V1Lease>(this.o.kc, { path: this.path });
       if (lease.spec?.holderIdentity !== this.o.identity) return;
-      const now = new Date();
+      const now = new Date(this.now());
       const body = this.body(lease, false, now);
       body.spec = { ...body.spec, holderIdentity: '', leaseDurationSeconds: 1 };
       await requestJson(this.o.kc, { method: 'PUT', path: this.path, body });

@@ -1,23 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from '../api/index.js';
-import { QueuedEventRecorder } from '../kube/event-recorder.js';
-import { apiEventSink, type EventType, type InvolvedObject } from '../kube/events.js';
-
-export type { EventType, InvolvedObject } from '../kube/events.js';
-
-/** Reasons of the Events recorded on a SidecarPolicy by the reconciler (CamelCase, stable for alerts). */
-export const EventReason = {
-  Rendered: 'Rendered',
-  Conflict: 'Conflict',
-  Synced: 'Synced',
-  Failed: 'Failed',
-  /** A webhook configuration the policy had in place was deleted or changed, and was put back. */
-  WebhookRepaired: 'WebhookRepaired',
-  /** A namespace lost or changed the policy's marks, which were put back. */
-  MarksRepaired: 'MarksRepaired',
-} as const;
-export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+import { QueuedEventRecorder } from './event-recorder.js';
+import { apiEventSink, type EventType, type InvolvedObject } from './events.js';
 
 /** Records core/v1 Events. Failures are logged, never raised: events are best effort. */
 export interface EventRecorder {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Family } from './address.js';
-import type { IptablesConfig } from './config.js';
-import { hasGlobalIPv6, parseBackend, type Backend } from './detect.js';
+import type { Family } from '../iptables/address.js';
+import type { IptablesConfig } from '../iptables/config.js';
+import { hasGlobalIPv6, parseBackend, type Backend } from '../iptables/detect.js';
 import {
   buildPlan,
   formatDryRun,
@@ -11,8 +11,8 @@ import {
   TOOLS,
   type IpStep,
   type Plan,
-} from './plan.js';
-import { parseSave } from './saved.js';
+} from '../iptables/plan.js';
+import { parseSave } from '../iptables/saved.js';
 
 export interface RunResult {
   status: number;

@@ -1,4 +1,4 @@
-import type { CompileOptions } from '../inject/index.js';
+import type { CompileOptions } from '../../inject/index.js';
 import type {
   KubeConfig,
   V1ConfigMap,
@@ -7,17 +7,16 @@ import type {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { policyPath, type SidecarPolicy } from '../api/index.js';
-import { Informer, type InformerEvent } from '../kube/index.js';
-import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../render/injector-configmap.js';
-import type { EventRecorder } from './events.js';
-import { createControllerMetrics, type ControllerMetrics } from './metrics.js';
-import { WorkQueue } from './queue.js';
-import { Reconciler, TerminalError, type CertificateView } from './reconciler.js';
-import { describeObject, failuresOf, retryAction } from './step-failure.js';
-import type { WebhookTarget } from '../render/webhook-configuration.js';
+import { policyPath, type SidecarPolicy } from '../../api/index.js';
+import { Informer, ReconcileLoop, type EventRecorder } from '../../kube/index.js';
+import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../../render/injector-configmap.js';
+import type { WebhookTarget } from '../../render/webhook-configuration.js';
+import { podEventMatters } from '../../status/index.js';
+import { PodIndex } from '../pod-index.js';
+import type { CertificateView } from '../webhooks/webhooks.js';
+import { createPolicyReconciler } from './assemble.js';
+import type { PolicyReconciler } from './reconciler.js';
 import { configMapKeys, namespaceKeys, podKeys, policyKeys, webhookKeys, type Keys } from './watches.js';
-import { PodIndex, podEventMatters } from './pod-index.js';
 
 export const CONTROLLER_NAME = 'sidecarpolicy';
 
@@ -57,26 +56,21 @@ export interface ControllerOptions {
 }
 
 /**
- * The SidecarPolicy controller: informers on everything it reads and owns feed a work queue of
- * policy names; workers reconcile them. Started when this replica leads, stopped when it does not.
+ * The SidecarPolicy controller: informers on everything it reads and owns feed the reconcile loop
+ * with policy names; the policy reconciler has each concern's writer converge. Started when this
+ * replica leads, stopped when it does not.
  */
 export class Controller {
-  private readonly metrics: ControllerMetrics;
   private readonly informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [];
   private readonly webhooks: Informer<V1MutatingWebhookConfiguration>;
   private readonly policies: Informer<SidecarPolicy>;
-  private readonly pods: PodIndex;
-  private readonly queue: WorkQueue<string>;
-  private readonly reconciler: Reconciler;
-  private readonly workers: Promise<void>[] = [];
+  private readonly loop: ReconcileLoop;
+  private readonly reconciler: PolicyReconciler;
   private resync: ReturnType<typeof setInterval> | undefined;
-  private running = false;
   private markStopped!: () => void;
   private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
-  private active = 0;
 
   constructor(private readonly o: ControllerOptions) {
-    this.metrics = createControllerMetrics(o.registry);
     const log = o.log;
     const ns = o.operatorNamespace;
     this.policies = new Informer<SidecarPolicy>(o.kc, {
@@ -95,17 +89,9 @@ export class Controller {
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
       log,
     }));
-    const pods = (this.pods = new PodIndex(o.kc, log));
+    const pods = new PodIndex(o.kc, log);
     this.informers.push(this.policies, namespaces, configMap, webhooks, pods.informer);
-    const depth = this.metrics.queueDepth.labels(CONTROLLER_NAME);
-    const retries = this.metrics.queueRetries.labels(CONTROLLER_NAME);
-    this.queue = new WorkQueue<string>({
-      ...(o.backoff ?? {}),
-      ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
-      onDepth: (d) => depth.set(d),
-      onRetry: () => retries.inc(),
-    });
-    this.reconciler = new Reconciler({
+    this.reconciler = createPolicyReconciler({
       kc: o.kc,
       log,
       caches: { policies: this.policies, namespaces, configMap, webhooks },
@@ -119,20 +105,26 @@ export class Controller {
       sharded: o.policySelector !== undefined,
       clock: o.clock ?? (() => new Date()),
     });
+    this.loop = new ReconcileLoop({
+      name: CONTROLLER_NAME,
+      log,
+      registry: o.registry,
+      reconciler: this.reconciler,
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
+      ...(o.backoff ? { backoff: o.backoff } : {}),
+      ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    });
     this.policies.onEvent((e) => this.enqueue(policyKeys(e, this.policies.list(), namespaces.list())));
     namespaces.onEvent((e) => this.enqueue(namespaceKeys(e, this.policies.list())));
     configMap.onEvent((e) => this.enqueue(configMapKeys(e, this.policies.list())));
     pods.informer.onEvent((e) => {
-      if (!this.running || !podEventMatters(e)) return;
-      const keys = podKeys(e.object.metadata?.namespace ?? '', namespaces);
-      for (const k of keys) {
+      if (!this.loop.isRunning || !podEventMatters(e)) return;
+      for (const k of podKeys(e.object.metadata?.namespace ?? '', namespaces)) {
         // Only policies this controller reconciles (sharded controllers see every pod).
-        if (!this.policies.get(k)) continue;
-        this.metrics.queueAdds.labels(CONTROLLER_NAME).inc();
-        this.queue.addAfter(k, o.podEventDelayMs ?? 1000);
+        if (this.policies.get(k)) this.loop.addAfter(k, o.podEventDelayMs ?? 1000);
       }
     });
-    webhooks.onEvent((e: InformerEvent<V1MutatingWebhookConfiguration>) => {
+    webhooks.onEvent((e) => {
       this.enqueue(webhookKeys(e));
       o.onWebhookChange?.();
     });
@@ -160,38 +152,33 @@ export class Controller {
   }
 
   private enqueue(keys: Keys): void {
-    if (!this.running) return;
+    if (!this.loop.isRunning) return;
     const names = keys === 'all' ? this.policies.list().map((p) => p.metadata?.name ?? '') : keys;
-    for (const k of names) {
-      this.metrics.queueAdds.labels(CONTROLLER_NAME).inc();
-      this.queue.add(k);
-    }
+    for (const k of names) this.loop.add(k);
     if (keys === 'all' && this.o.policySelector === undefined) {
       // Orphans: webhook configurations whose policy is gone get a reconcile that removes them.
       for (const w of this.webhookConfigurations()) {
         const name = w.metadata?.name ?? '';
-        if (!this.policies.get(name)) this.queue.add(name);
+        if (!this.policies.get(name)) this.loop.add(name);
       }
     }
   }
 
   /** Resolves once no key waits and none is being reconciled (delayed re-adds aside). */
   async idle(pollMs = 10): Promise<void> {
-    while (this.running && (this.queue.length > 0 || this.active > 0)) {
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
+    await this.loop.idle(pollMs);
   }
 
   async start(): Promise<void> {
-    this.running = true;
+    this.loop.open();
     for (const i of this.informers) i.start();
     // stop() during the first list (leadership lost meanwhile) ends the wait.
     await Promise.race([Promise.all(this.informers.map((i) => i.synced)), this.stopped]);
-    if (!this.running) return;
+    if (!this.loop.isRunning) return;
     this.o.log.info({ policies: this.policies.list().length }, 'caches synced, reconciling');
     this.ensureConfigMap();
     this.enqueueAll();
-    for (let i = 0; i < (this.o.workers ?? 4); i++) this.workers.push(this.work());
+    this.loop.start();
     this.resync = setInterval(() => {
       this.ensureConfigMap();
       this.enqueueAll();
@@ -206,71 +193,10 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
     this.markStopped();
     if (this.resync) clearInterval(this.resync);
-    this.queue.shutDown();
+    const workers = this.loop.stop();
     await Promise.all(this.informers.map((i) => i.stop()));
-    await Promise.all(this.workers.splice(0));
-  }
-
-  private async work(): Promise<void> {
-    for (;;) {
-      const key = await this.queue.get();
-      if (key === undefined) return;
-      this.active++;
-      try {
-        await this.process(key);
-      } finally {
-        this.active--;
-        this.queue.done(key);
-      }
-    }
-  }
-
-  private async process(key: string): Promise<void> {
-    const end = this.metrics.reconcileTime.labels(CONTROLLER_NAME).startTimer();
-    const total = (result: string) => this.metrics.reconcileTotal.labels(CONTROLLER_NAME, result).inc();
-    try {
-      const res = await this.reconciler.reconcile(key);
-      this.queue.forget(key);
-      if (res.requeueAfterMs !== undefined) {
-        this.queue.addAfter(key, res.requeueAfterMs);
-        total('requeue_after');
-      } else {
-        total('success');
-      }
-    } catch (err) {
-      if (err instanceof TerminalError) {
-        this.queue.forget(key);
-        total('error');
-        this.o.log.warn(
-          { policy: key, reason: err.message },
-          'policy cannot be reconciled until it is edited',
-        );
-        return;
-      }
-      if (!this.running) return;
-      const failures = failuresOf(err, key);
-      const delayMs = this.queue.addRateLimited(key);
-      this.metrics.reconcileErrors.labels(CONTROLLER_NAME).inc();
-      if (retryAction(failures) === 'requeue') {
-        total('requeue');
-        this.o.log.debug({ policy: key, delayMs }, 'conflict, requeued');
-      } else {
-        total('error');
-        this.o.log.warn(
-          {
-            policy: key,
-            failures: failures.map((f) => ({ step: f.step, object: describeObject(f.object), ...f.failure })),
-            delayMs,
-            ...(failures.some((f) => f.step === 'reconcile') ? { err } : {}),
-          },
-          'reconcile failed, retrying',
-        );
-      }
-    } finally {
-      end();
-    }
+    await workers;
   }
 }

@@ -1,0 +1,89 @@
+import type {
+  KubeConfig,
+  V1ConfigMap,
+  V1MutatingWebhookConfiguration,
+  V1Namespace,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { SidecarPolicy } from '../../api/index.js';
+import type { CompileOptions } from '../../inject/index.js';
+import type { Cache, EventRecorder } from '../../kube/index.js';
+import type { WebhookTarget } from '../../render/webhook-configuration.js';
+import { InjectorConfigMap } from '../injector-configmap/injector-configmap.js';
+import type { PodIndex } from '../pod-index.js';
+import { Rollout } from '../rollout/rollout.js';
+import { TemplateCache } from '../template-cache.js';
+import { WebhookConfigurations, type CertificateView } from '../webhooks/webhooks.js';
+import { NamespaceMarks } from './marks.js';
+import { PolicyReconciler } from './reconciler.js';
+
+/** The caches a policy reconcile reads: informers in the controller, fixed lists in tests. */
+export interface PolicyCaches {
+  policies: Cache<SidecarPolicy>;
+  namespaces: Cache<V1Namespace>;
+  configMap: Cache<V1ConfigMap>;
+  webhooks: Cache<V1MutatingWebhookConfiguration>;
+}
+
+export interface PolicyReconcilerSetup {
+  kc: KubeConfig;
+  log: Logger;
+  caches: PolicyCaches;
+  /** Every pod's metadata (counts, rollout). */
+  pods: PodIndex;
+  operatorNamespace: string;
+  target: WebhookTarget;
+  /** What the API server supports, and the init image for policies that name none. */
+  compile: CompileOptions;
+  certificate: () => CertificateView | undefined;
+  /** Set when cert-manager issues: its cainjector writes the caBundles, Certificate `ns/name`. */
+  certManager?: { certificate: string };
+  events: EventRecorder;
+  /** Only some policies are ours (a label selector): leave what others' policies left alone. */
+  sharded?: boolean;
+  clock: () => Date;
+  /** How often a rollout in progress looks at its workloads again (default 2 s). */
+  rolloutPollMs?: number;
+}
+
+/** The policy reconciler with a writer for each concern, all reading the same caches. */
+export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconciler {
+  const templates = new TemplateCache(o.compile);
+  const configMap = new InjectorConfigMap({
+    kc: o.kc,
+    namespace: o.operatorNamespace,
+    cache: o.caches.configMap,
+    templates,
+  });
+  return new PolicyReconciler({
+    kc: o.kc,
+    log: o.log,
+    policies: o.caches.policies,
+    namespaces: o.caches.namespaces,
+    pods: o.pods,
+    operatorNamespace: o.operatorNamespace,
+    templates,
+    configMap,
+    webhooks: new WebhookConfigurations({
+      kc: o.kc,
+      operatorNamespace: o.operatorNamespace,
+      target: o.target,
+      cache: o.caches.webhooks,
+      ...(o.certManager ? { certManager: o.certManager } : {}),
+    }),
+    marks: new NamespaceMarks(o.kc),
+    rollout: new Rollout({
+      kc: o.kc,
+      pods: o.pods,
+      events: o.events,
+      log: o.log,
+      clock: o.clock,
+      servedRevision: (name) => configMap.servedRevision(name),
+      ...(o.rolloutPollMs !== undefined ? { pollMs: o.rolloutPollMs } : {}),
+    }),
+    certificate: o.certificate,
+    events: o.events,
+    ...(o.sharded !== undefined ? { sharded: o.sharded } : {}),
+    clock: o.clock,
+  });
+}
