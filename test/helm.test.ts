@@ -198,6 +198,44 @@ describe('chart', () => {
     expect(pinned.args).toContain('--init-image=registry.example/so:v2.3.4');
   });
 
+  it('mounts the webhook client CA and passes its file and names only when webhook.clientAuth is set', async () => {
+    type PodSpec = {
+      containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
+      volumes: { name: string; secret?: { secretName: string } }[];
+    };
+    const spec = async (...set: string[]): Promise<PodSpec> =>
+      (
+        docs((await helm('template', RELEASE, CHART, '-n', NS, ...set)).stdout).find(
+          (d) => d.kind === 'Deployment',
+        )!.spec!.template as { spec: PodSpec }
+      ).spec;
+    const off = await spec();
+    expect(off.containers[0]!.args.filter((a) => a.startsWith('--webhook-client'))).toEqual([]);
+    expect(off.containers[0]!.args).toContain('--admission-events-unauthenticated=false');
+    expect(off.volumes.map((v) => v.name)).not.toContain('webhook-client-ca');
+    const on = await spec(
+      '--set',
+      'webhook.clientAuth.caSecret=apiserver-ca',
+      '--set',
+      'webhook.clientAuth.commonNames={a,b}',
+    );
+    const c = on.containers[0]!;
+    expect(c.args).toContain('--webhook-client-ca=/etc/sidecar-operator/webhook-client/ca.crt');
+    expect(c.args).toContain('--webhook-client-names=a,b');
+    expect(c.volumeMounts).toContainEqual(
+      expect.objectContaining({
+        name: 'webhook-client-ca',
+        mountPath: '/etc/sidecar-operator/webhook-client',
+      }),
+    );
+    expect(on.volumes).toContainEqual(
+      expect.objectContaining({
+        name: 'webhook-client-ca',
+        secret: expect.objectContaining({ secretName: 'apiserver-ca' }),
+      }),
+    );
+  });
+
   it('renders an HA Deployment by default and a single replica without election when HA is off', async () => {
     const ha = docs((await helm('template', RELEASE, CHART, '-n', NS)).stdout);
     const dep = ha.find((d) => d.kind === 'Deployment')!;

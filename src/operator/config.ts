@@ -328,6 +328,7 @@ export const CHART_VALUES: Readonly<Record<string, string>> = {
   'leaderElection.leaseName': 'lease-name',
   'webhook.port': 'webhook-port',
   'webhook.admissionEvents': 'admission-events',
+  'webhook.admissionEventsUnauthenticated': 'admission-events-unauthenticated',
   'webhook.probePort': 'metrics-port',
   'certificates.source': 'cert-source',
   'certificates.secretName': 'cert-secret',

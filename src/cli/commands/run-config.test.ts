@@ -47,6 +47,11 @@ const NOT_OPERATOR_SETTINGS = [
   /^metrics\./,
   /^uninstall\./,
   /^test\./,
+  // Renders a ValidatingAdmissionPolicy; nothing the operator reads.
+  /^policyGuard\./,
+  // A Secret mounted as the file --webhook-client-ca reads, and the names --webhook-client-names
+  // takes, joined: not a value passed as is (helm.test renders both).
+  /^webhook\.clientAuth\./,
 ];
 
 describe('one configuration object', () => {
