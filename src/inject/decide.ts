@@ -1,5 +1,7 @@
 import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
+import { istioAnnotationProblems, istioInjectIntent } from './istio-annotations.js';
+import { ISTIO_INJECTION_LABEL, istioNamespaceState } from './istio-namespaces.js';
 import { alreadyMeshed } from './meshed.js';
 import { sidecarPresence, type Presence } from './present.js';
 import { proxyIdentityClash } from './proxy-identity.js';
@@ -47,6 +49,10 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
   if (pod.spec?.hostNetwork === true) return decision('HostNetwork', '');
   const opted = optOut(pod);
   if (opted) return opted;
+  const istio = template.compatibility?.istio
+    ? istioInjectIntent(pod.metadata?.labels, pod.metadata?.annotations)
+    : undefined;
+  if (istio?.value === false) return decision('OptedOut', istio.source);
   const meshed = alreadyMeshed(pod, template);
   if (meshed) return meshed;
   const status = parseStatus(pod.metadata?.annotations);
@@ -59,12 +65,18 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
   }
   const byNamespace = namespaceDecision(template, ctx);
   if (byNamespace) return byNamespace;
-  if (!matchesSelector(template.selector.podSelector, pod.metadata?.labels ?? {})) {
+  // Istio's "true" selects the pod whatever the podSelector says, as it beats Istio's own selectors.
+  if (istio?.value !== true && !matchesSelector(template.selector.podSelector, pod.metadata?.labels ?? {})) {
     return decision('PodSelectorMismatch', template.policy);
   }
   if (template.interception.mode !== 'None') {
     const clash = proxyIdentityClash(pod.spec, template.interception);
     if (clash !== undefined) return decision('RunsAsProxyIdentity', clash);
+  }
+  if (template.compatibility?.istio) {
+    // Checked last, as Istio does: a pod that is not injected anyway is not refused for them.
+    const problems = istioAnnotationProblems(pod.metadata?.annotations ?? {});
+    if (problems.length > 0) return decision('InvalidIstioAnnotation', problems.join('; '));
   }
   return injected(template, present, status);
 }
@@ -101,10 +113,16 @@ function found(present: Presence, status: InjectionStatus | undefined): string {
 function namespaceDecision(template: CompiledTemplate, ctx: InjectContext): InjectDecision | undefined {
   const { namespace: ns, namespaceLabels: labels } = ctx;
   if (labels === undefined) return undefined;
-  if (labels[NAMESPACE_INJECTION_LABEL] === INJECTION_DISABLED) return decision('NamespaceDisabled', ns);
+  if (labels[NAMESPACE_INJECTION_LABEL] === INJECTION_DISABLED)
+    return decision('NamespaceDisabled', `${ns} is labelled ${NAMESPACE_INJECTION_LABEL}=${INJECTION_DISABLED}`);
+  const istio = template.compatibility?.istio;
+  const byIstio = istio ? istioNamespaceState(labels, istio) : undefined;
+  if (byIstio === 'disabled')
+    return decision('NamespaceDisabled', `${ns} is labelled ${ISTIO_INJECTION_LABEL}=disabled`);
   const sel = template.selector;
   const byLabels = sel.namespaceSelector !== undefined && matchesSelector(sel.namespaceSelector, labels);
-  if (!sel.namespaces.includes(ns) && !byLabels) return decision('NamespaceNotSelected', ns);
+  if (!sel.namespaces.includes(ns) && !byLabels && byIstio !== 'selected')
+    return decision('NamespaceNotSelected', ns);
   return undefined;
 }
 
