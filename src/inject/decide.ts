@@ -1,6 +1,6 @@
 import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
-import { istioAnnotationProblems, istioInjectIntent } from './istio-annotations.js';
+import { istioAnnotationProblems, istioInjectIntent, type IstioIntent } from './istio-annotations.js';
 import { ISTIO_INJECTION_LABEL, istioNamespaceState } from './istio-namespaces.js';
 import { alreadyMeshed } from './meshed.js';
 import { sidecarPresence, type Presence } from './present.js';
@@ -43,18 +43,11 @@ const NO = new Set(['false', 'no', 'n', 'off', '0', 'disabled']);
  * replaced whole.
  */
 export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: InjectContext): InjectDecision {
-  const ns = ctx.namespace;
-  if (EXCLUDED_NAMESPACES.includes(ns) || ns === ctx.operatorNamespace)
-    return decision('ExcludedNamespace', ns);
-  if (pod.spec?.hostNetwork === true) return decision('HostNetwork', '');
-  const opted = optOut(pod);
-  if (opted) return opted;
   const istio = template.compatibility?.istio
     ? istioInjectIntent(pod.metadata?.labels, pod.metadata?.annotations)
     : undefined;
-  if (istio?.value === false) return decision('OptedOut', istio.source);
-  const meshed = alreadyMeshed(pod, template);
-  if (meshed) return meshed;
+  const early = placeOrWish(pod, ctx, istio) ?? alreadyMeshed(pod, template);
+  if (early) return early;
   const status = parseStatus(pod.metadata?.annotations);
   const present = sidecarPresence(pod.spec, template);
   if (present.state === 'complete') {
@@ -63,8 +56,35 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
     if (!ctx.reinject || status === undefined || same)
       return decision('AlreadyInjected', found(present, status));
   }
-  const byNamespace = namespaceDecision(template, ctx);
-  if (byNamespace) return byNamespace;
+  return (
+    namespaceDecision(template, ctx) ??
+    podDecision(pod, template, istio) ??
+    injected(template, present, status)
+  );
+}
+
+/** Places never injected, then the pod's own wish: ours, then (with compatibility) Istio's. */
+function placeOrWish(
+  pod: Pod,
+  ctx: InjectContext,
+  istio: IstioIntent | undefined,
+): InjectDecision | undefined {
+  const ns = ctx.namespace;
+  if (EXCLUDED_NAMESPACES.includes(ns) || ns === ctx.operatorNamespace)
+    return decision('ExcludedNamespace', ns);
+  if (pod.spec?.hostNetwork === true) return decision('HostNetwork', '');
+  const opted = optOut(pod);
+  if (opted) return opted;
+  if (istio?.value === false) return decision('OptedOut', istio.source);
+  return undefined;
+}
+
+/** The podSelector, whether the pod can be captured, and (with compatibility) Istio's annotations. */
+function podDecision(
+  pod: Pod,
+  template: CompiledTemplate,
+  istio: IstioIntent | undefined,
+): InjectDecision | undefined {
   // Istio's "true" selects the pod whatever the podSelector says, as it beats Istio's own selectors.
   if (istio?.value !== true && !matchesSelector(template.selector.podSelector, pod.metadata?.labels ?? {})) {
     return decision('PodSelectorMismatch', template.policy);
@@ -78,7 +98,7 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
     const problems = istioAnnotationProblems(pod.metadata?.annotations ?? {});
     if (problems.length > 0) return decision('InvalidIstioAnnotation', problems.join('; '));
   }
-  return injected(template, present, status);
+  return undefined;
 }
 
 function injected(
@@ -114,7 +134,10 @@ function namespaceDecision(template: CompiledTemplate, ctx: InjectContext): Inje
   const { namespace: ns, namespaceLabels: labels } = ctx;
   if (labels === undefined) return undefined;
   if (labels[NAMESPACE_INJECTION_LABEL] === INJECTION_DISABLED)
-    return decision('NamespaceDisabled', `${ns} is labelled ${NAMESPACE_INJECTION_LABEL}=${INJECTION_DISABLED}`);
+    return decision(
+      'NamespaceDisabled',
+      `${ns} is labelled ${NAMESPACE_INJECTION_LABEL}=${INJECTION_DISABLED}`,
+    );
   const istio = template.compatibility?.istio;
   const byIstio = istio ? istioNamespaceState(labels, istio) : undefined;
   if (byIstio === 'disabled')

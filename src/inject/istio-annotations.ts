@@ -162,6 +162,12 @@ export function istioAnnotationProblem(name: string, value: string): string | un
   return Object.hasOwn(CHECKS, name) ? CHECKS[name]!(value) : undefined;
 }
 
+/** The pod's answer, and where it was read (`label sidecar.istio.io/inject=false`). */
+export interface IstioIntent {
+  value: boolean;
+  source: string;
+}
+
 /**
  * The pod's answer to "inject me?" as Istio reads it: the label wins over the annotation, and
  * only exactly "true" or "false" counts (Istio falls back to its default for anything else).
@@ -169,11 +175,13 @@ export function istioAnnotationProblem(name: string, value: string): string | un
 export function istioInjectIntent(
   labels: Readonly<Record<string, string>> | undefined,
   annotations: Readonly<Record<string, string>> | undefined,
-): { value: boolean; source: string } | undefined {
+): IstioIntent | undefined {
   const label = labels?.[ISTIO_INJECT];
   const note = annotations?.[ISTIO_INJECT];
   const [value, source] =
-    label !== undefined ? [label, `label ${ISTIO_INJECT}=${label}`] : [note, `annotation ${ISTIO_INJECT}=${note}`];
+    label !== undefined
+      ? [label, `label ${ISTIO_INJECT}=${label}`]
+      : [note, `annotation ${ISTIO_INJECT}=${note}`];
   if (value === 'true') return { value: true, source };
   if (value === 'false') return { value: false, source };
   return undefined;

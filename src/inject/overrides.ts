@@ -181,7 +181,11 @@ export function readOverrides(
 }
 
 /** Istio's settings, after ours: each alias applied unless ours is set or the policy forbids it. */
-function readIstio(annotations: Readonly<Record<string, string>>, allowed: readonly string[], out: Overrides) {
+function readIstio(
+  annotations: Readonly<Record<string, string>>,
+  allowed: readonly string[],
+  out: Overrides,
+) {
   const keys = Object.keys(annotations).filter(isIstioSetting).sort();
   for (const key of keys) {
     const name = ISTIO_ALIASES.get(key);
