@@ -120,13 +120,17 @@ export function register(program: Command): void {
               nativeSidecars,
               initImage: flags.initImage,
             });
-      const { out, notes, patches } = injectManifest(
+      const { out, notes, patches, refused } = injectManifest(
         flags.filename === '-' ? 'stdin' : flags.filename,
         await readInput(flags.filename),
         template,
         flags,
       );
       for (const n of notes) process.stderr.write(`${n}\n`);
+      if (refused.length > 0)
+        throw new CliError(
+          `inject: the webhook would refuse the pods of ${refused.join(', ')} (see above); nothing written`,
+        );
       process.stdout.write(flags.patch ? `${JSON.stringify(patches, null, 2)}\n` : out);
     });
 }
