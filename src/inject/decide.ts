@@ -1,6 +1,11 @@
 import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
-import { istioAnnotationProblems, istioInjectIntent, type IstioIntent } from './istio-annotations.js';
+import {
+  istioAnnotationProblems,
+  istioInjectIntent,
+  istioTemplatesWithoutSidecar,
+  type IstioIntent,
+} from './istio-annotations.js';
 import { ISTIO_INJECTION_LABEL, istioNamespaceState } from './istio-namespaces.js';
 import { alreadyMeshed } from './meshed.js';
 import { sidecarPresence, type Presence } from './present.js';
@@ -46,7 +51,7 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
   const istio = template.compatibility?.istio
     ? istioInjectIntent(pod.metadata?.labels, pod.metadata?.annotations)
     : undefined;
-  const early = placeOrWish(pod, ctx, istio) ?? alreadyMeshed(pod, template);
+  const early = placeOrWish(pod, ctx, istio) ?? istioTemplates(pod, template) ?? alreadyMeshed(pod, template);
   if (early) return early;
   const status = parseStatus(pod.metadata?.annotations);
   const present = sidecarPresence(pod.spec, template);
@@ -77,6 +82,13 @@ function placeOrWish(
   if (opted) return opted;
   if (istio?.value === false) return decision('OptedOut', istio.source);
   return undefined;
+}
+
+/** With compatibility, a pod that asks Istio for templates without its sidecar asks for none here. */
+function istioTemplates(pod: Pod, template: CompiledTemplate): InjectDecision | undefined {
+  if (!template.compatibility?.istio) return undefined;
+  const why = istioTemplatesWithoutSidecar(pod.metadata?.annotations);
+  return why === undefined ? undefined : decision('OptedOut', why);
 }
 
 /** The podSelector, whether the pod can be captured, and (with compatibility) Istio's annotations. */

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { istioAnnotationProblems, istioInjectIntent } from './istio-annotations.js';
+import {
+  istioAnnotationProblems,
+  istioInjectIntent,
+  istioTemplatesWithoutSidecar,
+} from './istio-annotations.js';
 
 const problems = (name: string, value: string) => istioAnnotationProblems({ [name]: value });
 
@@ -100,5 +104,20 @@ describe('istioInjectIntent', () => {
   it('a label Istio does not understand still hides the annotation', () => {
     const labels = { 'sidecar.istio.io/inject': 'enabled' };
     expect(istioInjectIntent(labels, { 'sidecar.istio.io/inject': 'false' })).toBeUndefined();
+  });
+});
+
+describe('istioTemplatesWithoutSidecar', () => {
+  it.each([
+    ['grpc-simple', true],
+    ['custom', true],
+    ['grpc-agent', true],
+    ['sidecar', false],
+    ['sidecar,sidecar,sidecar', false],
+    ['sidecar, spire', false],
+    ['', false],
+  ])('%j: no sidecar? %s', (value, none) => {
+    const why = istioTemplatesWithoutSidecar({ 'inject.istio.io/templates': value });
+    expect(why !== undefined).toBe(none);
   });
 });

@@ -10,6 +10,24 @@ import { parseCidr } from '../iptables/address.js';
 /** The label (or, older, annotation) with which a pod asks Istio for a sidecar or declines one. */
 export const ISTIO_INJECT = 'sidecar.istio.io/inject';
 
+/** The Istio injection templates a pod asks for (comma-separated; Istio's default is `sidecar`). */
+export const ISTIO_TEMPLATES = 'inject.istio.io/templates';
+
+/**
+ * When the pod names Istio templates and none is `sidecar` (proxyless gRPC, a custom template), the
+ * annotation that says so: Istio gives such a pod no traffic-capturing sidecar, and neither do we.
+ */
+export function istioTemplatesWithoutSidecar(
+  annotations: Readonly<Record<string, string>> | undefined,
+): string | undefined {
+  const value = annotations?.[ISTIO_TEMPLATES];
+  if (value === undefined || value.trim() === '') return undefined;
+  const names = value.split(',').map((t) => t.trim());
+  return names.includes('sidecar')
+    ? undefined
+    : `annotation ${ISTIO_TEMPLATES}=${value}, which names no sidecar template`;
+}
+
 /** Istio's annotation for each of our overrides. */
 export const ISTIO_OVERRIDE_ANNOTATIONS: Readonly<Record<OverrideName, string>> = {
   includeOutboundIPRanges: 'traffic.sidecar.istio.io/includeOutboundIPRanges',

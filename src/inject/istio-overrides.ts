@@ -1,5 +1,10 @@
 import type { OverrideName } from '../api/index.js';
-import { istioAnnotationProblem, ISTIO_INJECT, ISTIO_OVERRIDE_ANNOTATIONS } from './istio-annotations.js';
+import {
+  istioAnnotationProblem,
+  ISTIO_INJECT,
+  ISTIO_OVERRIDE_ANNOTATIONS,
+  ISTIO_TEMPLATES,
+} from './istio-annotations.js';
 import type { Overrides, WarningReason } from './overrides.js';
 import type { InterceptionValues } from './template.js';
 
@@ -15,9 +20,10 @@ const ISTIO_PREFIXES = [
   'status.sidecar.istio.io/',
   'readiness.status.sidecar.istio.io/',
   'proxy.istio.io/',
+  'inject.istio.io/',
 ];
 /** Istio's marks that are no settings of the sidecar: read by the decision, or Istio's bookkeeping. */
-const NOT_SETTINGS = new Set([ISTIO_INJECT, 'sidecar.istio.io/status']);
+const NOT_SETTINGS = new Set([ISTIO_INJECT, ISTIO_TEMPLATES, 'sidecar.istio.io/status']);
 
 export function isIstioSetting(key: string): boolean {
   return ISTIO_PREFIXES.some((p) => key.startsWith(p)) && !NOT_SETTINGS.has(key);
