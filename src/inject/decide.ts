@@ -51,7 +51,7 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
   const istio = template.compatibility?.istio
     ? istioInjectIntent(pod.metadata?.labels, pod.metadata?.annotations)
     : undefined;
-  const early = placeOrWish(pod, ctx, istio) ?? istioTemplates(pod, template) ?? alreadyMeshed(pod, template);
+  const early = placeOrWish(pod, ctx, istio) ?? alreadyMeshed(pod, template) ?? istioTemplates(pod, template);
   if (early) return early;
   const status = parseStatus(pod.metadata?.annotations);
   const present = sidecarPresence(pod.spec, template);
