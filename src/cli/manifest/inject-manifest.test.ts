@@ -535,3 +535,44 @@ spec:
     expect(notes.filter((n) => n.includes('not injected'))).toEqual([]);
   });
 });
+
+describe('injectManifest with the namespace’s labels', () => {
+  const pod = (namespace: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: ${namespace}}
+spec:
+  containers:
+  - {name: app, image: registry.example/app:1}
+`;
+  const selecting = compileTemplate(
+    {
+      metadata: { name: 'by-labels' },
+      spec: {
+        selector: {
+          namespaceSelector: {
+            matchLabels: { mesh: 'on' },
+            matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['legacy'] }],
+          },
+        },
+      },
+    },
+    { nativeSidecars: true, initImage },
+  );
+  const run = (namespace: string, namespaceLabels?: Record<string, string>) =>
+    injectManifest('m.yaml', pod(namespace), selecting, { ...options, namespaceLabels }).notes;
+
+  it('applies the namespaceSelector, the namespace’s name label included', () => {
+    expect(run('shop', { mesh: 'on' })).toEqual([]);
+    expect(run('shop', {})).toEqual([
+      'm.yaml: document 0 (Pod/web): not injected: NamespaceNotSelected: namespace shop is not selected by the policy',
+    ]);
+    expect(run('legacy', { mesh: 'on' })[0]).toContain('NamespaceNotSelected');
+    expect(run('shop', { mesh: 'on', 'sidecar.dev/injection': 'disabled' })[0]).toContain(
+      'NamespaceDisabled',
+    );
+  });
+
+  it('without them, does not check the selection', () => {
+    expect(run('shop')).toEqual([]);
+  });
+});

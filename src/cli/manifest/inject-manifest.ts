@@ -18,6 +18,8 @@ export interface ManifestOptions {
   uninject?: boolean;
   /** Namespace of objects that name none. */
   namespace: string;
+  /** The labels of the namespaces the objects go to: the policy's namespace selection is then checked. */
+  namespaceLabels?: Record<string, string>;
   operatorNamespace: string;
 }
 
@@ -149,6 +151,7 @@ export function injectManifest(
     defaultNamespace: options.namespace,
     operatorNamespace: options.operatorNamespace,
     reinject: true,
+    ...(options.namespaceLabels ? { namespaceLabels: options.namespaceLabels } : {}),
   };
   const notes: string[] = [];
   const patches: ObjectPatch[] = [];
