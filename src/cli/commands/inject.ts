@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { parse } from 'yaml';
-import { API_VERSION, KIND } from '../../api/index.js';
+import { API_VERSION, KIND, withDefaults, type SidecarPolicySpec } from '../../api/index.js';
 import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
 import { schemaProblems, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
 import { DEFAULT_INIT_IMAGE } from '../init-image.js';
+import { celProblems } from '../manifest/cel-rules.js';
 import { injectManifest } from '../manifest/inject-manifest.js';
 import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
@@ -89,7 +90,11 @@ export function loadPolicy(file: string, text: string): PolicyInput {
   const name = (p.metadata as { name?: unknown } | undefined)?.name;
   if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
     problems.push('metadata.name: required, a lowercase DNS name');
-  problems.push(...schemaProblems(p.spec, specSchema(), 'spec'));
+  const schema = specSchema();
+  problems.push(...schemaProblems(p.spec, schema, 'spec'));
+  // The CRD's CEL rules, on the spec as the API server sees it (defaulted), once its shape is right.
+  if (problems.length === 0)
+    problems.push(...celProblems(withDefaults(p.spec as SidecarPolicySpec), schema, 'spec'));
   if (problems.length > 0) fail(i, problems.join('; '));
   return policy as PolicyInput;
 }
