@@ -64,6 +64,7 @@ const names: Record<string, string> = {
   'spec.interception': 'InterceptionSpec',
   'spec.interception.mode': 'InterceptionMode',
   'spec.rollout': 'RolloutSpec',
+  'spec.compatibility': 'CompatibilitySpec',
   'spec.rollout.strategy': 'RolloutStrategy',
   status: 'SidecarPolicyStatus',
   'status.conditions[]': 'Condition',

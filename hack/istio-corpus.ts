@@ -6,6 +6,9 @@
 //   npm run build && node hack/istio-corpus.ts <istio git dir> [ref, default HEAD] [--verbose]
 //     [--cli=<main.js of another build, to compare>]
 //
+// Runs twice: with a plain policy, and with one that sets compatibility.istio (and allows every
+// override), under which Istio's `*-bad-*` inputs must be refused and what Istio skips be skipped.
+//
 // Prints, for the whole corpus: files, documents and objects; runs that exited non-zero (refused
 // with a message, or crashed); objects injected, skipped (by reason) and passed through (by why);
 // files whose output injects to itself byte for byte; files whose values, read back as YAML 1.1
@@ -46,6 +49,15 @@ writeFileSync(
   policyFile,
   'apiVersion: sidecar.dev/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: corpus}\n' +
     'spec:\n  selector: {namespaces: [default]}\n',
+);
+const compatFile = join(work, 'compat.yaml');
+writeFileSync(
+  compatFile,
+  'apiVersion: sidecar.dev/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: corpus-istio}\n' +
+    'spec:\n  selector: {namespaces: [default]}\n  compatibility: {istio: true}\n' +
+    '  injection:\n    allowedOverrides: [includeOutboundIPRanges, excludeOutboundIPRanges, ' +
+    'includeInboundPorts, excludeInboundPorts, excludeOutboundPorts, interceptionMode, proxyCPU, ' +
+    'proxyMemory, proxyCPULimit, proxyMemoryLimit]\n',
 );
 
 function inject(
@@ -156,9 +168,10 @@ for (const f of files) {
   const r = inject(input);
   if (r.code !== 0) {
     figures.exitedNonZero++;
-    const refused = r.stderr.startsWith('sidecar-operator: inject: ');
+    const last = r.stderr.trim().split('\n').at(-1) ?? '';
+    const refused = last.startsWith('sidecar-operator: inject: ');
     if (!refused) figures.crashed++;
-    problems.push(`${f}: exit ${r.code}${refused ? '' : ' (crash)'}: ${r.stderr.trim().split('\n')[0]}`);
+    problems.push(`${f}: exit ${r.code}${refused ? '' : ' (crash)'}: ${last}`);
     continue;
   }
   const outDocs = read11(r.stdout);
@@ -308,6 +321,75 @@ for (const f of files) {
   }
 }
 
+// With compatibility.istio: which files are refused, which objects skipped, and whether each
+// object's traffic is captured exactly where Istio's own output (`.injected`, when there is one)
+// captures it (istio-init, or istio-validation under Istio's CNI: a proxy alone, as in proxyless
+// gRPC's agent, captures nothing). An input without an output is one Istio's test expects to fail.
+const hasContainer = (o: unknown, names: string[]): boolean =>
+  pods(o).some(
+    (p) =>
+      isObj(p.spec) &&
+      [p.spec.containers, p.spec.initContainers]
+        .filter(Array.isArray)
+        .some((l) => (l as unknown[]).some((c) => isObj(c) && names.includes(c.name as string))),
+  );
+const istioCaptures = (o: unknown): boolean => hasContainer(o, ['istio-init', 'istio-validation']);
+const hasOurs = (o: unknown): boolean => pods(o).some((p) => typeof statusOf(p) === 'string');
+const compat = {
+  refused: [] as string[],
+  istioFailsToo: 0,
+  exitedNonZeroOtherwise: 0,
+  injected: 0,
+  skipped: {} as Record<string, number>,
+  objectsComparedWithIstio: 0,
+  agreeCaptured: 0,
+  agreeNotCaptured: 0,
+  disagree: [] as string[],
+};
+const withIstioOutput = new Set(
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml.injected'))
+    .map((f) => f.slice(0, -'.injected'.length)),
+);
+for (const f of files) {
+  const input = readFileSync(join(dir, f), 'utf8');
+  const r = inject(input, ['--policy', compatFile]);
+  if (r.code !== 0) {
+    const last = r.stderr.trim().split('\n').at(-1) ?? '';
+    if (last.includes('the webhook would refuse')) {
+      compat.refused.push(f);
+      if (!withIstioOutput.has(f)) compat.istioFailsToo++;
+    } else {
+      compat.exitedNonZeroOtherwise++;
+      problems.push(`compatibility: ${f}: exit ${r.code}: ${last}`);
+    }
+    continue;
+  }
+  for (const line of r.stderr.split('\n')) {
+    const skipped = / not injected: (\w+):/.exec(line);
+    if (skipped) count(compat.skipped, skipped[1]!);
+  }
+  const before = objects(read11(input));
+  const after = objects(read11(r.stdout));
+  compat.injected += after.filter((o, i) => hasOurs(o) && !hasOurs(before[i])).length;
+  if (!withIstioOutput.has(f)) continue;
+  const istio = objects(read11(readFileSync(join(dir, `${f}.injected`), 'utf8')));
+  after.forEach((o, i) => {
+    if (pods(before[i]).length === 0 || hasContainer(before[i], ['istio-proxy'])) return;
+    compat.objectsComparedWithIstio++;
+    const ours = hasOurs(o) && !hasOurs(before[i]);
+    const theirs = istioCaptures(istio[i]);
+    if (ours && theirs) compat.agreeCaptured++;
+    else if (!ours && !theirs) compat.agreeNotCaptured++;
+    else
+      compat.disagree.push(
+        `${f} object ${i}: ${ours ? 'we capture, Istio does not' : 'Istio captures, we do not'}`,
+      );
+  });
+}
+
 process.stdout.write(`istio/istio ${commit} ${CORPUS}/*.yaml (not .iop.yaml, not .injected)\n`);
-process.stdout.write(`${JSON.stringify({ ...figures, uninject: uninjected }, null, 2)}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ...figures, uninject: uninjected, compatibility: compat }, null, 2)}\n`,
+);
 for (const p of problems) process.stdout.write(`${p}\n`);

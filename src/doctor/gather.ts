@@ -20,7 +20,8 @@ import {
   MANAGED_BY_LABEL,
   parseInjectorConfigMap,
 } from '../render/injector-configmap.js';
-import { selectsNamespace } from '../render/namespace-marks.js';
+import { resolveNamespaceMarks, selectsNamespace } from '../render/namespace-marks.js';
+import { carriesOtherMesh, isForeignInjector, type MeshInputs } from './mesh-checks.js';
 import type { AdmissionDryRun, DoctorInputs, OperatorWorkload, WebhookProbe } from './inputs.js';
 import { postReview, probeTls, type Dial } from './probe.js';
 import { containerTrouble } from './runtime-checks.js';
@@ -87,7 +88,45 @@ export async function gatherInputs(kc: KubeConfig, opts: GatherOptions): Promise
     if (mwc) inputs.probes.set(policy, await probeWebhook(mwc, policyOf(inputs, policy), reviewNs, opts));
   }
   inputs.admission = await admissionDryRun(core, inputs);
+  inputs.mesh = await gatherMesh(kc, core, inputs, opts);
   return inputs;
+}
+
+/** Governed namespaces whose pods are listed for other meshes' sidecars, at most. */
+const MESH_NAMESPACE_LIMIT = 100;
+
+/** The namespaces our policies govern (or should), their pods with another mesh, other injectors. */
+async function gatherMesh(
+  kc: KubeConfig,
+  core: CoreV1Api,
+  inputs: DoctorInputs,
+  opts: GatherOptions,
+): Promise<MeshInputs> {
+  const mesh: MeshInputs = { governed: new Map(), meshedPods: [], foreignWebhooks: [] };
+  try {
+    const all = (await core.listNamespace()).items;
+    const resolved = resolveNamespaceMarks(inputs.policies, all, {
+      operatorNamespace: inputs.operatorNamespace ?? '',
+      revisions: new Map(),
+    });
+    for (const ns of all) {
+      const name = ns.metadata?.name ?? '';
+      if (opts.namespace !== undefined && name !== opts.namespace) continue;
+      const policy = resolved.marks.get(name)?.policy ?? ns.metadata?.labels?.[POLICY_LABEL];
+      if (policy !== undefined) mesh.governed.set(name, { policy, object: ns });
+    }
+    const names = [...mesh.governed.keys()].sort();
+    for (const namespace of names.slice(0, MESH_NAMESPACE_LIMIT)) {
+      const pods = (await core.listNamespacedPod({ namespace })).items as Pod[];
+      mesh.meshedPods.push(...pods.filter(carriesOtherMesh));
+    }
+    if (names.length > MESH_NAMESPACE_LIMIT) mesh.namespacesNotListed = names.length - MESH_NAMESPACE_LIMIT;
+    const mwcs = await kc.makeApiClient(AdmissionregistrationV1Api).listMutatingWebhookConfiguration();
+    mesh.foreignWebhooks = mwcs.items.filter(isForeignInjector);
+  } catch (err) {
+    mesh.error = message(err);
+  }
+  return mesh;
 }
 
 async function findOperator(core: CoreV1Api, opts: GatherOptions, inputs: DoctorInputs): Promise<void> {

@@ -3,6 +3,7 @@ import type { SidecarPolicy } from '../api/index.js';
 import type { CertificateSummary } from '../certs/index.js';
 import type { Pod } from '../inject/index.js';
 import type { ParsedTemplates } from '../render/injector-configmap.js';
+import type { MeshInputs } from './mesh-checks.js';
 
 /** What a TLS connection to the webhook showed. */
 export interface TlsProbe {
@@ -100,6 +101,8 @@ export interface DoctorInputs {
   pod?: PodInputs;
   /** The operator's Deployments and webhook endpoints, when it runs in the cluster. */
   workload?: OperatorWorkload;
+  /** Other meshes' pods and injectors in the governed namespaces (--namespace narrows them). */
+  mesh?: MeshInputs;
   /** The operator's certificate Secret: summary, or why it is not usable. */
   certificate?: { secret: string; summary?: CertificateSummary; problem?: string };
 }

@@ -8,6 +8,7 @@ import {
   checkServerVersion,
 } from './cluster-checks.js';
 import type { DoctorInputs } from './inputs.js';
+import { checkOtherMeshes } from './mesh-checks.js';
 import { checkNamespace } from './namespace-checks.js';
 import { checkPod } from './pod-checks.js';
 import { checkProxyConfig } from './proxy-checks.js';
@@ -43,6 +44,7 @@ export function runChecks(inputs: DoctorInputs): CheckResult[] {
   out.push(checkCertificateExpiry(inputs));
   const ns = checkNamespace(inputs);
   if (ns) out.push(ns);
+  out.push(...checkOtherMeshes(inputs.mesh, inputs.policies));
   const pod = checkPod(inputs);
   if (pod) out.push(pod);
   const proxyConfig = checkProxyConfig(inputs);

@@ -66,6 +66,7 @@ export function compileSpec(name: string, spec: DefaultedSpec, opts: CompileOpti
       allowedOverrides: [...(spec.injection.allowedOverrides ?? [])].sort(),
     },
     interception,
+    ...compatibility(spec),
     ...(proxyConfig ? { proxyConfig } : {}),
     ...(init ? { initContainer: init } : {}),
     proxyContainer: proxyContainer(spec, mode, opts.sleepAction !== false, proxyConfig),
@@ -74,6 +75,13 @@ export function compileSpec(name: string, spec: DefaultedSpec, opts: CompileOpti
   // The revision covers everything else in the template, so any change a pod would see changes it.
   const { policy, ...rest } = content;
   return { policy, revision: contentHash(content), ...rest };
+}
+
+/** Only a policy that asks for compatibility gets the field, so no other policy's revision moves. */
+function compatibility(spec: DefaultedSpec): Pick<CompiledTemplate, 'compatibility'> {
+  const c = spec.compatibility;
+  if (!c?.istio) return {};
+  return { compatibility: { istio: { namespaceLabels: c.istioNamespaceLabels, revision: c.istioRevision } } };
 }
 
 export function resolveMode(mode: 'Auto' | 'Native' | 'Classic', nativeSidecars: boolean): SidecarMode {

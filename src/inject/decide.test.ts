@@ -217,3 +217,87 @@ describe('decideInjection', () => {
     expect(decideInjection(pod(), template, other).reason).toBe('Injected');
   });
 });
+
+describe('decideInjection with compatibility.istio', () => {
+  const compiled = (compatibility: Record<string, unknown>) =>
+    compileTemplate(
+      {
+        metadata: { name: 'mesh' },
+        spec: {
+          selector: { namespaces: ['apps'], podSelector: { matchLabels: { mesh: 'on' } } },
+          compatibility,
+        },
+      },
+      { nativeSidecars: true, initImage },
+    );
+  const istio = compiled({ istio: true });
+  const on = { mesh: 'on' };
+
+  it('changes nothing of a policy without it, not even its revision', () => {
+    const plain = compileTemplate(
+      { metadata: { name: 'mesh' }, spec: { selector: { namespaces: ['apps'] } } },
+      { nativeSidecars: true, initImage },
+    );
+    const off = compiled({ istio: false });
+    expect(off.compatibility).toBeUndefined();
+    expect(off.revision).toBe(
+      compileTemplate(
+        {
+          metadata: { name: 'mesh' },
+          spec: { selector: { namespaces: ['apps'], podSelector: { matchLabels: on } } },
+        },
+        { nativeSidecars: true, initImage },
+      ).revision,
+    );
+    const meta = { labels: on, annotations: { 'sidecar.istio.io/inject': 'false' } };
+    expect(decideInjection(pod(meta), plain, ctx).reason).toBe('Injected');
+    expect(decideInjection(pod(meta), off, ctx).reason).toBe('Injected');
+  });
+
+  it('honours sidecar.istio.io/inject both ways; ours opts out first', () => {
+    const d = (meta: Pod['metadata']) => decideInjection(pod(meta), istio, ctx);
+    expect(d({ labels: on, annotations: { 'sidecar.istio.io/inject': 'false' } })).toMatchObject({
+      reason: 'OptedOut',
+      message: 'pod opted out with annotation sidecar.istio.io/inject=false',
+    });
+    expect(d({ labels: { ...on, 'sidecar.istio.io/inject': 'false' } }).reason).toBe('OptedOut');
+    expect(d({ labels: { 'sidecar.istio.io/inject': 'true' } }).reason).toBe('Injected');
+    expect(d({ annotations: { 'sidecar.istio.io/inject': 'true' } }).reason).toBe('Injected');
+    expect(d({ annotations: { 'sidecar.istio.io/inject': 'yes' } }).reason).toBe('PodSelectorMismatch');
+    const both = { labels: { 'sidecar.istio.io/inject': 'true', 'sidecar.dev/inject': 'false' } };
+    expect(d(both).message).toContain('label sidecar.dev/inject=false');
+  });
+
+  it('refuses a malformed Istio annotation only where it would inject', () => {
+    const bad = { 'traffic.sidecar.istio.io/excludeOutboundPorts': 'bad' };
+    expect(decideInjection(pod({ labels: on, annotations: bad }), istio, ctx)).toMatchObject({
+      inject: false,
+      refuse: true,
+      reason: 'InvalidIstioAnnotation',
+    });
+    expect(decideInjection(pod({ annotations: bad }), istio, ctx).reason).toBe('PodSelectorMismatch');
+    expect(decideInjection(pod({ labels: on, annotations: bad }, true), istio, ctx).reason).toBe(
+      'HostNetwork',
+    );
+  });
+
+  it('reads Istio’s namespace labels when the namespace’s labels are known', () => {
+    const p = pod({ labels: on });
+    const reason = (t: typeof istio, namespaceLabels: Record<string, string>, namespace = 'web') =>
+      decideInjection(p, t, { ...ctx, namespace, namespaceLabels }).reason;
+    expect(reason(istio, { 'istio-injection': 'disabled' }, 'apps')).toBe('NamespaceDisabled');
+    expect(reason(istio, { 'istio-injection': 'enabled' })).toBe('NamespaceNotSelected');
+    const labels = compiled({ istio: true, istioNamespaceLabels: true });
+    expect(reason(labels, { 'istio-injection': 'enabled' })).toBe('Injected');
+    expect(reason(labels, { 'istio.io/rev': 'default' })).toBe('Injected');
+    expect(reason(labels, { 'istio.io/rev': 'canary' })).toBe('NamespaceNotSelected');
+    const canary = compiled({ istio: true, istioNamespaceLabels: true, istioRevision: 'canary' });
+    expect(reason(canary, { 'istio.io/rev': 'canary' })).toBe('Injected');
+    expect(reason(canary, { 'istio-injection': 'enabled', 'istio.io/rev': 'canary' })).toBe(
+      'NamespaceNotSelected',
+    );
+    expect(
+      decideInjection(p, istio, { ...ctx, namespaceLabels: { 'istio-injection': 'disabled' } }).message,
+    ).toBe('namespace apps is labelled istio-injection=disabled');
+  });
+});

@@ -1,5 +1,12 @@
 import { INJECTION_DISABLED, INJECTION_LABEL, NEVER_INJECTED_NAMESPACES } from '../api/index.js';
 import type { Pod } from './k8s-types.js';
+import {
+  istioAnnotationProblems,
+  istioInjectIntent,
+  istioTemplatesWithoutSidecar,
+  type IstioIntent,
+} from './istio-annotations.js';
+import { ISTIO_INJECTION_LABEL, istioNamespaceState } from './istio-namespaces.js';
 import { alreadyMeshed } from './meshed.js';
 import { sidecarPresence, type Presence } from './present.js';
 import { proxyIdentityClash } from './proxy-identity.js';
@@ -41,14 +48,11 @@ const NO = new Set(['false', 'no', 'n', 'off', '0', 'disabled']);
  * replaced whole.
  */
 export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: InjectContext): InjectDecision {
-  const ns = ctx.namespace;
-  if (EXCLUDED_NAMESPACES.includes(ns) || ns === ctx.operatorNamespace)
-    return decision('ExcludedNamespace', ns);
-  if (pod.spec?.hostNetwork === true) return decision('HostNetwork', '');
-  const opted = optOut(pod);
-  if (opted) return opted;
-  const meshed = alreadyMeshed(pod, template);
-  if (meshed) return meshed;
+  const istio = template.compatibility?.istio
+    ? istioInjectIntent(pod.metadata?.labels, pod.metadata?.annotations)
+    : undefined;
+  const early = placeOrWish(pod, ctx, istio) ?? alreadyMeshed(pod, template) ?? istioTemplates(pod, template);
+  if (early) return early;
   const status = parseStatus(pod.metadata?.annotations);
   const present = sidecarPresence(pod.spec, template);
   if (present.state === 'complete') {
@@ -57,16 +61,56 @@ export function decideInjection(pod: Pod, template: CompiledTemplate, ctx: Injec
     if (!ctx.reinject || status === undefined || same)
       return decision('AlreadyInjected', found(present, status));
   }
-  const byNamespace = namespaceDecision(template, ctx);
-  if (byNamespace) return byNamespace;
-  if (!matchesSelector(template.selector.podSelector, pod.metadata?.labels ?? {})) {
+  return (
+    namespaceDecision(template, ctx) ??
+    podDecision(pod, template, istio) ??
+    injected(template, present, status)
+  );
+}
+
+/** Places never injected, then the pod's own wish: ours, then (with compatibility) Istio's. */
+function placeOrWish(
+  pod: Pod,
+  ctx: InjectContext,
+  istio: IstioIntent | undefined,
+): InjectDecision | undefined {
+  const ns = ctx.namespace;
+  if (EXCLUDED_NAMESPACES.includes(ns) || ns === ctx.operatorNamespace)
+    return decision('ExcludedNamespace', ns);
+  if (pod.spec?.hostNetwork === true) return decision('HostNetwork', '');
+  const opted = optOut(pod);
+  if (opted) return opted;
+  if (istio?.value === false) return decision('OptedOut', istio.source);
+  return undefined;
+}
+
+/** With compatibility, a pod that asks Istio for templates without its sidecar asks for none here. */
+function istioTemplates(pod: Pod, template: CompiledTemplate): InjectDecision | undefined {
+  if (!template.compatibility?.istio) return undefined;
+  const why = istioTemplatesWithoutSidecar(pod.metadata?.annotations);
+  return why === undefined ? undefined : decision('OptedOut', why);
+}
+
+/** The podSelector, whether the pod can be captured, and (with compatibility) Istio's annotations. */
+function podDecision(
+  pod: Pod,
+  template: CompiledTemplate,
+  istio: IstioIntent | undefined,
+): InjectDecision | undefined {
+  // Istio's "true" selects the pod whatever the podSelector says, as it beats Istio's own selectors.
+  if (istio?.value !== true && !matchesSelector(template.selector.podSelector, pod.metadata?.labels ?? {})) {
     return decision('PodSelectorMismatch', template.policy);
   }
   if (template.interception.mode !== 'None') {
     const clash = proxyIdentityClash(pod.spec, template.interception);
     if (clash !== undefined) return decision('RunsAsProxyIdentity', clash);
   }
-  return injected(template, present, status);
+  if (template.compatibility?.istio) {
+    // Checked last, as Istio does: a pod that is not injected anyway is not refused for them.
+    const problems = istioAnnotationProblems(pod.metadata?.annotations ?? {});
+    if (problems.length > 0) return decision('InvalidIstioAnnotation', problems.join('; '));
+  }
+  return undefined;
 }
 
 function injected(
@@ -101,10 +145,19 @@ function found(present: Presence, status: InjectionStatus | undefined): string {
 function namespaceDecision(template: CompiledTemplate, ctx: InjectContext): InjectDecision | undefined {
   const { namespace: ns, namespaceLabels: labels } = ctx;
   if (labels === undefined) return undefined;
-  if (labels[NAMESPACE_INJECTION_LABEL] === INJECTION_DISABLED) return decision('NamespaceDisabled', ns);
+  if (labels[NAMESPACE_INJECTION_LABEL] === INJECTION_DISABLED)
+    return decision(
+      'NamespaceDisabled',
+      `${ns} is labelled ${NAMESPACE_INJECTION_LABEL}=${INJECTION_DISABLED}`,
+    );
+  const istio = template.compatibility?.istio;
+  const byIstio = istio ? istioNamespaceState(labels, istio) : undefined;
+  if (byIstio === 'disabled')
+    return decision('NamespaceDisabled', `${ns} is labelled ${ISTIO_INJECTION_LABEL}=disabled`);
   const sel = template.selector;
   const byLabels = sel.namespaceSelector !== undefined && matchesSelector(sel.namespaceSelector, labels);
-  if (!sel.namespaces.includes(ns) && !byLabels) return decision('NamespaceNotSelected', ns);
+  if (!sel.namespaces.includes(ns) && !byLabels && byIstio !== 'selected')
+    return decision('NamespaceNotSelected', ns);
   return undefined;
 }
 

@@ -40,6 +40,7 @@ export function injectPod(pod: Pod, template: CompiledTemplate, ctx: InjectConte
     meta.annotations ?? {},
     template.interception,
     template.injection.allowedOverrides,
+    { istio: template.compatibility?.istio !== undefined },
   );
   const added = fitToGrace(sidecars(template, overrides, base), spec.terminationGracePeriodSeconds);
 

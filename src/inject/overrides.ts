@@ -1,30 +1,9 @@
 import { OVERRIDE_ANNOTATIONS, type OverrideName } from '../api/index.js';
+import { applyIstioAlias, isIstioSetting, ISTIO_ALIASES } from './istio-overrides.js';
+import type { Overrides, WarningReason } from './override-types.js';
 import type { InterceptionValues } from './template.js';
 
-/**
- * Why an override annotation was not applied, or (ProxyNeverExits) why the injected pod will not
- * behave as its author may expect.
- */
-export type WarningReason =
-  'OverrideNotAllowed' | 'OverrideMalformed' | 'UnknownOverride' | 'ProxyNeverExits';
-
-export interface InjectWarning {
-  reason: WarningReason;
-  /** The annotation (or field) the warning is about. */
-  subject: string;
-  /** A sentence that names the subject first. */
-  message: string;
-}
-
-/** The per-pod result of reading override annotations. */
-export interface Overrides {
-  interception: InterceptionValues;
-  /** Whether includeInboundPorts came from an annotation (then `*` means all ports, literally). */
-  inboundFromAnnotation: boolean;
-  requests: Record<string, string>;
-  limits: Record<string, string>;
-  warnings: InjectWarning[];
-}
+export type { InjectWarning, Overrides, WarningReason } from './override-types.js';
 
 type Field = keyof Pick<
   InterceptionValues,
@@ -36,7 +15,7 @@ type Field = keyof Pick<
 >;
 
 /** Applies the value to `out`, or returns why it cannot (a sentence). */
-type Apply = (value: string, out: Overrides) => string | undefined;
+export type Apply = (value: string, out: Overrides) => string | undefined;
 
 const cidr4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const cidr6 = /^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\/(12[0-8]|1[01]\d|\d?\d)$/;
@@ -120,12 +99,14 @@ const OVERRIDE_PREFIXES = ['traffic.sidecar.dev/', 'sidecar.dev/proxy'];
 /**
  * Apply the pod's override annotations that the policy allows, in a fixed order (the table's), and
  * report every one that is not applied. Switching interception to None by annotation is refused: a
- * pod that wants no capture should opt out of injection.
+ * pod that wants no capture should opt out of injection. With `istio`, Istio's annotations alias
+ * ours under the same allow-list (ours win when both are set), read with Istio's grammar.
  */
 export function readOverrides(
   annotations: Readonly<Record<string, string>>,
   base: InterceptionValues,
   allowed: readonly string[],
+  opts: { istio?: boolean } = {},
 ): Overrides {
   const out: Overrides = {
     interception: base,
@@ -168,5 +149,30 @@ export function readOverrides(
       });
     }
   }
+  if (opts.istio) readIstio(annotations, allowed, out);
   return out;
+}
+
+/** Istio's settings, after ours: each alias applied unless ours is set or the policy forbids it. */
+function readIstio(
+  annotations: Readonly<Record<string, string>>,
+  allowed: readonly string[],
+  out: Overrides,
+) {
+  const keys = Object.keys(annotations).filter(isIstioSetting).sort();
+  for (const key of keys) {
+    const name = ISTIO_ALIASES.get(key);
+    const warn = (reason: WarningReason, why: string) =>
+      out.warnings.push({ reason, subject: key, message: `${key}: ${why}` });
+    if (name === undefined) {
+      warn('NotHonoured', 'an Istio setting this injector has no equivalent for; ignored');
+    } else if (annotations[OVERRIDE_ANNOTATIONS[name]] !== undefined) {
+      warn('OverrideShadowed', `${OVERRIDE_ANNOTATIONS[name]} is set too, and wins; ignored`);
+    } else if (!allowed.includes(name)) {
+      warn('OverrideNotAllowed', `the policy does not list ${name} in allowedOverrides; ignored`);
+    } else {
+      const problem = applyIstioAlias(name, key, annotations[key] ?? '', out);
+      if (problem !== undefined) warn(problem.reason, `${problem.why}; ignored`);
+    }
+  }
 }

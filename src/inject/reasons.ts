@@ -13,7 +13,8 @@ export type ReasonCode =
   | 'NamespaceDisabled'
   | 'NamespaceNotSelected'
   | 'PodSelectorMismatch'
-  | 'RunsAsProxyIdentity';
+  | 'RunsAsProxyIdentity'
+  | 'InvalidIstioAnnotation';
 
 export interface InjectDecision {
   inject: boolean;
@@ -32,15 +33,17 @@ const sentences: Record<ReasonCode, (detail: string) => string> = {
   AlreadyInjected: (d) => `pod already carries a sidecar (${d})`,
   AlreadyMeshed: (d) =>
     `pod already carries another mesh’s sidecar (${d}); a second would capture the same traffic twice`,
-  NamespaceDisabled: (d) => `namespace ${d} is labelled sidecar.dev/injection=disabled`,
+  NamespaceDisabled: (d) => `namespace ${d}`,
   NamespaceNotSelected: (d) => `namespace ${d} is not selected by the policy`,
   PodSelectorMismatch: (d) => `pod labels do not match the podSelector of policy ${d}`,
   RunsAsProxyIdentity: (d) =>
     `pod refused: ${d}, the sidecar proxy’s own; the capture rules let the proxy’s traffic through by UID and GID, so this container’s traffic would bypass the sidecar. Run it as another user and group, or opt the pod out with the annotation sidecar.dev/inject: "false"`,
+  InvalidIstioAnnotation: (d) =>
+    `pod refused: ${d}. Istio refuses such a pod too; correct the annotation or remove it`,
 };
 
 /** Reasons that deny the pod rather than admit it without a sidecar. */
-const REFUSALS: ReadonlySet<ReasonCode> = new Set(['RunsAsProxyIdentity']);
+const REFUSALS: ReadonlySet<ReasonCode> = new Set(['RunsAsProxyIdentity', 'InvalidIstioAnnotation']);
 
 export function decision(reason: ReasonCode, detail: string): InjectDecision {
   return {

@@ -1,4 +1,5 @@
 import { INIT_CONTAINER, PROXY_CONTAINER } from '../api/index.js';
+import type { IstioNamespaceOptions } from './istio-namespaces.js';
 import type { Container, LabelSelector, Volume } from './k8s-types.js';
 
 export type SidecarMode = 'Native' | 'Classic';
@@ -58,6 +59,11 @@ export interface CompiledTemplate {
     allowedOverrides: string[];
   };
   interception: InterceptionValues;
+  /**
+   * Present only when the policy sets `compatibility.istio` (so other policies' revisions do not
+   * change): Istio's pod labels and annotations are honoured, and its namespace labels read.
+   */
+  compatibility?: { istio: IstioNamespaceOptions };
   /** The proxy's configuration file, one per interception mode a pod can get; absent: bootstrap None. */
   proxyConfig?: ProxyConfig;
   /**

@@ -2,7 +2,7 @@
  * Offline checks for what the API server would otherwise refuse: a policy against the CRD's
  * openAPIV3Schema (types, enums, ranges, lengths, patterns, required and unknown fields; CEL rules are
  * left to the API server), and the shape of a pod the engine is about to read. Each returns the first
- * problem as `field: reason`, or undefined.
+ * problem as `field: reason`, or undefined (`schemaProblems`: all of them).
  */
 export interface Schema {
   type?: string;
@@ -54,7 +54,21 @@ function join(path: string, key: string | number): string {
 
 /** The first way `value` breaks `schema`, as `path: reason`. */
 export function schemaProblem(value: unknown, schema: Schema, path: string): string | undefined {
-  const at = (reason: string): string => `${path || '(root)'}: ${reason}`;
+  return schemaProblems(value, schema, path)[0];
+}
+
+/**
+ * Every way `value` breaks `schema`, as `path: reason`, in document order (as the API server lists
+ * them); below a field of the wrong type nothing more is reported.
+ */
+export function schemaProblems(value: unknown, schema: Schema, path: string): string[] {
+  const out: string[] = [];
+  collect(value, schema, path, out);
+  return out;
+}
+
+function collect(value: unknown, schema: Schema, path: string, out: string[]): void {
+  const at = (reason: string): void => void out.push(`${path || '(root)'}: ${reason}`);
   const t = typeOf(value);
   if (schema['x-kubernetes-int-or-string'] || schema.anyOf) {
     if (t !== 'integer' && t !== 'string') return at('must be an integer or a string');
@@ -66,45 +80,33 @@ export function schemaProblem(value: unknown, schema: Schema, path: string): str
       );
   }
   const scalar = scalarProblem(value, schema);
-  if (scalar) return at(scalar);
-  if (t === 'array') return arrayProblem(value as unknown[], schema, path, at);
-  if (t === 'object') return objectProblem(value as Record<string, unknown>, schema, path, at);
-  return undefined;
+  if (scalar) at(scalar);
+  if (t === 'array') arrayProblems(value as unknown[], schema, path, out);
+  if (t === 'object') objectProblems(value as Record<string, unknown>, schema, path, out);
 }
 
-function arrayProblem(v: unknown[], s: Schema, path: string, at: (r: string) => string): string | undefined {
-  if (s.maxItems !== undefined && v.length > s.maxItems) return at(`must have at most ${s.maxItems} items`);
-  if (!s.items) return undefined;
-  for (const [i, item] of v.entries()) {
-    const p = schemaProblem(item, s.items, join(path, i));
-    if (p) return p;
-  }
-  return undefined;
+function arrayProblems(v: unknown[], s: Schema, path: string, out: string[]): void {
+  if (s.maxItems !== undefined && v.length > s.maxItems)
+    out.push(`${path || '(root)'}: must have at most ${s.maxItems} items`);
+  if (!s.items) return;
+  for (const [i, item] of v.entries()) collect(item, s.items, join(path, i), out);
 }
 
-function objectProblem(
-  v: Record<string, unknown>,
-  s: Schema,
-  path: string,
-  at: (r: string) => string,
-): string | undefined {
-  if (s.maxProperties !== undefined && Object.keys(v).length > s.maxProperties) {
-    return at(`must have at most ${s.maxProperties} entries`);
-  }
-  for (const r of s.required ?? []) if (v[r] === undefined) return `${join(path, r)}: required`;
+function objectProblems(v: Record<string, unknown>, s: Schema, path: string, out: string[]): void {
+  if (s.maxProperties !== undefined && Object.keys(v).length > s.maxProperties)
+    out.push(`${path || '(root)'}: must have at most ${s.maxProperties} entries`);
+  for (const r of s.required ?? []) if (v[r] === undefined) out.push(`${join(path, r)}: required`);
   for (const [key, child] of Object.entries(v)) {
     const sub =
       s.properties?.[key] ??
       (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
     if (!sub) {
       if (s.properties && !s['x-kubernetes-preserve-unknown-fields'])
-        return `${join(path, key)}: unknown field`;
+        out.push(`${join(path, key)}: unknown field`);
       continue;
     }
-    const p = schemaProblem(child, sub, join(path, key));
-    if (p) return p;
+    collect(child, sub, join(path, key), out);
   }
-  return undefined;
 }
 
 /** What the engine needs of a pod (spec) to read it: containers with names. */

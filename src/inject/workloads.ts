@@ -106,7 +106,13 @@ export function injectObject(
   const meta = (object.metadata ?? {}) as ObjectMeta;
   const namespace = meta.namespace ?? ctx.defaultNamespace;
   const pod = withoutNulls(read);
-  const result = injectPod(pod, template, { ...ctx, namespace });
+  // The API server gives every namespace its name as a label; a selector may use it.
+  const labels = ctx.namespaceLabels && { ...ctx.namespaceLabels, 'kubernetes.io/metadata.name': namespace };
+  const result = injectPod(pod, template, {
+    ...ctx,
+    namespace,
+    ...(labels ? { namespaceLabels: labels } : {}),
+  });
   if (result.pod === pod) return { ...result, pod: read, object, objectPatch: [] };
   return { ...result, object: replaceAt(object, path, result.pod), objectPatch: rebase(path, result.patch) };
 }

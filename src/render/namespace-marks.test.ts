@@ -61,6 +61,33 @@ describe('resolveNamespaceMarks', () => {
     expect(r.conflicts.size).toBe(0);
   });
 
+  it('with compatibility.istio: Istio’s disabled label keeps the policy away, its injection labels select', () => {
+    const selector = { namespaces: ['named', 'istio-off'] };
+    const namespaces = [
+      ns('named'),
+      ns('istio-off', { 'istio-injection': 'disabled' }),
+      ns('istio-on', { 'istio-injection': 'enabled' }),
+      ns('rev-default', { 'istio.io/rev': 'default' }),
+      ns('rev-canary', { 'istio.io/rev': 'canary' }),
+      // istio-injection wins over istio.io/rev, as in Istio's webhook configurations.
+      ns('both', { 'istio-injection': 'enabled', 'istio.io/rev': 'canary' }),
+    ];
+    const governed = (compatibility: SidecarPolicy['spec']['compatibility']) =>
+      resolveNamespaceMarks([pol('a', { selector, compatibility })], namespaces, opts).governed.get('a');
+    expect(governed(undefined)).toEqual(['istio-off', 'named']);
+    expect(governed({ istio: true })).toEqual(['named']);
+    expect(governed({ istio: true, istioNamespaceLabels: true })).toEqual([
+      'both',
+      'istio-on',
+      'named',
+      'rev-default',
+    ]);
+    expect(governed({ istio: true, istioNamespaceLabels: true, istioRevision: 'canary' })).toEqual([
+      'named',
+      'rev-canary',
+    ]);
+  });
+
   it('gives a namespace to the highest priority, then the older policy, then the name; losers learn who won', () => {
     const policies = [
       pol('c', { selector: { namespaces: ['x', 'y', 'z'] } }, '2026-01-03T00:00:00Z'),

@@ -8,6 +8,7 @@ import {
   REVISION_ANNOTATION,
   type SidecarPolicy,
 } from '../api/index.js';
+import { ISTIO_DEFAULT_REVISION, istioNamespaceState } from '../inject/istio-namespaces.js';
 import { matchesSelector } from '../inject/selector.js';
 
 /** The marks one namespace should carry. */
@@ -37,10 +38,22 @@ export interface MarkOptions {
   revisions: ReadonlyMap<string, string>;
 }
 
-/** Whether `policy` selects `ns` by name or by labels (never-injected rules are applied apart). */
+/**
+ * Whether `policy` selects `ns` by name or by labels (never-injected rules are applied apart); with
+ * `compatibility.istio`, Istio's namespace labels too: istio-injection=disabled keeps the policy away,
+ * and with istioNamespaceLabels Istio's injection labels select.
+ */
 export function selectsNamespace(policy: SidecarPolicy, ns: V1Namespace): boolean {
   const name = ns.metadata?.name ?? '';
   const sel = policy.spec.selector;
+  const compat = policy.spec.compatibility;
+  if (compat?.istio) {
+    const state = istioNamespaceState(ns.metadata?.labels ?? {}, {
+      namespaceLabels: compat.istioNamespaceLabels ?? false,
+      revision: compat.istioRevision ?? ISTIO_DEFAULT_REVISION,
+    });
+    if (state !== undefined) return state === 'selected';
+  }
   if (sel.namespaces?.includes(name)) return true;
   return (
     sel.namespaceSelector !== undefined && matchesSelector(sel.namespaceSelector, ns.metadata?.labels ?? {})

@@ -58,6 +58,21 @@ describe('renderWebhookConfiguration', () => {
     expect(caBundlesOf(mwc)).toEqual(['PEM']);
   });
 
+  it('with compatibility.istio, leaves Istio’s opt-out label out and the podSelector to the handler', () => {
+    const istio: SidecarPolicy = { ...policy, spec: { ...policy.spec, compatibility: { istio: true } } };
+    const [w] = renderWebhookConfiguration(istio, {
+      caBundle: 'PEM',
+      target: { url: 'https://example.test' },
+      operatorNamespace: 'ops',
+    }).webhooks!;
+    expect(w?.objectSelector).toEqual({
+      matchExpressions: [
+        { key: 'sidecar.dev/inject', operator: 'NotIn', values: ['false'] },
+        { key: 'sidecar.istio.io/inject', operator: 'NotIn', values: ['false'] },
+      ],
+    });
+  });
+
   it('uses a URL outside the cluster and the policy defaults', () => {
     const mwc = renderWebhookConfiguration(
       { ...policy, spec: { selector: {} } },

@@ -10,6 +10,7 @@ import {
   withDefaults,
   type SidecarPolicy,
 } from '../api/index.js';
+import { ISTIO_INJECT } from '../inject/istio-annotations.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from './injector-configmap.js';
 
 /** cert-manager's cainjector copies the named Certificate's CA into every caBundle of the object. */
@@ -49,14 +50,19 @@ function clientConfig(policy: string, opts: WebhookRenderOptions) {
 
 /**
  * The pod selector plus the opt-out label, so pods labelled `sidecar.dev/inject: "false"` never
- * reach the webhook at all (and so are never blocked by `failurePolicy: Fail`).
+ * reach the webhook at all (and so are never blocked by `failurePolicy: Fail`). With Istio
+ * compatibility, Istio's opt-out label too, and no pod selector: Istio's "true" (label or
+ * annotation) selects pods the podSelector does not, which a label selector cannot say, so the
+ * handler applies the podSelector itself.
  */
-function objectSelector(podSelector: V1LabelSelector | undefined): V1LabelSelector {
+function objectSelector(podSelector: V1LabelSelector | undefined, istio: boolean): V1LabelSelector {
+  const pods = istio ? undefined : podSelector;
   return {
-    ...(podSelector?.matchLabels ? { matchLabels: { ...podSelector.matchLabels } } : {}),
+    ...(pods?.matchLabels ? { matchLabels: { ...pods.matchLabels } } : {}),
     matchExpressions: [
-      ...(podSelector?.matchExpressions ?? []).map((e) => ({ ...e })),
+      ...(pods?.matchExpressions ?? []).map((e) => ({ ...e })),
       { key: INJECT_LABEL, operator: 'NotIn', values: ['false'] },
+      ...(istio ? [{ key: ISTIO_INJECT, operator: 'NotIn', values: ['false'] }] : []),
     ],
   };
 }
@@ -119,7 +125,7 @@ export function renderWebhookConfiguration(
             { key: NAMESPACE_NAME_LABEL, operator: 'NotIn', values: excluded },
           ],
         },
-        objectSelector: objectSelector(spec.selector.podSelector),
+        objectSelector: objectSelector(spec.selector.podSelector, spec.compatibility?.istio === true),
       },
     ],
   };

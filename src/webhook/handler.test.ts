@@ -160,6 +160,39 @@ describe('handleAdmission', () => {
     expect(out.message).toMatch(/^pod refused: container app runs as UID 1337, the sidecar proxy’s own;/);
   });
 
+  it('with compatibility.istio, denies a pod with a malformed Istio annotation, naming it', () => {
+    const istio = compileTemplate(
+      {
+        metadata: { name: 'istio' },
+        spec: {
+          selector: { namespaces: ['apps'] },
+          compatibility: { istio: true },
+          injection: { allowedOverrides: ['excludeOutboundPorts'] },
+        },
+      },
+      { nativeSidecars: true, initImage },
+    );
+    const withIstio = new Map([['istio', istio]]);
+    const annotated = (value: string) =>
+      appPod({
+        metadata: { name: 'web', annotations: { 'traffic.sidecar.istio.io/excludeOutboundPorts': value } },
+      });
+    const out = handleAdmission('istio', podRequest(annotated('bad')), withIstio, ctx);
+    expect(out.result).toBe('refused');
+    expect(out.response).toMatchObject({
+      allowed: false,
+      status: { code: 403 },
+      auditAnnotations: { 'refuse-reason': 'InvalidIstioAnnotation' },
+    });
+    expect(out.response.status?.message).toContain(
+      'invalid value "bad" for annotation traffic.sidecar.istio.io/excludeOutboundPorts',
+    );
+    const ok = handleAdmission('istio', podRequest(annotated('25')), withIstio, ctx);
+    expect(ok.result).toBe('injected');
+    const init = apply(annotated('25'), ok.response.patch).spec?.initContainers?.[0];
+    expect(init?.args).toEqual(expect.arrayContaining(['-o', '25']));
+  });
+
   it('skips a pod carrying another mesh with a warning for kubectl and the reason for the audit log', () => {
     const meshed = appPod({
       spec: {

@@ -67,6 +67,13 @@ export const specDefaulting: DefaultingNode = {
       },
     },
     rollout: { default: {}, properties: { strategy: { default: 'Manual' }, maxUnavailable: { default: 1 } } },
+    compatibility: {
+      properties: {
+        istio: { default: false },
+        istioNamespaceLabels: { default: false },
+        istioRevision: { default: 'default' },
+      },
+    },
   },
 };
 

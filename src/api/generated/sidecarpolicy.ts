@@ -108,6 +108,7 @@ export interface SidecarPolicySpec {
    */
   volumes?: PolicyVolume[];
   rollout?: RolloutSpec;
+  compatibility?: CompatibilitySpec;
 }
 /**
  * Which namespaces (and optionally which pods in them) this policy governs. At least one of namespaces or namespaceSelector is required; a namespace matching either is selected. Namespaces labelled sidecar.dev/injection=disabled, kube-system, kube-public, kube-node-lease and the operator's own namespace are never selected.
@@ -473,6 +474,23 @@ export interface RolloutSpec {
   maxUnavailable?: number | string;
 }
 /**
+ * What this policy honours of another mesh's pod and namespace marks, so that workloads move over without editing their manifests. Off unless set.
+ */
+export interface CompatibilitySpec {
+  /**
+   * Honour Istio's pod marks: the sidecar.istio.io/inject label or annotation ("false" opts the pod out, "true" selects it even when the podSelector does not; the label wins over the annotation), traffic.sidecar.istio.io/* and sidecar.istio.io/{interceptionMode,proxyCPU,proxyMemory,proxyCPULimit,proxyMemoryLimit} as aliases of the overrides that allowedOverrides lists (the sidecar.dev annotation wins when both are set). Istio's annotations are validated as Istio validates them, and a pod with a malformed one is refused. Namespaces labelled istio-injection=disabled are not selected.
+   */
+  istio?: boolean;
+  /**
+   * With istio, also select the namespaces Istio's injector would: labelled istio-injection=enabled (istioRevision default), or istio.io/rev=<istioRevision> without an istio-injection label.
+   */
+  istioNamespaceLabels?: boolean;
+  /**
+   * The Istio revision whose namespaces istioNamespaceLabels selects; "default" is also the one istio-injection=enabled names.
+   */
+  istioRevision?: string;
+}
+/**
  * What the operator observed and did.
  */
 export interface SidecarPolicyStatus {
@@ -755,6 +773,23 @@ export interface ResolvedRolloutSpec {
   maxUnavailable: number | string;
 }
 /**
+ * What this policy honours of another mesh's pod and namespace marks, so that workloads move over without editing their manifests. Off unless set.
+ */
+export interface ResolvedCompatibilitySpec {
+  /**
+   * Honour Istio's pod marks: the sidecar.istio.io/inject label or annotation ("false" opts the pod out, "true" selects it even when the podSelector does not; the label wins over the annotation), traffic.sidecar.istio.io/* and sidecar.istio.io/{interceptionMode,proxyCPU,proxyMemory,proxyCPULimit,proxyMemoryLimit} as aliases of the overrides that allowedOverrides lists (the sidecar.dev annotation wins when both are set). Istio's annotations are validated as Istio validates them, and a pod with a malformed one is refused. Namespaces labelled istio-injection=disabled are not selected.
+   */
+  istio: boolean;
+  /**
+   * With istio, also select the namespaces Istio's injector would: labelled istio-injection=enabled (istioRevision default), or istio.io/rev=<istioRevision> without an istio-injection label.
+   */
+  istioNamespaceLabels: boolean;
+  /**
+   * The Istio revision whose namespaces istioNamespaceLabels selects; "default" is also the one istio-injection=enabled names.
+   */
+  istioRevision: string;
+}
+/**
  * The desired injection behaviour.
  */
 export interface ResolvedSidecarPolicySpec {
@@ -772,4 +807,5 @@ export interface ResolvedSidecarPolicySpec {
    */
   volumes?: PolicyVolume[];
   rollout: ResolvedRolloutSpec;
+  compatibility?: ResolvedCompatibilitySpec;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadPolicy } from './inject.js';
+import { loadPolicy, parseNamespaceLabels } from './inject.js';
 
 const policy = `apiVersion: sidecar.dev/v1alpha1
 kind: SidecarPolicy
@@ -36,5 +36,33 @@ describe('loadPolicy', () => {
     expect(loadPolicy('p.yaml', policy.replace('[apps]', '[apps, "no"]')).spec?.selector?.namespaces).toEqual(
       ['apps', 'no'],
     );
+  });
+});
+
+describe('loadPolicy reports every problem at once', () => {
+  it('names each field, in document order', () => {
+    const text = `apiVersion: sidecar.dev/v1
+kind: SidecarPolicy
+metadata: {name: p}
+spec:
+  selector: {namespaces: [Bad_Name]}
+  priority: high
+  injection: {sidecarMode: Sometimes, colour: blue}
+`;
+    expect(() => loadPolicy('p.yaml', text)).toThrow(
+      'inject: p.yaml: document 0: apiVersion: must be sidecar.dev/v1alpha1; ' +
+        'spec.selector.namespaces[0]: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$; ' +
+        'spec.priority: must be an integer; ' +
+        'spec.injection.sidecarMode: must be one of "Auto", "Native", "Classic"; ' +
+        'spec.injection.colour: unknown field',
+    );
+  });
+});
+
+describe('parseNamespaceLabels', () => {
+  it('reads k=v pairs, and nothing as no labels', () => {
+    expect(parseNamespaceLabels('mesh=on, team=a=b,empty=')).toEqual({ mesh: 'on', team: 'a=b', empty: '' });
+    expect(parseNamespaceLabels('')).toEqual({});
+    expect(() => parseNamespaceLabels('mesh')).toThrow('--namespace-labels: "mesh" is not key=value');
   });
 });

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { parse } from 'yaml';
-import { API_VERSION, KIND } from '../../api/index.js';
-import { compileTemplate, type PolicyInput } from '../../inject/index.js';
-import { schemaProblem, type Schema } from '../../inject/validate.js';
+import { API_VERSION, KIND, withDefaults, type SidecarPolicySpec } from '../../api/index.js';
+import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
+import { schemaProblems, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
 import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
+import { celProblems } from '../manifest/cel-rules.js';
 import { injectManifest } from '../manifest/inject-manifest.js';
 import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
@@ -18,7 +19,28 @@ interface InjectFlags {
   nativeSidecars: string;
   initImage: string;
   namespace: string;
+  namespaceLabels?: string;
   operatorNamespace: string;
+}
+
+/** `k=v,k2=v2` as a label map; `""` is a namespace with no labels of its own. */
+export function parseNamespaceLabels(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of value.split(',').filter((s) => s.trim() !== '')) {
+    const eq = pair.indexOf('=');
+    const key = pair.slice(0, eq).trim();
+    if (eq < 0 || key === '') throw new CliError(`inject: --namespace-labels: "${pair}" is not key=value`, 2);
+    out[key] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** Whether the policy selects namespaces by their labels, which only --namespace-labels can tell. */
+function selectsByLabels(template: CompiledTemplate): boolean {
+  return (
+    template.selector.namespaceSelector !== undefined ||
+    template.compatibility?.istio.namespaceLabels === true
+  );
 }
 
 const CRD_FILE = new URL('../../../crds/sidecar.dev_sidecarpolicies.yaml', import.meta.url);
@@ -61,14 +83,19 @@ export function loadPolicy(file: string, text: string): PolicyInput {
   const policy = doc.toJS() as unknown;
   if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return fail(i, 'not an object');
   const p = policy as Record<string, unknown>;
-  if (p.apiVersion !== API_VERSION) fail(i, `apiVersion: must be ${API_VERSION}`);
-  if (p.kind !== KIND) fail(i, `kind: must be ${KIND}`);
+  // Every problem at once, as the API server lists them, so that one run shows all there is to fix.
+  const problems: string[] = [];
+  if (p.apiVersion !== API_VERSION) problems.push(`apiVersion: must be ${API_VERSION}`);
+  if (p.kind !== KIND) problems.push(`kind: must be ${KIND}`);
   const name = (p.metadata as { name?: unknown } | undefined)?.name;
-  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
-    fail(i, 'metadata.name: required, a lowercase DNS name');
-  }
-  const problem = schemaProblem(p.spec, specSchema(), 'spec');
-  if (problem) fail(i, problem);
+  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
+    problems.push('metadata.name: required, a lowercase DNS name');
+  const schema = specSchema();
+  problems.push(...schemaProblems(p.spec, schema, 'spec'));
+  // The CRD's CEL rules, on the spec as the API server sees it (defaulted), once its shape is right.
+  if (problems.length === 0)
+    problems.push(...celProblems(withDefaults(p.spec as SidecarPolicySpec), schema, 'spec'));
+  if (problems.length > 0) fail(i, problems.join('; '));
   return policy as PolicyInput;
 }
 
@@ -106,6 +133,10 @@ export function register(program: Command): void {
       DEFAULT_INIT_IMAGE,
     )
     .option('-n, --namespace <ns>', 'namespace of objects that name none', 'default')
+    .option(
+      '--namespace-labels <k=v,...>',
+      'labels of the namespace the objects go to: check the policy’s namespace selection (namespaces, namespaceSelector, Istio’s labels) as the controller would',
+    )
     .option('--operator-namespace <ns>', 'the operator’s namespace (never injected)', 'sidecar-system')
     .action(async (flags: InjectFlags) => {
       const nativeSidecars = parseBool('--native-sidecars', flags.nativeSidecars);
@@ -120,13 +151,23 @@ export function register(program: Command): void {
               nativeSidecars,
               initImage: flags.initImage,
             });
-      const { out, notes, patches } = injectManifest(
+      const namespaceLabels =
+        flags.namespaceLabels === undefined ? undefined : parseNamespaceLabels(flags.namespaceLabels);
+      if (template && namespaceLabels === undefined && selectsByLabels(template))
+        process.stderr.write(
+          `inject: policy ${template.policy} selects namespaces by their labels, which a manifest does not carry: namespace selection not checked (pass --namespace-labels to check it)\n`,
+        );
+      const { out, notes, patches, refused } = injectManifest(
         flags.filename === '-' ? 'stdin' : flags.filename,
         await readInput(flags.filename),
         template,
-        flags,
+        { ...flags, namespaceLabels },
       );
       for (const n of notes) process.stderr.write(`${n}\n`);
+      if (refused.length > 0)
+        throw new CliError(
+          `inject: the webhook would refuse the pods of ${refused.join(', ')} (see above); nothing written`,
+        );
       process.stdout.write(flags.patch ? `${JSON.stringify(patches, null, 2)}\n` : out);
     });
 }

@@ -491,3 +491,88 @@ spec:
     ]);
   });
 });
+
+describe('injectManifest with compatibility.istio', () => {
+  const istio = compileTemplate(
+    parse(
+      readFileSync(join(import.meta.dirname, '../../inject/testdata/policies/istio-compat.yaml'), 'utf8'),
+    ) as PolicyInput,
+    { nativeSidecars: true, initImage },
+  );
+  const pod = (name: string, annotations: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  labels: {mesh: "on"}
+  annotations: ${annotations}
+spec:
+  containers:
+  - {name: app, image: registry.example/app:1}
+`;
+  const manifest = [
+    pod('ports', `{traffic.sidecar.istio.io/excludeInboundPorts: "*"}`),
+    pod('ignored', `{sidecar.istio.io/inject: "false"}`),
+    pod('ranges', `{traffic.sidecar.istio.io/includeOutboundIPRanges: bad}`),
+    pod('fine', `{traffic.sidecar.istio.io/excludeOutboundPorts: "25"}`),
+  ].join('---\n');
+
+  it('names every pod the webhook would refuse, and why, and skips the opted-out one', () => {
+    const { refused, notes } = injectManifest('m.yaml', manifest, istio, options);
+    expect(refused).toEqual(['m.yaml: document 0 (Pod/ports)', 'm.yaml: document 2 (Pod/ranges)']);
+    expect(notes).toContainEqual(
+      expect.stringMatching(
+        /^m\.yaml: document 0 \(Pod\/ports\): refused: InvalidIstioAnnotation: pod refused: invalid value "\*" for annotation traffic\.sidecar\.istio\.io\/excludeInboundPorts/,
+      ),
+    );
+    expect(notes).toContainEqual(
+      'm.yaml: document 1 (Pod/ignored): not injected: OptedOut: pod opted out with annotation sidecar.istio.io/inject=false',
+    );
+  });
+
+  it('with the policy’s own opt-out only, Istio’s marks are not read', () => {
+    const { refused, notes } = injectManifest('m.yaml', manifest, template, options);
+    expect(refused).toEqual([]);
+    expect(notes.filter((n) => n.includes('not injected'))).toEqual([]);
+  });
+});
+
+describe('injectManifest with the namespace’s labels', () => {
+  const pod = (namespace: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: ${namespace}}
+spec:
+  containers:
+  - {name: app, image: registry.example/app:1}
+`;
+  const selecting = compileTemplate(
+    {
+      metadata: { name: 'by-labels' },
+      spec: {
+        selector: {
+          namespaceSelector: {
+            matchLabels: { mesh: 'on' },
+            matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['legacy'] }],
+          },
+        },
+      },
+    },
+    { nativeSidecars: true, initImage },
+  );
+  const run = (namespace: string, namespaceLabels?: Record<string, string>) =>
+    injectManifest('m.yaml', pod(namespace), selecting, { ...options, namespaceLabels }).notes;
+
+  it('applies the namespaceSelector, the namespace’s name label included', () => {
+    expect(run('shop', { mesh: 'on' })).toEqual([]);
+    expect(run('shop', {})).toEqual([
+      'm.yaml: document 0 (Pod/web): not injected: NamespaceNotSelected: namespace shop is not selected by the policy',
+    ]);
+    expect(run('legacy', { mesh: 'on' })[0]).toContain('NamespaceNotSelected');
+    expect(run('shop', { mesh: 'on', 'sidecar.dev/injection': 'disabled' })[0]).toContain(
+      'NamespaceDisabled',
+    );
+  });
+
+  it('without them, does not check the selection', () => {
+    expect(run('shop')).toEqual([]);
+  });
+});

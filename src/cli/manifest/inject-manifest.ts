@@ -18,6 +18,8 @@ export interface ManifestOptions {
   uninject?: boolean;
   /** Namespace of objects that name none. */
   namespace: string;
+  /** The labels of the namespaces the objects go to: the policy's namespace selection is then checked. */
+  namespaceLabels?: Record<string, string>;
   operatorNamespace: string;
 }
 
@@ -52,6 +54,8 @@ interface Walk {
   notes: string[];
   patches: ObjectPatch[];
   uninject: boolean;
+  /** Objects whose pod the webhook would refuse, described. */
+  refused: string[];
 }
 
 /**
@@ -96,7 +100,10 @@ function injectOne(w: Walk, obj: Obj, label: string): ObjectResult | undefined {
     return undefined;
   }
   const { decision } = result;
-  if (!decision.inject) {
+  if (decision.refuse) {
+    w.refused.push(label);
+    w.notes.push(`${label}: refused: ${decision.reason}: ${decision.message}`);
+  } else if (!decision.inject) {
     const hint = decision.reason === 'AlreadyMeshed' ? ' (--uninject removes it)' : '';
     w.notes.push(`${label}: not injected: ${decision.reason}: ${decision.message}${hint}`);
   }
@@ -131,21 +138,24 @@ function contentsRange(text: string, doc: Document.Parsed): { start: number; end
 /**
  * Inject every document of a manifest. The text is copied as written except for the documents that
  * change; those are edited in place (comments, key order and scalar styles kept) and written as
- * YAML 1.1. Each document that is not injected gets a note saying why.
+ * YAML 1.1. Each document that is not injected gets a note saying why; `refused` lists the objects
+ * whose pods the webhook would refuse (the caller then writes nothing).
  */
 export function injectManifest(
   file: string,
   text: string,
   template: CompiledTemplate | undefined,
   options: ManifestOptions,
-): { out: string; notes: string[]; patches: ObjectPatch[] } {
+): { out: string; notes: string[]; patches: ObjectPatch[]; refused: string[] } {
   const ctx = {
     defaultNamespace: options.namespace,
     operatorNamespace: options.operatorNamespace,
     reinject: true,
+    ...(options.namespaceLabels ? { namespaceLabels: options.namespaceLabels } : {}),
   };
   const notes: string[] = [];
   const patches: ObjectPatch[] = [];
+  const refused: string[] = [];
   let out = '';
   let copied = 0;
   for (const [i, doc] of readDocuments(text).entries()) {
@@ -159,7 +169,16 @@ export function injectManifest(
     }
     const value = doc.toJS({ maxAliasCount: -1 }) as unknown;
     if (!isObj(value)) return fail('not a Kubernetes object');
-    const w: Walk = { file, document: i, template, ctx, notes, patches, uninject: options.uninject === true };
+    const w: Walk = {
+      file,
+      document: i,
+      template,
+      ctx,
+      notes,
+      patches,
+      refused,
+      uninject: options.uninject === true,
+    };
     const { value: injected, ops } = injectValue(w, value, `document ${i}`);
     if (ops.length === 0 || options.patch) continue;
     const range = contentsRange(text, doc);
@@ -175,5 +194,5 @@ export function injectManifest(
     copied = range.end;
   }
   out += text.slice(copied);
-  return { out, notes, patches };
+  return { out, notes, patches, refused };
 }
