@@ -16,7 +16,7 @@ const RETRY_MS = 500;
 function candidateProcess(namespace: string) {
   const script = `
 import { pino } from 'pino';
-import { LeaderElector } from ${JSON.stringify(join(root, 'dist', 'controller', 'leader.js'))};
+import { LeaderElector } from ${JSON.stringify(join(root, 'dist', 'kube', 'leader.js'))};
 import { loadKubeConfig } from ${JSON.stringify(join(root, 'dist', 'kube', 'index.js'))};
 const elector = new LeaderElector({
   kc: loadKubeConfig({ kubeconfig: ${JSON.stringify(envtest().adminKubeconfigPath)} }),
