@@ -90,12 +90,15 @@ export class PolicyReconciler {
 
   async reconcile(name: string): Promise<ReconcileResult> {
     const log = this.o.log.child({ policy: name });
-    const policy = this.o.policies.get(name);
+    let policy = this.o.policies.get(name);
     if (!policy) return this.cleanupIfGone(name, log);
     if (!live(policy)) return this.finalize(policy, log);
     if (!hasFinalizer(policy)) {
       try {
-        await addFinalizer(this.o.kc, policy);
+        // Go on with the object as written: the status written next is remembered against its
+        // resourceVersion, so a reconcile that sees it in the cache before the status comes back
+        // takes that status as current (and records no transition twice).
+        policy = await addFinalizer(this.o.kc, policy);
       } catch (err) {
         // Deleted since the cache saw it: its deletion comes through the watch.
         if (isNotFound(err)) return {};
