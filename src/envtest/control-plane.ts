@@ -180,32 +180,30 @@ export class ControlPlane {
       usage: 'client',
     });
     const b64 = (s: string) => Buffer.from(s).toString('base64');
-    const kubeconfig = [
-      'apiVersion: v1',
-      'kind: Config',
-      'users:',
-      '  - name: "*.svc"',
-      '    user:',
-      `      client-certificate-data: ${b64(cert.certPem)}`,
-      `      client-key-data: ${b64(cert.keyPem)}`,
-      '',
-    ].join('\n');
-    const plugin = (name: string) =>
-      [
-        `  - name: ${name}`,
-        '    configuration:',
-        '      apiVersion: apiserver.config.k8s.io/v1',
-        '      kind: WebhookAdmissionConfiguration',
-        `      kubeConfigFile: ${join(dir, 'webhook-client.kubeconfig')}`,
-      ].join('\n');
-    const admission = [
-      'apiVersion: apiserver.config.k8s.io/v1',
-      'kind: AdmissionConfiguration',
-      'plugins:',
-      plugin('MutatingAdmissionWebhook'),
-      plugin('ValidatingAdmissionWebhook'),
-      '',
-    ].join('\n');
+    // JSON, which the API server reads as YAML.
+    const kubeconfig = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      users: [
+        {
+          name: '*.svc',
+          user: { 'client-certificate-data': b64(cert.certPem), 'client-key-data': b64(cert.keyPem) },
+        },
+      ],
+    });
+    const configuration = {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'WebhookAdmissionConfiguration',
+      kubeConfigFile: join(dir, 'webhook-client.kubeconfig'),
+    };
+    const admission = JSON.stringify({
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AdmissionConfiguration',
+      plugins: ['MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook'].map((name) => ({
+        name,
+        configuration,
+      })),
+    });
     return { 'webhook-client.kubeconfig': kubeconfig, 'admission.yaml': admission };
   }
 

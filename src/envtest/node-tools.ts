@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { isAlreadyExists } from '../kube/errors.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { NodeCluster, type NodeClusterInfo } from './node.js';
 
@@ -131,7 +132,7 @@ export async function installChart(
   ...extra: string[]
 ): Promise<Run> {
   await c.core.createNamespace({ body: { metadata: { name: namespace } } }).catch((err: unknown) => {
-    if ((err as { code?: number }).code !== 409) throw err;
+    if (!isAlreadyExists(err)) throw err;
   });
   await c.core.createNamespacedSecret({
     namespace,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { POLICY_LABEL } from '../../src/api/index.js';
 import { eventually } from '../../src/envtest/eventually.js';
 import {
   apply,
@@ -111,6 +112,10 @@ spec:
   selector: {app: server}
   ports: [{port: 80, targetPort: 8080, name: http}]
 `;
+
+/** `kubectl run` of the test application as pod `name` in `ns`, with kubectl's further `args`. */
+const runApp = (name: string, ns: string, ...args: string[]) =>
+  kubectl(c, 'run', name, '-n', ns, `--image=${c.images.app}`, ...args);
 
 /**
  * doctor from this machine. Service names do not resolve here (no cluster DNS); the Service's
@@ -457,13 +462,9 @@ spec:
     let stop = false;
     const loop = (async () => {
       while (!stop) {
-        const r = await kubectl(
-          c,
-          'run',
+        const r = await runApp(
           `probe-${admissions}`,
-          '-n',
           APP_NS,
-          `--image=${c.images.app}`,
           '--dry-run=server',
           '-o',
           'jsonpath={.spec.initContainers[*].name}',
@@ -607,24 +608,12 @@ spec:
       const ns = `ex-${ex.metadata.name}`;
       await eventually(
         async () =>
-          (await c.core.readNamespace({ name: ns })).metadata?.labels?.['sidecar.dev/policy'] === ns
+          (await c.core.readNamespace({ name: ns })).metadata?.labels?.[POLICY_LABEL] === ns
             ? true
             : undefined,
         { what: `namespace ${ns} governed by its policy`, timeoutMs: 60_000 },
       );
-      const r = await kubectl(
-        c,
-        'run',
-        'web',
-        '-n',
-        ns,
-        `--image=${c.images.app}`,
-        '--image-pull-policy=Never',
-        '--',
-        'serve',
-        '-port',
-        '8080',
-      );
+      const r = await runApp('web', ns, '--image-pull-policy=Never', '--', 'serve', '-port', '8080');
       expect(r.code, `${ns}: ${r.stderr}`).toBe(0);
     }
     for (const ex of examples) {
@@ -696,19 +685,7 @@ spec:
       },
       { what: 'policy broken-proxy Ready', timeoutMs: 60_000 },
     );
-    const created = await kubectl(
-      c,
-      'run',
-      'web',
-      '-n',
-      ns,
-      `--image=${c.images.app}`,
-      '--image-pull-policy=Never',
-      '--',
-      'serve',
-      '-port',
-      '8080',
-    );
+    const created = await runApp('web', ns, '--image-pull-policy=Never', '--', 'serve', '-port', '8080');
     expect(created.code, created.stderr).toBe(0);
     await eventually(
       async () => {
@@ -773,17 +750,7 @@ spec:
     const policy = await kubectl(c, 'get', 'sidecarpolicy', POLICY, '-o', 'jsonpath={.metadata.finalizers}');
     expect(policy.stdout.trim()).toBe('');
     // The formerly governed namespace still gets pods (a fail-closed webhook left behind would refuse them).
-    const created = await kubectl(
-      c,
-      'run',
-      'after-uninstall',
-      '-n',
-      APP_NS,
-      `--image=${c.images.app}`,
-      '--image-pull-policy=Never',
-      '--',
-      'serve',
-    );
+    const created = await runApp('after-uninstall', APP_NS, '--image-pull-policy=Never', '--', 'serve');
     expect(created.code, created.stderr).toBe(0);
     await waitForPods(
       c,
@@ -849,13 +816,9 @@ spec: {hard: {pods: "2"}}
       })
     ).items;
     expect(ops.filter(isReady).length).toBe(2);
-    const admitted = await kubectl(
-      c,
-      'run',
+    const admitted = await runApp(
       'while-stuck',
-      '-n',
       APP_NS,
-      `--image=${c.images.app}`,
       '--dry-run=server',
       '-o',
       'jsonpath={.spec.initContainers[*].name}',
@@ -878,13 +841,9 @@ spec: {hard: {pods: "2"}}
     expect((await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim()).toBe('');
     const ns = await c.core.readNamespace({ name: APP_NS });
     expect(Object.keys(ns.metadata!.labels ?? {}).filter((k) => k.startsWith('sidecar.dev/'))).toEqual([]);
-    const created = await kubectl(
-      c,
-      'run',
+    const created = await runApp(
       'after-forced-uninstall',
-      '-n',
       APP_NS,
-      `--image=${c.images.app}`,
       '--image-pull-policy=Never',
       '--',
       'serve',
