@@ -29,11 +29,11 @@ node_modules/.deps-stamp: package.json package-lock.json
 	@touch $@
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages the tests need (iptables), when missing.
+system-deps: ## Install the Debian packages the tests need (iptables, containerd, runc, CNI plugins, debootstrap, gcc…), when missing.
 	hack/system-deps.sh
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver, kube-controller-manager, etcd and helm into the cache (reused).
+envtest: ## Build the control plane and node binaries (kube-apiserver … kubelet, kube-proxy, kubectl), etcd and helm into the cache (reused).
 	@echo "envtest binaries: $$(hack/envtest/build.sh)"
 
 .PHONY: envoy-validate
