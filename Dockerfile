@@ -10,7 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+# The demo and the test harness (src/dev) are not part of the operator: left out of the image.
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json && rm -rf dist/dev
 
 # --- production dependencies only ----------------------------------------------------------------
 FROM node:24-slim AS deps

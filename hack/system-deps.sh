@@ -7,7 +7,7 @@ command -v ip >/dev/null || need+=(iproute2)
 # The network-namespace tests run small TCP peers as the proxy UID, which needs a system-wide python3.
 [ -x /usr/bin/python3 ] || need+=(python3-minimal)
 command -v setpriv >/dev/null || need+=(util-linux)
-# The test node (src/envtest/node.ts) and the images built without Docker (hack/image).
+# The test node (src/dev/envtest/node.ts) and the images built without Docker (hack/image).
 command -v containerd >/dev/null || need+=(containerd)
 command -v runc >/dev/null || need+=(runc)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)

@@ -9,7 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INJECTION_LABEL, POLICY_LABEL, policyPath, STATUS_ANNOTATION } from '../src/api/index.js';
-import { createAuthority } from '../src/envtest/pki.js';
+import { createAuthority } from '../src/dev/envtest/pki.js';
 import { requestJson } from '../src/kube/index.js';
 import type { OperatorHandle } from '../src/operator/index.js';
 import {

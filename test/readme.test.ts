@@ -38,17 +38,17 @@ const COVERED_ELSEWHERE: { command: RegExp; test: string; contains: string }[] =
   // The demo creates namespace bookinfo and applies both examples, on its own control plane.
   {
     command: /^kubectl create namespace bookinfo$/,
-    test: 'src/demo/run-demo.ts',
+    test: 'src/dev/demo/run-demo.ts',
     contains: "const NAMESPACE = 'bookinfo'",
   },
   {
     command: /^kubectl apply -f examples\/bookinfo\.yaml$/,
-    test: 'src/demo/run-demo.ts',
+    test: 'src/dev/demo/run-demo.ts',
     contains: "readDocs('examples/bookinfo.yaml')",
   },
   {
     command: /^kubectl apply -f examples\/bookinfo-productpage\.yaml$/,
-    test: 'src/demo/run-demo.ts',
+    test: 'src/dev/demo/run-demo.ts',
     contains: "readDocs('examples/bookinfo-productpage.yaml')",
   },
   {

@@ -41,4 +41,4 @@ export async function testNamespace(prefix: string, labels: Record<string, strin
   return name;
 }
 
-export { eventually } from '../src/envtest/index.js';
+export { eventually } from '../src/dev/envtest/index.js';

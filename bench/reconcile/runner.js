@@ -8,8 +8,8 @@ import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { policyPath } from '../../dist/api/index.js';
-import { ControlPlane } from '../../dist/envtest/index.js';
-import { freePort } from '../../dist/envtest/process.js';
+import { ControlPlane } from '../../dist/dev/envtest/index.js';
+import { freePort } from '../../dist/dev/envtest/process.js';
 import { loadKubeConfig, requestJson } from '../../dist/kube/index.js';
 import { startOperator } from '../../dist/operator/index.js';
 

@@ -67,11 +67,17 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /** A digest of a tree's paths, modes and contents (what decides whether a cached image is stale). */
-function hashTree(root: string, h = createHash('sha256'), rel = ''): ReturnType<typeof createHash> {
+function hashTree(
+  root: string,
+  h = createHash('sha256'),
+  rel = '',
+  skip: (rel: string) => boolean = () => false,
+): ReturnType<typeof createHash> {
   const path = join(root, rel);
   const st = statSync(path);
   if (st.isDirectory()) {
-    for (const name of readdirSync(path).sort()) hashTree(root, h, join(rel, name));
+    for (const name of readdirSync(path).sort())
+      if (!skip(join(rel, name))) hashTree(root, h, join(rel, name), skip);
   } else {
     h.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
     h.update(readFileSync(path));
@@ -175,6 +181,12 @@ function productionModules(): string {
   return join(dir, 'node_modules');
 }
 
+/**
+ * What the Dockerfile's build stage removes from dist before the runtime stage copies it: the demo
+ * and the test harness (src/dev), which the operator never loads.
+ */
+const notInImage = (rel: string): boolean => rel === 'dev';
+
 /** Where each COPY source of the runtime stage comes from in a build without Docker. */
 function copySource(from: string | undefined, src: string): string {
   if (from === 'deps' && src === '/app/node_modules') return productionModules();
@@ -221,7 +233,9 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
   // The cache key: every input, without staging anything (production modules by their lock file).
   const sources = copies.map((c) => ({ ...c, path: copySource(c.from, c.src) }));
   const inputs = sources.map((c) =>
-    c.from === 'deps' ? `${c.dest} ${c.path}` : `${c.dest} ${hashTree(c.path).digest('hex')}`,
+    c.from === 'deps'
+      ? `${c.dest} ${c.path}`
+      : `${c.dest} ${hashTree(c.path, undefined, '', c.from === 'build' ? notInImage : undefined).digest('hex')}`,
   );
   const key = sha256([ref, 'layers: base, app', dockerfile, base, nodeVersion, ...inputs].join('\n')).slice(
     0,
@@ -238,6 +252,7 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
     const dest = join(stageDir, copy.dest);
     mkdirSync(dirname(dest), { recursive: true });
     cpSync(copy.path, dest, { recursive: true, dereference: true });
+    if (copy.from === 'build') rmSync(join(dest, 'dev'), { recursive: true, force: true });
   }
   if (stage.workdir) mkdirSync(join(stageDir, stage.workdir), { recursive: true });
   // Readable by the image's non-root user whatever the checkout's umask was.

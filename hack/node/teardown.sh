@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Removes everything a test node (src/envtest/node.ts) made, whether or not the process that started
+# Removes everything a test node (src/dev/envtest/node.ts) made, whether or not the process that started
 # it is still alive: container processes, mounts, the bridge, cgroups, iptables chains, sysctls, the
 # files containerd and the kubelet write outside the node's directory, then the directory itself.
 # Idempotent.

@@ -65,6 +65,9 @@ describe('the operator image', () => {
     expect(entries.get('/usr/local/bin/sidecar-operator')).toMatch(/^-rwxr-xr-x/);
     expect(entries.has('/usr/local/bin/node')).toBe(true);
     expect(entries.has('/app/dist/cli/main.js')).toBe(true);
+    // The demo and the test harness stay out of the image (the Dockerfile's build stage removes them).
+    expect(entries.has('/app/dist/operator/index.js')).toBe(true);
+    expect([...entries.keys()].filter((p) => p.startsWith('/app/dist/dev'))).toEqual([]);
     expect([...entries.keys()].some((p) => /\/sbin\/iptables-restore$/.test(p))).toBe(true);
     // Production dependencies only.
     expect(entries.has('/app/node_modules/@kubernetes/client-node')).toBe(true);

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../src/envtest/eventually.js';
+import { eventually } from '../../src/dev/envtest/eventually.js';
 import { buildImages, ROOT } from './support.js';
 
 const alive = (pid: number): boolean => {

@@ -9,7 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { POLICY_LABEL } from '../../src/api/index.js';
-import { eventually } from '../../src/envtest/eventually.js';
+import { eventually } from '../../src/dev/envtest/eventually.js';
 import {
   apply,
   CHART,

@@ -1,1 +1,1 @@
-export * from '../../src/envtest/node-tools.js';
+export * from '../../src/dev/envtest/node-tools.js';

@@ -1,2 +1,2 @@
-// The harness lives in src/envtest so that the embedded demo can start the same control plane.
-export * from '../../src/envtest/pki.js';
+// The harness lives in src/dev/envtest so that the embedded demo can start the same control plane.
+export * from '../../src/dev/envtest/pki.js';

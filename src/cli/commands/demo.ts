@@ -1,6 +1,27 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/run-demo.js';
-import { createStyle, formatMs } from '../../demo/style.js';
+
+/**
+ * The demo and the harness it starts live in src/dev, which the operator's image leaves out: they
+ * are loaded here, when the command runs, and only a checkout has them.
+ */
+async function loadDemo(node: boolean) {
+  try {
+    const [style, demo] = await Promise.all([
+      import('../../dev/demo/style.js'),
+      node ? import('../../dev/demo/run-node-demo.js') : import('../../dev/demo/run-demo.js'),
+    ]);
+    return { ...style, run: 'runNodeDemo' in demo ? demo.runNodeDemo : demo.runDemo };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND')
+      throw new Error(
+        'the demo is not part of this build (the image leaves it out): run it from a checkout, `make demo`',
+        {
+          cause: err,
+        },
+      );
+    throw err;
+  }
+}
 
 const EXAMPLES = `
 Needs the control-plane binaries from \`make envtest\`; \`make demo\` builds everything and runs this.
@@ -40,12 +61,10 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (flags: { exit?: boolean; node?: boolean }) => {
       const started = Date.now();
+      const { createStyle, formatMs, run } = await loadDemo(flags.node === true);
       const style = createStyle(process.stdout.isTTY === true);
       const write = (t: string): void => void process.stdout.write(t);
-      // The node demo lives with the test harness, which a production image does not need to load.
-      const session = flags.node
-        ? await (await import('../../demo/run-node-demo.js')).runNodeDemo({ style, write })
-        : await runDemo({ style, write });
+      const session = await run({ style, write });
       if (!flags.exit) {
         write(
           `\nThe control plane keeps running. In another terminal:\n` +

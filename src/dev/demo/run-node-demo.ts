@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { POLICY_LABEL } from '../api/index.js';
+import { POLICY_LABEL } from '../../api/index.js';
 import { eventually } from '../envtest/eventually.js';
 import {
   apply,

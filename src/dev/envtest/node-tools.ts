@@ -3,12 +3,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { isAlreadyExists } from '../kube/errors.js';
+import { isAlreadyExists } from '../../kube/errors.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { NodeCluster, type NodeClusterInfo } from './node.js';
 
-/** The repository root: src/envtest and dist/envtest both sit two levels below it. */
-export const ROOT = join(import.meta.dirname, '..', '..');
+/** The repository root: src/dev/envtest and dist/dev/envtest both sit three levels below it. */
+export const ROOT = join(import.meta.dirname, '..', '..', '..');
 export const CHART = join(ROOT, 'charts', 'sidecar-operator');
 export const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 

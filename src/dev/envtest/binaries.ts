@@ -12,8 +12,8 @@ export interface Binaries {
   kubernetesVersion: string;
 }
 
-// Two levels up from both src/envtest and dist/envtest.
-const repoRoot = join(import.meta.dirname, '..', '..');
+// Three levels up from both src/dev/envtest and dist/dev/envtest.
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
 function readVersions(): Record<string, string> {
   const text = readFileSync(join(repoRoot, 'hack', 'envtest', 'versions.env'), 'utf8');

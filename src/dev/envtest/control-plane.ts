@@ -9,7 +9,7 @@ import {
   type KubeConfig,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { requestJson } from '../kube/request.js';
+import { requestJson } from '../../kube/request.js';
 import { findBinaries, type Binaries } from './binaries.js';
 import { kubeconfigYaml, loadKubeConfig } from './kubeconfig.js';
 import { createAuthority, createSigningKey, issue, type Authority, type KeyPair } from './pki.js';

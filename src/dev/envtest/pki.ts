@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import { createSelfSignedCA, issueLeaf, type KeyPairPem } from '../certs/authority.js';
+import { createSelfSignedCA, issueLeaf, type KeyPairPem } from '../../certs/authority.js';
 
 /** A certificate and its private key, both PEM. */
 export type KeyPair = KeyPairPem;

@@ -1,7 +1,7 @@
 import type { V1Namespace } from '@kubernetes/client-node';
-import { POLICY_LABEL, REVISION_ANNOTATION, STATUS_ANNOTATION, type SidecarPolicy } from '../api/index.js';
-import type { Container, Pod } from '../inject/index.js';
-import { buildPlan, formatDryRun, parseIptablesArgs, resolveConfig } from '../iptables/index.js';
+import { POLICY_LABEL, REVISION_ANNOTATION, STATUS_ANNOTATION, type SidecarPolicy } from '../../api/index.js';
+import type { Container, Pod } from '../../inject/index.js';
+import { buildPlan, formatDryRun, parseIptablesArgs, resolveConfig } from '../../iptables/index.js';
 import type { Style } from './style.js';
 
 const indent = (text: string, by = '    '): string =>

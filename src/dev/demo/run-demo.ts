@@ -16,18 +16,18 @@ import {
   policyPath,
   STATUS_ANNOTATION,
   type SidecarPolicy,
-} from '../api/index.js';
+} from '../../api/index.js';
 import { ControlPlane, eventually } from '../envtest/index.js';
 import { freePort } from '../envtest/process.js';
-import type { Pod } from '../inject/index.js';
-import { loadKubeConfig, requestJson, type PooledKubeConfig } from '../kube/index.js';
-import { DEFAULT_INIT_IMAGE } from '../operator/config.js';
-import { startOperator, type OperatorHandle } from '../operator/index.js';
+import type { Pod } from '../../inject/index.js';
+import { loadKubeConfig, requestJson, type PooledKubeConfig } from '../../kube/index.js';
+import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
+import { startOperator, type OperatorHandle } from '../../operator/index.js';
 import { showInterception, showNamespace, showPod, showPolicy } from './show.js';
 import { formatMs, type Style } from './style.js';
 
-/** The repository root: both src/demo and dist/demo sit two levels below it. */
-const ROOT = join(import.meta.dirname, '..', '..');
+/** The repository root: both src/dev/demo and dist/dev/demo sit three levels below it. */
+const ROOT = join(import.meta.dirname, '..', '..', '..');
 export const OPERATOR_NAMESPACE = 'sidecar-system';
 const NAMESPACE = 'bookinfo';
 

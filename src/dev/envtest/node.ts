@@ -41,7 +41,7 @@ export interface NodeClusterInfo extends ControlPlaneInfo {
   startSeconds: number;
 }
 
-const repoRoot = join(import.meta.dirname, '..', '..');
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
 const TEARDOWN = join(repoRoot, 'hack', 'node', 'teardown.sh');
 const rootDir = join(tmpdir(), 'sidecar-node');
 /** One node per machine: its bridge has a fixed name, like its addresses. */
