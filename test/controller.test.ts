@@ -10,7 +10,12 @@ import { INIT_CONTAINER, policyPath, type SidecarPolicy } from '../src/api/index
 import { parseServingMaterial } from '../src/certs/index.js';
 import { jsonPatch, requestJson } from '../src/kube/index.js';
 import type { OperatorHandle } from '../src/operator/index.js';
-import { parseInjectorConfigMap } from '../src/render/injector-configmap.js';
+import {
+  INJECTOR_TEMPLATE_SELECTOR,
+  injectorTemplateName,
+  parseInjectorTemplate,
+  parseInjectorTemplates,
+} from '../src/render/injector-configmap.js';
 import {
   admin,
   cleanupWebhooksAfterAll,
@@ -62,8 +67,9 @@ const readMwc = (name: string): Promise<V1MutatingWebhookConfiguration> =>
   admission.readMutatingWebhookConfiguration({ name });
 const readNs = (name: string) => core.readNamespace({ name });
 const readTemplates = async () =>
-  parseInjectorConfigMap(await core.readNamespacedConfigMap({ name: 'sidecar-injector', namespace: opNs }))
-    .templates;
+  parseInjectorTemplates(
+    (await core.listNamespacedConfigMap({ namespace: opNs, labelSelector: INJECTOR_TEMPLATE_SELECTOR })).items,
+  ).templates;
 const patchPolicy = (name: string, patch: unknown) =>
   requestJson<SidecarPolicy>(kc, {
     method: 'PATCH',
@@ -338,14 +344,16 @@ describe('workloads and drift', () => {
         n.metadata.annotations?.['sidecar.dev/revision'] === rev
       );
     });
-    const cmPath = `/api/v1/namespaces/${opNs}/configmaps/sidecar-injector`;
-    await jsonPatch(kc, cmPath, [
-      { op: 'replace', path: `/data/${name}`, value: '{"policy":"tampered"}' },
-      { op: 'add', path: '/data/stray', value: '{}' },
+    const cmName = injectorTemplateName(name);
+    await jsonPatch(kc, `/api/v1/namespaces/${opNs}/configmaps/${cmName}`, [
+      { op: 'replace', path: '/data/template.json', value: '{"policy":"tampered"}' },
     ]);
     await repaired('ConfigMap restored', async () => {
-      const cm = await core.readNamespacedConfigMap({ name: 'sidecar-injector', namespace: opNs });
-      return cm.data?.stray === undefined && parseInjectorConfigMap(cm).templates.get(name)?.revision === rev;
+      const cm = await core.readNamespacedConfigMap({ name: cmName, namespace: opNs });
+      const parsed = parseInjectorTemplate(cm);
+      return 'template' in parsed && parsed.template.revision === rev;
     });
+    await core.deleteNamespacedConfigMap({ name: cmName, namespace: opNs });
+    await repaired('deleted ConfigMap written again', async () => (await readTemplates()).get(name)?.revision === rev);
   });
 });

@@ -144,6 +144,7 @@ async function deleteInjectorTemplates(kc: KubeConfig, ns: string, opts: Uninsta
   const targets: [string | undefined, V1ConfigMap | undefined][] = list.items
     .map((cm): [string | undefined, V1ConfigMap] => [templatePolicy(cm), cm])
     .filter(([policy]) => policy !== undefined && (!scope || scope.includes(policy)));
+  if (targets.length === 0) step.say(`no injector template configmaps in ${ns}`);
   if (!scope) targets.push([undefined, undefined]);
   for (const [policy, seen] of targets) {
     const what = `configmap ${ns}/${seen ? nameOf(seen) : LEGACY_INJECTOR_CONFIGMAP}`;
