@@ -85,7 +85,10 @@ describe('deleting policies with the operator running', () => {
       }).catch((err: unknown) => err);
       expect(mwc, n).toMatchObject({ code: 404 });
     }
-    const cms = await core.listNamespacedConfigMap({ namespace: opNs, labelSelector: INJECTOR_TEMPLATE_SELECTOR });
+    const cms = await core.listNamespacedConfigMap({
+      namespace: opNs,
+      labelSelector: INJECTOR_TEMPLATE_SELECTOR,
+    });
     expect(cms.items.map((c) => c.metadata?.name)).toEqual([]);
     for (const ns of namespaces) {
       const n = await core.readNamespace({ name: ns });

@@ -33,7 +33,10 @@ describe('an operator with no policy at all', () => {
       what: '/readyz 200',
     });
     const core = admin().makeApiClient(CoreV1Api);
-    const cms = await core.listNamespacedConfigMap({ namespace: ns, labelSelector: INJECTOR_TEMPLATE_SELECTOR });
+    const cms = await core.listNamespacedConfigMap({
+      namespace: ns,
+      labelSelector: INJECTOR_TEMPLATE_SELECTOR,
+    });
     expect(cms.items).toEqual([]);
   });
 });

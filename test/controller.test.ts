@@ -68,7 +68,8 @@ const readMwc = (name: string): Promise<V1MutatingWebhookConfiguration> =>
 const readNs = (name: string) => core.readNamespace({ name });
 const readTemplates = async () =>
   parseInjectorTemplates(
-    (await core.listNamespacedConfigMap({ namespace: opNs, labelSelector: INJECTOR_TEMPLATE_SELECTOR })).items,
+    (await core.listNamespacedConfigMap({ namespace: opNs, labelSelector: INJECTOR_TEMPLATE_SELECTOR }))
+      .items,
   ).templates;
 const patchPolicy = (name: string, patch: unknown) =>
   requestJson<SidecarPolicy>(kc, {
@@ -354,6 +355,9 @@ describe('workloads and drift', () => {
       return 'template' in parsed && parsed.template.revision === rev;
     });
     await core.deleteNamespacedConfigMap({ name: cmName, namespace: opNs });
-    await repaired('deleted ConfigMap written again', async () => (await readTemplates()).get(name)?.revision === rev);
+    await repaired(
+      'deleted ConfigMap written again',
+      async () => (await readTemplates()).get(name)?.revision === rev,
+    );
   });
 });

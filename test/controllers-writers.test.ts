@@ -78,7 +78,10 @@ describe('the injector template writer against the API server', () => {
   it('writes one ConfigMap per policy, no write when in place, and deletes a policy’s own only', async () => {
     const ns = await testNamespace('wr-cm');
     const cache = templateCache(kc, ns);
-    const legacy = liveCache<V1ConfigMap>(kc, `/api/v1/namespaces/${ns}/configmaps/${LEGACY_INJECTOR_CONFIGMAP}`);
+    const legacy = liveCache<V1ConfigMap>(
+      kc,
+      `/api/v1/namespaces/${ns}/configmaps/${LEGACY_INJECTOR_CONFIGMAP}`,
+    );
     const templates = new TemplateCache(compile);
     const writer = new InjectorTemplates({ kc, namespace: ns, cache, legacy, templates });
 
@@ -87,9 +90,12 @@ describe('the injector template writer against the API server', () => {
     await writer.sync(a);
     await writer.sync(b);
     await cache.refresh();
-    expect(cache.list().map((c) => c.metadata?.name).sort()).toEqual(
-      [injectorTemplateName(na), injectorTemplateName(nb)].sort(),
-    );
+    expect(
+      cache
+        .list()
+        .map((c) => c.metadata?.name)
+        .sort(),
+    ).toEqual([injectorTemplateName(na), injectorTemplateName(nb)].sort());
     const cmA = cache.get(injectorTemplateName(na))!;
     expect(cmA.metadata?.labels).toMatchObject({ 'sidecar.dev/policy': na, [MANAGED_BY_LABEL]: MANAGED_BY });
     expect(Object.keys(cmA.data ?? {})).toEqual([TEMPLATE_KEY]);

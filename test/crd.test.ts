@@ -631,7 +631,7 @@ function breaksEveryPod(): Invalid[] {
         },
       }),
       path: 'spec.proxy.env',
-      says: 'the policy\'s rendered template must fit in its injector ConfigMap',
+      says: "the policy's rendered template must fit in its injector ConfigMap",
     },
   ];
 }
@@ -684,9 +684,14 @@ describe('SidecarPolicy validation', () => {
 
   it('accepts env values, args and command at the per-policy size limit', async () => {
     const name = `size-limit-${suffix}`;
-    await createPolicy(name, spec({ proxy: { env: sizedEnv(TEMPLATE_TEXT_LIMIT - 10), args: ['0123456789'] } }));
+    await createPolicy(
+      name,
+      spec({ proxy: { env: sizedEnv(TEMPLATE_TEXT_LIMIT - 10), args: ['0123456789'] } }),
+    );
     const got = await getPolicy(name);
-    expect(got.spec.proxy?.env?.reduce((n, e) => n + (e.value?.length ?? 0), 0)).toBe(TEMPLATE_TEXT_LIMIT - 10);
+    expect(got.spec.proxy?.env?.reduce((n, e) => n + (e.value?.length ?? 0), 0)).toBe(
+      TEMPLATE_TEXT_LIMIT - 10,
+    );
   });
 
   it('accepts every policy the injection goldens use', async () => {

@@ -77,8 +77,7 @@ export function checkOperatorNamespace(inputs: DoctorInputs): CheckResult {
       'check the operator logs (kubectl logs -n <namespace> deploy/sidecar-operator)',
     );
   const broken = (inputs.templates?.errors ?? []).map((e) => `${e.key} (${e.reason})`);
-  if (broken.length > 0)
-    return fail(name, `injector templates in ${ns} unreadable: ${broken.join(', ')}`);
+  if (broken.length > 0) return fail(name, `injector templates in ${ns} unreadable: ${broken.join(', ')}`);
   return pass(name, `${held} injector template(s) in ${ns}`);
 }
 

@@ -135,7 +135,9 @@ async function gatherMesh(
 /** Namespaces holding an injector template ConfigMap (one per policy, or an older release's shared one). */
 async function operatorNamespaces(core: CoreV1Api): Promise<string[]> {
   const [own, legacy] = await Promise.all([
-    core.listConfigMapForAllNamespaces({ labelSelector: `${MANAGED_SELECTOR},${INJECTOR_TEMPLATE_SELECTOR}` }),
+    core.listConfigMapForAllNamespaces({
+      labelSelector: `${MANAGED_SELECTOR},${INJECTOR_TEMPLATE_SELECTOR}`,
+    }),
     core.listConfigMapForAllNamespaces({
       labelSelector: MANAGED_SELECTOR,
       fieldSelector: `metadata.name=${LEGACY_INJECTOR_CONFIGMAP}`,
@@ -152,7 +154,8 @@ async function readTemplates(core: CoreV1Api, namespace: string): Promise<Parsed
     const legacy = parseLegacyInjectorConfigMap(
       await core.readNamespacedConfigMap({ name: LEGACY_INJECTOR_CONFIGMAP, namespace }),
     );
-    for (const [policy, t] of legacy.templates) if (!parsed.templates.has(policy)) parsed.templates.set(policy, t);
+    for (const [policy, t] of legacy.templates)
+      if (!parsed.templates.has(policy)) parsed.templates.set(policy, t);
     parsed.errors.push(...legacy.errors.filter((e) => !parsed.templates.has(e.key)));
   } catch (err) {
     if (!isNotFound(err)) throw err;

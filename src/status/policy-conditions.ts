@@ -26,7 +26,12 @@ export function templateCondition(f: PolicyFacts): ConditionInput {
   const T = ConditionType.TemplateRendered;
   if (f.invalid) return cond(T, 'False', f.invalidReason ?? Reason.InvalidPolicy, f.invalid);
   if (f.configMapError) return cond(T, 'False', Reason.ConfigMapApplyFailed, f.configMapError);
-  return cond(T, 'True', Reason.Rendered, `revision ${f.revision ?? ''} in the policy's injector template ConfigMap`);
+  return cond(
+    T,
+    'True',
+    Reason.Rendered,
+    `revision ${f.revision ?? ''} in the policy's injector template ConfigMap`,
+  );
 }
 
 export function webhookCondition(f: PolicyFacts): ConditionInput {

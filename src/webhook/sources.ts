@@ -61,7 +61,10 @@ export class TemplateSet {
     }
     const policy = templatePolicy(cm) ?? this.owners.get(key) ?? key;
     const kept = this.own.get(policy);
-    this.log.error({ policy, reason: parsed.error, keptRevision: kept?.revision }, 'injector template unreadable');
+    this.log.error(
+      { policy, reason: parsed.error, keptRevision: kept?.revision },
+      'injector template unreadable',
+    );
   }
 
   /** A policy's ConfigMap deleted (its policy is gone; a stray deletion is written again by the leader). */

@@ -77,7 +77,9 @@ export class InjectorTemplates {
     if (!legacy) return false;
     const pending = policies.some((p) => !this.current(nameOf(p)) && this.desired(p) !== undefined);
     if (pending) return false;
-    return (await deleteInjectorTemplate(this.o.kc, this.o.namespace, undefined, { seen: legacy })) === 'deleted';
+    return (
+      (await deleteInjectorTemplate(this.o.kc, this.o.namespace, undefined, { seen: legacy })) === 'deleted'
+    );
   }
 
   /** The revision of a policy's template as watched (what the webhooks serve, or are about to). */

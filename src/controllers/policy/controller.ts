@@ -204,7 +204,8 @@ export class Controller {
     this.reconciler
       .retireLegacyConfigMap()
       .then((removed) => {
-        if (removed) this.o.log.info({ configMap: LEGACY_INJECTOR_CONFIGMAP }, 'shared injector ConfigMap removed');
+        if (removed)
+          this.o.log.info({ configMap: LEGACY_INJECTOR_CONFIGMAP }, 'shared injector ConfigMap removed');
       })
       .catch((err: unknown) => {
         this.o.log.warn({ err }, 'shared injector ConfigMap not removed; retrying at the next resync');

@@ -78,7 +78,9 @@ describe('event → key mapping', () => {
     // Without the label (a name too long for a label value): the policy its template names.
     const unlabelled = {
       metadata: { name: 'sidecar-injector-x' },
-      data: { 'template.json': JSON.stringify({ policy: 'long', revision: 'r', proxyContainer: {}, volumes: [] }) },
+      data: {
+        'template.json': JSON.stringify({ policy: 'long', revision: 'r', proxyContainer: {}, volumes: [] }),
+      },
     };
     expect(configMapKeys({ type: 'ADDED', object: unlabelled })).toEqual(['long']);
     expect(configMapKeys({ type: 'ADDED', object: { metadata: { name: 'other' } } })).toEqual([]);
