@@ -94,7 +94,7 @@ describe('reconcile loop against a real API server', () => {
     mesh = policyName('mesh');
   });
 
-  it('renders the ConfigMap entry, the webhook configuration and the marks, and reports Ready with counts', async () => {
+  it('renders the policy's template ConfigMap, the webhook configuration and the marks, and reports Ready with counts', async () => {
     const started = Date.now();
     await createPolicy(kc, mesh, id, {
       selector: { namespaces: [a], namespaceSelector: { matchLabels: { [`mesh-${id}`]: 'on' } } },
@@ -230,7 +230,7 @@ describe('reconcile loop against a real API server', () => {
     await deletePolicies(kc, [younger]);
   });
 
-  it('deleting a policy removes its webhook configuration, ConfigMap entry and marks, and nothing else', async () => {
+  it('deleting a policy removes its webhook configuration, template ConfigMap and marks, and nothing else', async () => {
     const strong = `ctl-${id}-strong`;
     await deletePolicies(kc, [strong]);
     await expect(readMwc(strong)).rejects.toMatchObject({ code: 404 });
