@@ -94,7 +94,7 @@ describe('reconcile loop against a real API server', () => {
     mesh = policyName('mesh');
   });
 
-  it('renders the policy's template ConfigMap, the webhook configuration and the marks, and reports Ready with counts', async () => {
+  it('renders the policy’s template ConfigMap, the webhook configuration and the marks, and reports Ready with counts', async () => {
     const started = Date.now();
     await createPolicy(kc, mesh, id, {
       selector: { namespaces: [a], namespaceSelector: { matchLabels: { [`mesh-${id}`]: 'on' } } },

@@ -7,7 +7,7 @@ export interface PolicyFacts {
   /** Set when the policy cannot be compiled: nothing will fix it but an edit. */
   invalid?: string;
   /** The reason of `invalid` (default InvalidPolicy; TemplateTooLarge when over the size limit). */
-  invalidReason?: string;
+  invalidReason?: string | undefined;
   configMapError?: string;
   webhook: { state: 'Applied' } | { state: 'WaitingForCertificate' } | { state: 'Failed'; error: string };
   namespaces: { governed: number; failed: { namespace: string; error: string }[] };

@@ -151,7 +151,7 @@ export class PolicyReconciler {
     const facts: PolicyFacts = {
       revision: compiled.template?.revision,
       invalid: compiled.error,
-      ...(compiled.reason ? { invalidReason: compiled.reason } : {}),
+      invalidReason: compiled.reason,
       ...(configMap ? { configMapError: conditionMessage(configMap) } : {}),
       namespaces: {
         governed: governed.length,
