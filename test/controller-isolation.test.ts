@@ -190,6 +190,84 @@ describe('policies isolated from each other', () => {
       { what: 'the healthy policy’s next image injected', timeoutMs: 10_000, intervalMs: 50 },
     );
   });
+
+  it('a policy whose ConfigMap the API server refuses reports it alone; the others go on rendering', async () => {
+    const refused = `iso-${id}-refused`;
+    const vap = `iso-refuse-${id}`;
+    const cmName = injectorTemplateName(refused);
+    // An admission policy of the cluster's owner that refuses this one ConfigMap, whoever writes it.
+    await requestJson(kc, {
+      method: 'POST',
+      path: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies',
+      body: {
+        metadata: { name: vap },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            resourceRules: [
+              {
+                apiGroups: [''],
+                apiVersions: ['v1'],
+                operations: ['CREATE', 'UPDATE'],
+                resources: ['configmaps'],
+              },
+            ],
+          },
+          validations: [
+            { expression: `object.metadata.name != '${cmName}'`, message: 'refused by the owner’s policy' },
+          ],
+        },
+      },
+    });
+    await requestJson(kc, {
+      method: 'POST',
+      path: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings',
+      body: {
+        metadata: { name: vap },
+        spec: {
+          policyName: vap,
+          validationActions: ['Deny'],
+          matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opNs } } },
+        },
+      },
+    });
+    try {
+      await eventually(
+        async () => {
+          const tried = await requestJson(kc, {
+            method: 'POST',
+            path: `/api/v1/namespaces/${opNs}/configmaps`,
+            query: { dryRun: 'All' },
+            body: { metadata: { name: cmName } },
+          }).then(
+            () => false,
+            () => true,
+          );
+          return tried ? true : undefined;
+        },
+        { what: 'the admission policy in force' },
+      );
+      policies.push(refused);
+      await createPolicy(kc, refused, id, { selector: { namespaces: ['none'] } });
+      const p = await waitReady(kc, refused, 'False');
+      const rendered = condition(p, 'TemplateRendered');
+      expect(rendered).toMatchObject({ status: 'False', reason: 'ConfigMapApplyFailed' });
+      expect(rendered?.message).toContain('refused by the owner’s policy');
+      // The others are untouched and still render.
+      await patchImage(healthy, 'registry.test/proxy:4');
+      await eventually(
+        async () => ((await injectedImage(appNs, 'fourth')) === 'registry.test/proxy:4' ? true : undefined),
+        { what: 'the healthy policy’s next image injected', timeoutMs: 10_000, intervalMs: 50 },
+      );
+      expect(condition(await getPolicy(kc, healthy), 'Ready')?.status).toBe('True');
+    } finally {
+      for (const kind of ['validatingadmissionpolicybindings', 'validatingadmissionpolicies'])
+        await requestJson(kc, {
+          method: 'DELETE',
+          path: `/apis/admissionregistration.k8s.io/v1/${kind}/${vap}`,
+        }).catch(() => undefined);
+    }
+  });
 });
 
 describe('upgrade from the shared injector ConfigMap of an older release', () => {
