@@ -14,6 +14,7 @@ import {
   LEGACY_INJECTOR_CONFIGMAP,
   MANAGED_BY,
   MANAGED_BY_LABEL,
+  templatePolicy,
 } from '../../render/injector-configmap.js';
 import type { WebhookTarget } from '../../render/webhook-configuration.js';
 import { podEventMatters } from '../../status/index.js';
@@ -68,6 +69,7 @@ export interface ControllerOptions {
 export class Controller {
   private readonly informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [];
   private readonly webhooks: Informer<V1MutatingWebhookConfiguration>;
+  private readonly templateConfigMaps: Informer<V1ConfigMap>;
   private readonly policies: Informer<SidecarPolicy>;
   private readonly loop: ReconcileLoop;
   private readonly reconciler: PolicyReconciler;
@@ -84,11 +86,11 @@ export class Controller {
       log,
     });
     const namespaces = new Informer<V1Namespace>(o.kc, { path: '/api/v1/namespaces', log });
-    const configMap = new Informer<V1ConfigMap>(o.kc, {
+    const configMap = (this.templateConfigMaps = new Informer<V1ConfigMap>(o.kc, {
       path: `/api/v1/namespaces/${ns}/configmaps`,
       labelSelector: INJECTOR_TEMPLATE_SELECTOR,
       log,
-    });
+    }));
     const legacyConfigMap = new Informer<V1ConfigMap>(o.kc, {
       path: `/api/v1/namespaces/${ns}/configmaps`,
       fieldSelector: `metadata.name=${LEGACY_INJECTOR_CONFIGMAP}`,
@@ -170,10 +172,15 @@ export class Controller {
     const names = keys === 'all' ? this.policies.list().map((p) => p.metadata?.name ?? '') : keys;
     for (const k of names) this.loop.add(k);
     if (keys === 'all' && this.o.policySelector === undefined) {
-      // Orphans: webhook configurations whose policy is gone get a reconcile that removes them.
+      // Orphans: webhook configurations and template ConfigMaps whose policy is gone get a
+      // reconcile that removes them.
       for (const w of this.webhookConfigurations()) {
         const name = w.metadata?.name ?? '';
         if (!this.policies.get(name)) this.loop.add(name);
+      }
+      for (const cm of this.templateConfigMaps.list()) {
+        const name = templatePolicy(cm);
+        if (name !== undefined && !this.policies.get(name)) this.loop.add(name);
       }
     }
   }
