@@ -7,7 +7,7 @@ import { createPolicyReconciler } from '../src/controllers/policy/assemble.js';
 import type { PolicyReconciler } from '../src/controllers/policy/reconciler.js';
 import { createEventRecorder, jsonPatch, requestJson, type Cache } from '../src/kube/index.js';
 import type { OperatorHandle } from '../src/operator/index.js';
-import { INJECTOR_CONFIGMAP, parseInjectorConfigMap } from '../src/render/injector-configmap.js';
+import { INJECTOR_TEMPLATE_SELECTOR } from '../src/render/injector-configmap.js';
 import {
   admin,
   cleanupWebhooksAfterAll,
@@ -85,8 +85,11 @@ describe('deleting policies with the operator running', () => {
       }).catch((err: unknown) => err);
       expect(mwc, n).toMatchObject({ code: 404 });
     }
-    const cm = await core.readNamespacedConfigMap({ name: INJECTOR_CONFIGMAP, namespace: opNs });
-    expect([...parseInjectorConfigMap(cm).templates.keys()]).toEqual([]);
+    const cms = await core.listNamespacedConfigMap({
+      namespace: opNs,
+      labelSelector: INJECTOR_TEMPLATE_SELECTOR,
+    });
+    expect(cms.items.map((c) => c.metadata?.name)).toEqual([]);
     for (const ns of namespaces) {
       const n = await core.readNamespace({ name: ns });
       expect(n.metadata?.labels?.['sidecar.dev/policy'], ns).toBeUndefined();
@@ -136,6 +139,7 @@ describe('a reconcile whose cache has not seen the deletion yet', () => {
         policies: snapshot([policy]),
         namespaces: snapshot<V1Namespace>([]),
         configMap: snapshot<V1ConfigMap>([]),
+        legacyConfigMap: snapshot<V1ConfigMap>([]),
         webhooks: snapshot([]),
       },
       pods: new PodIndex(kc, silent),

@@ -37,7 +37,7 @@ const baseRules = [
   {
     apiGroups: [''],
     resources: ['configmaps', 'secrets'],
-    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   },
 ];
 

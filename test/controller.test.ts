@@ -10,7 +10,12 @@ import { INIT_CONTAINER, policyPath, type SidecarPolicy } from '../src/api/index
 import { parseServingMaterial } from '../src/certs/index.js';
 import { jsonPatch, requestJson } from '../src/kube/index.js';
 import type { OperatorHandle } from '../src/operator/index.js';
-import { parseInjectorConfigMap } from '../src/render/injector-configmap.js';
+import {
+  INJECTOR_TEMPLATE_SELECTOR,
+  injectorTemplateName,
+  parseInjectorTemplate,
+  parseInjectorTemplates,
+} from '../src/render/injector-configmap.js';
 import {
   admin,
   cleanupWebhooksAfterAll,
@@ -62,8 +67,10 @@ const readMwc = (name: string): Promise<V1MutatingWebhookConfiguration> =>
   admission.readMutatingWebhookConfiguration({ name });
 const readNs = (name: string) => core.readNamespace({ name });
 const readTemplates = async () =>
-  parseInjectorConfigMap(await core.readNamespacedConfigMap({ name: 'sidecar-injector', namespace: opNs }))
-    .templates;
+  parseInjectorTemplates(
+    (await core.listNamespacedConfigMap({ namespace: opNs, labelSelector: INJECTOR_TEMPLATE_SELECTOR }))
+      .items,
+  ).templates;
 const patchPolicy = (name: string, patch: unknown) =>
   requestJson<SidecarPolicy>(kc, {
     method: 'PATCH',
@@ -87,7 +94,7 @@ describe('reconcile loop against a real API server', () => {
     mesh = policyName('mesh');
   });
 
-  it('renders the ConfigMap entry, the webhook configuration and the marks, and reports Ready with counts', async () => {
+  it('renders the policy’s template ConfigMap, the webhook configuration and the marks, and reports Ready with counts', async () => {
     const started = Date.now();
     await createPolicy(kc, mesh, id, {
       selector: { namespaces: [a], namespaceSelector: { matchLabels: { [`mesh-${id}`]: 'on' } } },
@@ -223,7 +230,7 @@ describe('reconcile loop against a real API server', () => {
     await deletePolicies(kc, [younger]);
   });
 
-  it('deleting a policy removes its webhook configuration, ConfigMap entry and marks, and nothing else', async () => {
+  it('deleting a policy removes its webhook configuration, template ConfigMap and marks, and nothing else', async () => {
     const strong = `ctl-${id}-strong`;
     await deletePolicies(kc, [strong]);
     await expect(readMwc(strong)).rejects.toMatchObject({ code: 404 });
@@ -338,14 +345,19 @@ describe('workloads and drift', () => {
         n.metadata.annotations?.['sidecar.dev/revision'] === rev
       );
     });
-    const cmPath = `/api/v1/namespaces/${opNs}/configmaps/sidecar-injector`;
-    await jsonPatch(kc, cmPath, [
-      { op: 'replace', path: `/data/${name}`, value: '{"policy":"tampered"}' },
-      { op: 'add', path: '/data/stray', value: '{}' },
+    const cmName = injectorTemplateName(name);
+    await jsonPatch(kc, `/api/v1/namespaces/${opNs}/configmaps/${cmName}`, [
+      { op: 'replace', path: '/data/template.json', value: '{"policy":"tampered"}' },
     ]);
     await repaired('ConfigMap restored', async () => {
-      const cm = await core.readNamespacedConfigMap({ name: 'sidecar-injector', namespace: opNs });
-      return cm.data?.stray === undefined && parseInjectorConfigMap(cm).templates.get(name)?.revision === rev;
+      const cm = await core.readNamespacedConfigMap({ name: cmName, namespace: opNs });
+      const parsed = parseInjectorTemplate(cm);
+      return 'template' in parsed && parsed.template.revision === rev;
     });
+    await core.deleteNamespacedConfigMap({ name: cmName, namespace: opNs });
+    await repaired(
+      'deleted ConfigMap written again',
+      async () => (await readTemplates()).get(name)?.revision === rev,
+    );
   });
 });

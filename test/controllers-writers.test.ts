@@ -1,11 +1,18 @@
 import type { KubeConfig, V1ConfigMap, V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { SidecarPolicy } from '../src/api/index.js';
-import { InjectorConfigMap } from '../src/controllers/injector-configmap/injector-configmap.js';
+import { InjectorTemplates } from '../src/controllers/injector-configmap/injector-configmap.js';
 import { TemplateCache } from '../src/controllers/template-cache.js';
 import { WebhookConfigurations } from '../src/controllers/webhooks/webhooks.js';
-import { isNotFound, jsonPatch, requestJson, type Cache } from '../src/kube/index.js';
-import { INJECTOR_CONFIGMAP } from '../src/render/injector-configmap.js';
+import { isNotFound, requestJson, type Cache } from '../src/kube/index.js';
+import {
+  INJECTOR_TEMPLATE_SELECTOR,
+  injectorTemplateName,
+  LEGACY_INJECTOR_CONFIGMAP,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  TEMPLATE_KEY,
+} from '../src/render/injector-configmap.js';
 import {
   admin,
   cleanupWebhooksAfterAll,
@@ -50,39 +57,95 @@ function liveCache<T extends { metadata?: { name?: string } }>(kc: KubeConfig, p
 
 const compile = { nativeSidecars: true, sleepAction: true, initImage: TEST_INIT_IMAGE };
 
-describe('the injector ConfigMap writer against the API server', () => {
-  it('creates the ConfigMap, writes each policy entry, drops strangers, and makes no write when in place', async () => {
+/** The policies' template ConfigMaps as the API server has them now (a caught-up informer). */
+function templateCache(kc: KubeConfig, ns: string) {
+  let items: V1ConfigMap[] = [];
+  const cache: Cache<V1ConfigMap> & { refresh(): Promise<void> } = {
+    list: () => items,
+    get: (name) => items.find((o) => o.metadata?.name === name),
+    async refresh() {
+      const list = await requestJson<{ items: V1ConfigMap[] }>(kc, {
+        path: `/api/v1/namespaces/${ns}/configmaps`,
+        query: { labelSelector: INJECTOR_TEMPLATE_SELECTOR },
+      });
+      items = list.items;
+    },
+  };
+  return cache;
+}
+
+describe('the injector template writer against the API server', () => {
+  it('writes one ConfigMap per policy, no write when in place, and deletes a policy’s own only', async () => {
     const ns = await testNamespace('wr-cm');
-    const path = `/api/v1/namespaces/${ns}/configmaps/${INJECTOR_CONFIGMAP}`;
-    const cache = liveCache<V1ConfigMap>(kc, path);
+    const cache = templateCache(kc, ns);
+    const legacy = liveCache<V1ConfigMap>(
+      kc,
+      `/api/v1/namespaces/${ns}/configmaps/${LEGACY_INJECTOR_CONFIGMAP}`,
+    );
     const templates = new TemplateCache(compile);
-    const writer = new InjectorConfigMap({ kc, namespace: ns, cache, templates });
+    const writer = new InjectorTemplates({ kc, namespace: ns, cache, legacy, templates });
 
-    await writer.ensure([]);
+    const [a, b] = [await policy('cm-a'), await policy('cm-b')];
+    const [na, nb] = [a.metadata!.name!, b.metadata!.name!];
+    await writer.sync(a);
+    await writer.sync(b);
     await cache.refresh();
-    expect(cache.get(INJECTOR_CONFIGMAP)?.data ?? {}).toEqual({});
+    expect(
+      cache
+        .list()
+        .map((c) => c.metadata?.name)
+        .sort(),
+    ).toEqual([injectorTemplateName(na), injectorTemplateName(nb)].sort());
+    const cmA = cache.get(injectorTemplateName(na))!;
+    expect(cmA.metadata?.labels).toMatchObject({ 'sidecar.dev/policy': na, [MANAGED_BY_LABEL]: MANAGED_BY });
+    expect(Object.keys(cmA.data ?? {})).toEqual([TEMPLATE_KEY]);
+    expect(writer.servedRevision(na)).toBe(templates.get(a).template!.revision);
+    expect(writer.has(na)).toBe(true);
 
-    const p = await policy('cm');
+    const before = cmA.metadata?.resourceVersion;
+    await writer.sync(a);
+    await cache.refresh();
+    expect(cache.get(injectorTemplateName(na))?.metadata?.resourceVersion).toBe(before);
+
+    await writer.delete(na);
+    await cache.refresh();
+    expect(writer.has(na)).toBe(false);
+    expect(writer.has(nb)).toBe(true);
+  });
+
+  it('carries an older release’s shared entry over for a policy that no longer compiles, then retires it', async () => {
+    const ns = await testNamespace('wr-legacy');
+    const cache = templateCache(kc, ns);
+    const legacyPath = `/api/v1/namespaces/${ns}/configmaps/${LEGACY_INJECTOR_CONFIGMAP}`;
+    const legacy = liveCache<V1ConfigMap>(kc, legacyPath);
+    const templates = new TemplateCache(compile);
+    const writer = new InjectorTemplates({ kc, namespace: ns, cache, legacy, templates });
+    const p = await policy('legacy');
     const name = p.metadata!.name!;
-    await writer.sync([p]);
+    const good = templates.get(p).template!;
+    await requestJson(kc, {
+      method: 'POST',
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+      body: {
+        metadata: { name: LEGACY_INJECTOR_CONFIGMAP, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+        data: { [name]: JSON.stringify(good) },
+      },
+    });
+    await legacy.refresh();
+    // The policy as it is now does not compile (a later generation): nothing of its own yet.
+    const broken: SidecarPolicy = {
+      ...p,
+      metadata: { ...p.metadata, generation: 99 },
+      spec: { ...p.spec, proxy: { image: 'bad image' } },
+    };
+    expect(templates.get(broken).error).toBeDefined();
+    expect(await writer.retireLegacy([broken])).toBe(false);
+    await writer.sync(broken);
     await cache.refresh();
-    expect(writer.servedRevision(name)).toBe(templates.get(p).template!.revision);
-    expect(writer.hasEntry(name)).toBe(true);
-
-    await jsonPatch(kc, path, [{ op: 'add', path: '/data/stranger', value: 'x' }]);
-    await cache.refresh();
-    await writer.sync([p]);
-    await cache.refresh();
-    expect(Object.keys(cache.get(INJECTOR_CONFIGMAP)?.data ?? {})).toEqual([name]);
-
-    const before = cache.get(INJECTOR_CONFIGMAP)?.metadata?.resourceVersion;
-    await writer.sync([p]);
-    await cache.refresh();
-    expect(cache.get(INJECTOR_CONFIGMAP)?.metadata?.resourceVersion).toBe(before);
-
-    await writer.sync([]);
-    await cache.refresh();
-    expect(writer.hasEntry(name)).toBe(false);
+    expect(writer.servedRevision(name)).toBe(good.revision);
+    expect(await writer.retireLegacy([broken])).toBe(true);
+    await legacy.refresh();
+    expect(legacy.list()).toEqual([]);
   });
 });
 

@@ -140,6 +140,17 @@ interface Invalid {
   says?: string;
 }
 
+/** The characters of env values, args and command a policy may hold (its template must fit a ConfigMap). */
+const TEMPLATE_TEXT_LIMIT = 262144;
+
+/** Proxy env whose values add up to `chars` characters, in values of at most 32768 (the per-value bound). */
+function sizedEnv(chars: number): { name: string; value: string }[] {
+  const env = [];
+  for (let i = 0, left = chars; left > 0; i++, left -= 32768)
+    env.push({ name: `V${i}`, value: 'x'.repeat(Math.min(left, 32768)) });
+  return env;
+}
+
 /** A spec that is valid except for what `patch` sets, merged one level deep per section. */
 function spec(patch: Record<string, unknown>): unknown {
   const out: Record<string, unknown> = { ...valid };
@@ -610,6 +621,24 @@ function breaksEveryPod(): Invalid[] {
       path: 'spec.selector.podSelector.matchExpressions[0].values[1]',
       says: 'must be a label value',
     },
+    {
+      what: 'proxy env values one character over the per-policy size limit',
+      spec: spec({ proxy: { env: sizedEnv(TEMPLATE_TEXT_LIMIT + 1) } }),
+      path: 'spec.proxy.env',
+      says: 'must together be at most 262144 characters',
+    },
+    {
+      what: 'env values, args and command over the per-policy size limit together',
+      spec: spec({
+        proxy: {
+          env: sizedEnv(TEMPLATE_TEXT_LIMIT / 2),
+          args: ['a'.repeat(4096)].concat(Array<string>(31).fill('b'.repeat(4096))),
+          command: ['envoy'],
+        },
+      }),
+      path: 'spec.proxy.env',
+      says: "the policy's rendered template must fit in its injector ConfigMap",
+    },
   ];
 }
 
@@ -663,6 +692,18 @@ describe('SidecarPolicy validation', () => {
     const name = `istio-only-${suffix}`;
     await createPolicy(name, { selector: {}, compatibility: { istio: true, istioNamespaceLabels: true } });
     expect((await getPolicy(name)).spec.compatibility?.istioNamespaceLabels).toBe(true);
+  });
+
+  it('accepts env values, args and command at the per-policy size limit', async () => {
+    const name = `size-limit-${suffix}`;
+    await createPolicy(
+      name,
+      spec({ proxy: { env: sizedEnv(TEMPLATE_TEXT_LIMIT - 10), args: ['0123456789'] } }),
+    );
+    const got = await getPolicy(name);
+    expect(got.spec.proxy?.env?.reduce((n, e) => n + (e.value?.length ?? 0), 0)).toBe(
+      TEMPLATE_TEXT_LIMIT - 10,
+    );
   });
 
   it('accepts every policy the injection goldens use', async () => {

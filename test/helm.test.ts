@@ -18,7 +18,13 @@ import {
 import { DEFAULT_INIT_IMAGE } from '../src/operator/config.js';
 import { addFinalizer } from '../src/controllers/policy/finalizer.js';
 import { applyObject, jsonPatch, loadKubeConfig, requestJson } from '../src/kube/index.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, renderInjectorConfigMap } from '../src/render/injector-configmap.js';
+import type { CompiledTemplate } from '../src/inject/index.js';
+import {
+  INJECTOR_TEMPLATE_SELECTOR,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  renderInjectorTemplate,
+} from '../src/render/injector-configmap.js';
 import { renderWebhookConfiguration } from '../src/render/webhook-configuration.js';
 import { adminKubeConfig, envtest, eventually, testNamespace } from './support.js';
 
@@ -411,9 +417,9 @@ describe('release', () => {
           [v, 'events', '-n', 'default'],
           [v, 'events', '-n', 'bookinfo'],
         ]),
-        // own namespace: injector ConfigMap (leader writes, every replica watches), certificate Secret, Lease
-        ['create', 'configmaps', '-n', NS],
-        ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'configmaps/sidecar-injector', '-n', NS]),
+        // own namespace: injector template ConfigMaps, one per policy found by label (leader writes and
+        // deletes, every replica watches), certificate Secret, Lease
+        ...['get', 'list', 'watch', 'create', 'patch', 'delete'].map((v) => [v, 'configmaps', '-n', NS]),
         ['create', 'secrets', '-n', NS],
         ...['get', 'list', 'watch', 'update'].map((v) => [v, 'secrets/sidecar-operator-certs', '-n', NS]),
         ['create', 'leases.coordination.k8s.io', '-n', NS],
@@ -436,7 +442,6 @@ describe('release', () => {
         ['list', 'configmaps', '-n', 'default'],
         // In its own namespace only its own objects, by name: not Helm's release Secrets.
         ['list', 'secrets', '-n', NS],
-        ['list', 'configmaps', '-n', NS],
         ['get', 'secrets/sh.helm.release.v1.x.v1', '-n', NS],
         ['update', 'leases.coordination.k8s.io/other', '-n', NS],
         ['delete', 'namespaces'],
@@ -478,15 +483,18 @@ describe('release', () => {
     it('runs the operator’s writes: injector ConfigMap, webhook configuration, namespace mark, finalizer, Lease, Event', async () => {
       const kc = loadKubeConfig({ kubeconfig: operatorKubeconfig });
       const admin = adminKubeConfig();
-      await applyObject(kc, renderInjectorConfigMap(NS, []), { force: true });
-      // The replicas' watches select their objects by name, which resourceNames authorize.
-      for (const [resource, name, count] of [
-        ['configmaps', 'sidecar-injector', 1],
-        ['secrets', 'sidecar-operator-certs', 0],
+      const template = { policy: POLICY, revision: 'r1', proxyContainer: {}, volumes: [] };
+      await applyObject(kc, renderInjectorTemplate(NS, template as unknown as CompiledTemplate), {
+        force: true,
+      });
+      // The replicas' watches select the templates by label, the Secret by name (resourceNames).
+      for (const [resource, query, count] of [
+        ['configmaps', { labelSelector: INJECTOR_TEMPLATE_SELECTOR }, 1],
+        ['secrets', { fieldSelector: 'metadata.name=sidecar-operator-certs' }, 0],
       ] as const) {
         const list = await requestJson<{ items: unknown[] }>(kc, {
           path: `/api/v1/namespaces/${NS}/${resource}`,
-          query: { fieldSelector: `metadata.name=${name}`, watch: false },
+          query: { ...query, watch: false },
         });
         expect(list.items, resource).toHaveLength(count);
       }
@@ -597,6 +605,7 @@ describe('release', () => {
     expect(r.stdout).toContain(`deleted mutatingwebhookconfiguration ${POLICY}`);
     expect(r.stdout).toContain(`unmarked namespace ${dryRunNs}`);
     expect(r.stdout).toContain(`removed finalizer ${FINALIZER} from sidecarpolicy ${POLICY}`);
+    expect(r.stdout).toContain(`deleted configmap ${NS}/sidecar-injector-${POLICY}`);
 
     // hook-delete-policy hook-succeeded: helm removes the hook's objects once the Job succeeded.
     const hookGone = await kubectl(['delete', '-f', '-'], rbac.map((d) => stringify(d)).join('---\n'));
@@ -618,7 +627,7 @@ describe('release', () => {
       `app.kubernetes.io/instance=${RELEASE}`,
     ]);
     await gone([
-      'configmap/sidecar-injector',
+      `configmap/sidecar-injector-${POLICY}`,
       'secret/sidecar-operator-certs',
       'lease/sidecar-operator-leader',
       '-n',
@@ -637,7 +646,7 @@ describe('release', () => {
       envtest().adminKubeconfigPath,
     );
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toContain(`configmap ${NS}/sidecar-injector: already gone`);
+    expect(again.stdout).toContain(`no injector template configmaps in ${NS}`);
     expect(again.stdout).toContain('no mutatingwebhookconfigurations labelled');
   });
 });

@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileTemplate } from '../src/inject/index.js';
 import { loadKubeConfig, requestJson } from '../src/kube/index.js';
-import { renderInjectorConfigMap } from '../src/render/injector-configmap.js';
+import { renderInjectorTemplate } from '../src/render/injector-configmap.js';
 import {
   createAdmissionEventRecorder,
   WebhookServer,
@@ -95,7 +95,7 @@ describe('admission Events, with the real API server calling the webhook', () =>
     });
     await core.createNamespacedConfigMap({
       namespace: opNs,
-      body: renderInjectorConfigMap(opNs, [template]),
+      body: renderInjectorTemplate(opNs, template),
     });
     server = new WebhookServer({
       log,

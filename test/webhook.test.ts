@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileTemplate, type CompiledTemplate } from '../src/inject/index.js';
 import { loadKubeConfig } from '../src/kube/index.js';
-import { renderInjectorConfigMap } from '../src/render/injector-configmap.js';
+import { renderInjectorTemplate } from '../src/render/injector-configmap.js';
 import {
   WebhookServer,
   watchInjectorTemplates,
@@ -118,7 +118,7 @@ describe('admission webhook called by the real API server', () => {
   });
 
   const writeConfigMap = async (template: CompiledTemplate): Promise<void> => {
-    const cm = renderInjectorConfigMap(opNs, [template]);
+    const cm = renderInjectorTemplate(opNs, template);
     await core
       .replaceNamespacedConfigMap({ name: cm.metadata!.name!, namespace: opNs, body: cm })
       .catch(() => core.createNamespacedConfigMap({ namespace: opNs, body: cm }));

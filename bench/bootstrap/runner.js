@@ -126,7 +126,7 @@ const section = `## Proxy bootstrap
 
 Measured by \`bench/bootstrap/run.sh\` on Node ${process.versions.node}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), shared with other work (load average ${f(load, 1)} at the start); medians, which vary with that load, by up to 3× between runs on a busy machine.
 
-| policy | compile (whole template) | bootstrap file | files | injector ConfigMap entry | injected pod (1 app container) | inject + serialise patch |
+| policy | compile (whole template) | bootstrap file | files | injector template (per-policy ConfigMap) | injected pod (1 app container) | inject + serialise patch |
 |---|---|---|---|---|---|---|
 ${rows
   .map(
@@ -143,8 +143,8 @@ ${rows
 
 Rendering happens once per policy change (the controller compiles, the webhook copies the text), so
 admission pays only for carrying a bigger init container. The bootstrap travels in sidecar-init's
-environment: each injected pod object grows by the file's size, and each policy's entry in the
-injector ConfigMap (limit 1 MiB for all policies together) by the size of its files.
+environment: each injected pod object grows by the file's size, and each policy's injector template
+ConfigMap (limit 512 KiB per policy) by the size of its files.
 `;
 
 const doc = join(root, 'docs', 'benchmarks.md');

@@ -2,7 +2,7 @@
 export const ConditionType = {
   /** Everything below holds: the policy is in force. */
   Ready: 'Ready',
-  /** The injector template ConfigMap is rendered for the current generation. */
+  /** The policy's injector template ConfigMap is rendered for the current generation. */
   TemplateRendered: 'TemplateRendered',
   /** The MutatingWebhookConfiguration is applied with a current caBundle. */
   WebhookConfigured: 'WebhookConfigured',
@@ -23,8 +23,10 @@ export const Reason = {
   Reconciled: 'Reconciled',
   Reconciling: 'Reconciling',
   InvalidPolicy: 'InvalidPolicy',
+  /** The policy's rendered template is over the per-policy size limit: it is not written. */
+  TemplateTooLarge: 'TemplateTooLarge',
   Rendered: 'Rendered',
-  /** The API server refused the injector ConfigMap. */
+  /** The API server refused the policy's injector template ConfigMap. */
   ConfigMapApplyFailed: 'ConfigMapApplyFailed',
   WebhookApplied: 'WebhookApplied',
   WebhookApplyFailed: 'WebhookApplyFailed',

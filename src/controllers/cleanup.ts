@@ -1,12 +1,22 @@
-import type { KubeConfig, KubernetesObject, V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1ConfigMap,
+  V1MutatingWebhookConfiguration,
+} from '@kubernetes/client-node';
 import { FINALIZER, POLICY_LABEL, policyPath, REVISION_ANNOTATION } from '../api/index.js';
 import { escapePointer } from '../inject/index.js';
 import { isConflict, isInvalid, isNotFound, jsonPatch, requestJson } from '../kube/index.js';
-import { MANAGED_BY, MANAGED_BY_LABEL } from '../render/injector-configmap.js';
+import {
+  injectorTemplateName,
+  LEGACY_INJECTOR_CONFIGMAP,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+} from '../render/injector-configmap.js';
 
 /**
- * Undoing what a policy left in the cluster, one object at a time: its webhook configuration, the
- * marks on a namespace, our finalizer. The finalizer (a policy being deleted) and `uninstall` (the
+ * Undoing what a policy left in the cluster, one object at a time: its webhook configuration, its
+ * injector template ConfigMap, the marks on a namespace, our finalizer. The finalizer (a policy being deleted) and `uninstall` (the
  * chart's pre-delete hook) both go through here. Each step is idempotent: what is already gone is
  * success. With `dryRun` the API server validates and authorizes each write and keeps nothing.
  */
@@ -36,6 +46,39 @@ export async function deleteWebhookConfiguration(
     return 'deleted';
   } catch (err) {
     if (isNotFound(err)) return 'gone';
+    throw err;
+  }
+}
+
+/**
+ * Deletes a ConfigMap of ours in the operator's namespace: a policy's injector template
+ * (`sidecar-injector-<policy>`), or, with `policy` undefined, the shared one of an older release.
+ * Only when it carries our managed-by label, and only the object seen (uid precondition), so one
+ * re-created meanwhile stays. `seen` is the object as listed or cached; without it, it is read first.
+ */
+export async function deleteInjectorTemplate(
+  kc: KubeConfig,
+  namespace: string,
+  policy: string | undefined,
+  opts: CleanupOptions & { seen?: V1ConfigMap } = {},
+): Promise<'deleted' | 'gone' | 'not-ours'> {
+  const name = policy === undefined ? LEGACY_INJECTOR_CONFIGMAP : injectorTemplateName(policy);
+  const path = `/api/v1/namespaces/${namespace}/configmaps/${name}`;
+  let current = opts.seen;
+  try {
+    current ??= await requestJson<V1ConfigMap>(kc, { path });
+    if (current.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return 'not-ours';
+    const uid = current.metadata.uid;
+    await requestJson(kc, {
+      method: 'DELETE',
+      path,
+      query: dryRunQuery(opts),
+      ...(uid ? { body: { preconditions: { uid } } } : {}),
+    });
+    return 'deleted';
+  } catch (err) {
+    // Gone, or (409) replaced by a new object since it was seen: not the one to delete.
+    if (isNotFound(err) || isConflict(err)) return 'gone';
     throw err;
   }
 }

@@ -55,26 +55,30 @@ export function checkOperatorNamespace(inputs: DoctorInputs): CheckResult {
   if (ns === undefined && inputs.operatorNamespaceCandidates.length > 1) {
     return warn(
       name,
-      `several namespaces hold an injector ConfigMap (${inputs.operatorNamespaceCandidates.join(', ')})`,
+      `several namespaces hold injector template ConfigMaps (${inputs.operatorNamespaceCandidates.join(', ')})`,
       fix,
     );
   }
-  if (ns === undefined)
+  if (ns === undefined) {
+    const what = 'no injector template ConfigMap (sidecar-injector-<policy>) found';
+    // With no policy there is nothing to render, so nothing to find the operator by.
+    if (inputs.policies.length === 0) return warn(name, `${what}: no policy has been rendered`, fix);
     return fail(
       name,
-      'no injector ConfigMap (sidecar-injector) found: the operator has never reconciled here',
+      `${what}: the operator has never reconciled here`,
       `check that the operator runs (kubectl get pods -A -l app.kubernetes.io/name=sidecar-operator), or ${fix}`,
     );
-  if (inputs.templates === undefined)
+  }
+  const held = inputs.templates?.templates.size ?? 0;
+  if (held === 0 && inputs.policies.length > 0)
     return fail(
       name,
-      `namespace ${ns} has no injector ConfigMap (sidecar-injector): the operator has not rendered any template`,
+      `namespace ${ns} has no injector template ConfigMap (sidecar-injector-<policy>): the operator has not rendered any template`,
       'check the operator logs (kubectl logs -n <namespace> deploy/sidecar-operator)',
     );
-  const broken = inputs.templates.errors.map((e) => `${e.key} (${e.reason})`);
-  if (broken.length > 0)
-    return fail(name, `injector ConfigMap in ${ns} has unreadable entries: ${broken.join(', ')}`);
-  return pass(name, `injector ConfigMap in ${ns} holds ${inputs.templates.templates.size} template(s)`);
+  const broken = (inputs.templates?.errors ?? []).map((e) => `${e.key} (${e.reason})`);
+  if (broken.length > 0) return fail(name, `injector templates in ${ns} unreadable: ${broken.join(', ')}`);
+  return pass(name, `${held} injector template(s) in ${ns}`);
 }
 
 function condition(p: SidecarPolicy, type: string) {
@@ -118,7 +122,7 @@ function checkPolicy(p: SidecarPolicy, inputs: DoctorInputs): CheckResult {
     return fail(name, `Ready=${ready.status} ${ready.reason}: ${ready.message}`, fix);
   const template = inputs.templates?.templates.get(policy);
   if (inputs.templates !== undefined && template === undefined)
-    return fail(name, 'Ready, but the injector ConfigMap has no template for it', fix);
+    return fail(name, 'Ready, but no injector template ConfigMap holds its template', fix);
   if (template !== undefined && template.revision !== status.revision)
     return warn(
       name,

@@ -15,10 +15,13 @@ import { DEFAULT_SECRET_NAME, summarizeSecret } from '../certs/index.js';
 import { findProxy, INIT_CONTAINER_NAME, PROXY_CONTAINER_NAME, type Pod } from '../inject/index.js';
 import { apiFailure, isNotFound, requestJson } from '../kube/index.js';
 import {
-  INJECTOR_CONFIGMAP,
+  INJECTOR_TEMPLATE_SELECTOR,
+  LEGACY_INJECTOR_CONFIGMAP,
   MANAGED_BY,
   MANAGED_BY_LABEL,
-  parseInjectorConfigMap,
+  parseInjectorTemplates,
+  parseLegacyInjectorConfigMap,
+  type ParsedTemplates,
 } from '../render/injector-configmap.js';
 import { resolveNamespaceMarks, selectsNamespace } from '../render/namespace-marks.js';
 import { carriesOtherMesh, isForeignInjector, type MeshInputs } from './mesh-checks.js';
@@ -129,26 +132,47 @@ async function gatherMesh(
   return mesh;
 }
 
+/** Namespaces holding an injector template ConfigMap (one per policy, or an older release's shared one). */
+async function operatorNamespaces(core: CoreV1Api): Promise<string[]> {
+  const [own, legacy] = await Promise.all([
+    core.listConfigMapForAllNamespaces({
+      labelSelector: `${MANAGED_SELECTOR},${INJECTOR_TEMPLATE_SELECTOR}`,
+    }),
+    core.listConfigMapForAllNamespaces({
+      labelSelector: MANAGED_SELECTOR,
+      fieldSelector: `metadata.name=${LEGACY_INJECTOR_CONFIGMAP}`,
+    }),
+  ]);
+  return [...new Set([...own.items, ...legacy.items].map((c) => c.metadata?.namespace ?? ''))].sort();
+}
+
+/** The templates the webhook serves: each policy's ConfigMap, else its entry in an older shared one. */
+async function readTemplates(core: CoreV1Api, namespace: string): Promise<ParsedTemplates> {
+  const own = await core.listNamespacedConfigMap({ namespace, labelSelector: INJECTOR_TEMPLATE_SELECTOR });
+  const parsed = parseInjectorTemplates(own.items);
+  try {
+    const legacy = parseLegacyInjectorConfigMap(
+      await core.readNamespacedConfigMap({ name: LEGACY_INJECTOR_CONFIGMAP, namespace }),
+    );
+    for (const [policy, t] of legacy.templates)
+      if (!parsed.templates.has(policy)) parsed.templates.set(policy, t);
+    parsed.errors.push(...legacy.errors.filter((e) => !parsed.templates.has(e.key)));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  return parsed;
+}
+
 async function findOperator(core: CoreV1Api, opts: GatherOptions, inputs: DoctorInputs): Promise<void> {
   let ns = opts.operatorNamespace;
   if (ns === undefined) {
-    const found = await core.listConfigMapForAllNamespaces({
-      labelSelector: MANAGED_SELECTOR,
-      fieldSelector: `metadata.name=${INJECTOR_CONFIGMAP}`,
-    });
-    const names = found.items.map((c) => c.metadata?.namespace ?? '');
+    const names = await operatorNamespaces(core);
     if (names.length === 1) ns = names[0];
     else inputs.operatorNamespaceCandidates = names;
   }
   if (ns === undefined) return;
   inputs.operatorNamespace = ns;
-  try {
-    inputs.templates = parseInjectorConfigMap(
-      await core.readNamespacedConfigMap({ name: INJECTOR_CONFIGMAP, namespace: ns }),
-    );
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  inputs.templates = await readTemplates(core, ns);
   const secret = opts.certSecret ?? DEFAULT_SECRET_NAME;
   try {
     const summary = summarizeSecret(await core.readNamespacedSecret({ name: secret, namespace: ns }));

@@ -86,10 +86,11 @@ export interface DoctorInputs {
   /** Served groupVersions, e.g. `admissionregistration.k8s.io/v1`. */
   groupVersions: string[];
   crdInstalled: boolean;
-  /** Where the operator runs: from --operator-namespace, or found by its injector ConfigMap. */
+  /** Where the operator runs: from --operator-namespace, or found by its injector template ConfigMaps. */
   operatorNamespace?: string;
-  /** Namespaces holding an injector ConfigMap, when more than one was found and none was given. */
+  /** Namespaces holding injector template ConfigMaps, when more than one was found and none was given. */
   operatorNamespaceCandidates: string[];
+  /** The templates the webhook serves (one ConfigMap per policy, an older shared one as fallback). */
   templates?: ParsedTemplates;
   policies: SidecarPolicy[];
   /** Policies the webhook checks cover (all, or those the namespace/--policy narrowed to). */

@@ -42,8 +42,8 @@ export interface InterceptionValues {
 
 /**
  * A policy compiled into everything the webhook needs, fully resolved: no defaults left to apply,
- * no API server version left to look up. Plain JSON (stored in the injector ConfigMap, one entry per
- * policy). `revision` is the hash of all the other fields.
+ * no API server version left to look up. Plain JSON (stored in the policy's own injector template
+ * ConfigMap). `revision` is the hash of all the other fields.
  */
 export interface CompiledTemplate {
   policy: string;

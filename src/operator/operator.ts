@@ -27,7 +27,7 @@ async function closeClient(kc: KubeConfig): Promise<void> {
 }
 
 /**
- * One process, both jobs: every replica serves the webhook from the watched ConfigMap and Secret;
+ * One process, both jobs: every replica serves the webhook from the watched ConfigMaps and Secret;
  * the elected leader also runs the controller and the certificate loop.
  */
 export async function startOperator(config: OperatorConfig): Promise<OperatorHandle> {

@@ -12,7 +12,7 @@ import {
 } from '../webhook/index.js';
 import type { ResolvedConfig } from './config.js';
 
-/** What every replica runs: the webhook server, fed by the watched Secret and ConfigMap. */
+/** What every replica runs: the webhook server, fed by the watched Secret and template ConfigMaps. */
 export interface Serving {
   ports: { port: number; probePort?: number };
   /** The serving material last loaded, if any. */

@@ -6,6 +6,8 @@ export interface PolicyFacts {
   revision?: string;
   /** Set when the policy cannot be compiled: nothing will fix it but an edit. */
   invalid?: string;
+  /** The reason of `invalid` (default InvalidPolicy; TemplateTooLarge when over the size limit). */
+  invalidReason?: string | undefined;
   configMapError?: string;
   webhook: { state: 'Applied' } | { state: 'WaitingForCertificate' } | { state: 'Failed'; error: string };
   namespaces: { governed: number; failed: { namespace: string; error: string }[] };
@@ -22,9 +24,14 @@ const cond = (
 
 export function templateCondition(f: PolicyFacts): ConditionInput {
   const T = ConditionType.TemplateRendered;
-  if (f.invalid) return cond(T, 'False', Reason.InvalidPolicy, f.invalid);
+  if (f.invalid) return cond(T, 'False', f.invalidReason ?? Reason.InvalidPolicy, f.invalid);
   if (f.configMapError) return cond(T, 'False', Reason.ConfigMapApplyFailed, f.configMapError);
-  return cond(T, 'True', Reason.Rendered, `revision ${f.revision ?? ''} in the injector ConfigMap`);
+  return cond(
+    T,
+    'True',
+    Reason.Rendered,
+    `revision ${f.revision ?? ''} in the policy's injector template ConfigMap`,
+  );
 }
 
 export function webhookCondition(f: PolicyFacts): ConditionInput {

@@ -1,6 +1,6 @@
 /**
  * The admission webhook (every replica): `POST /inject/<policy>` answers pod CREATE reviews with a
- * JSON Patch, from the templates in the injector ConfigMap and the key pair in the TLS Secret, both
+ * JSON Patch, from the templates in the injector ConfigMaps (one per policy) and the key pair in the TLS Secret, both
  * watched and swapped while serving.
  *
  * Wiring, as the run command does it:

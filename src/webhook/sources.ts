@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import { parseServingMaterial, type ServingMaterial } from '../certs/index.js';
 import type { CompiledTemplate } from '../inject/index.js';
 import { Informer } from '../kube/index.js';
-import { INJECTOR_CONFIGMAP, parseInjectorConfigMap } from '../render/injector-configmap.js';
+import {
+  INJECTOR_TEMPLATE_SELECTOR,
+  LEGACY_INJECTOR_CONFIGMAP,
+  parseInjectorTemplate,
+  parseLegacyInjectorConfigMap,
+  templatePolicy,
+} from '../render/injector-configmap.js';
 
 /** A running watch; `synced` resolves after the first list. */
 export interface SourceWatch {
@@ -30,10 +36,74 @@ function watchOne<T extends V1ConfigMap | V1Secret>(
 }
 
 /**
- * Watches the injector ConfigMap (`sidecar-injector` in `namespace`) and calls `onChange` with the
- * full template set after every change. A malformed entry keeps that policy's last good template
- * (or stays absent if there never was one); a deleted ConfigMap keeps the last set. Until the
- * ConfigMap is seen once, `onChange` is not called, so the server stays not-ready.
+ * The template set the webhook serves, from the policies' ConfigMaps and, for a policy that has none
+ * yet, the shared ConfigMap of an older release (a rolling upgrade whose leader is still of that
+ * release). A malformed entry keeps that policy's last good template. Pure bookkeeping, no I/O.
+ */
+export class TemplateSet {
+  private own = new Map<string, CompiledTemplate>();
+  private legacy = new Map<string, CompiledTemplate>();
+  /** By object key (namespace/name), the policy each ConfigMap last held: a deletion drops it. */
+  private readonly owners = new Map<string, string>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** A policy's ConfigMap added or changed. */
+  put(key: string, cm: V1ConfigMap): void {
+    const parsed = parseInjectorTemplate(cm);
+    if ('template' in parsed) {
+      const policy = parsed.template.policy;
+      const before = this.owners.get(key);
+      if (before !== undefined && before !== policy) this.own.delete(before);
+      this.owners.set(key, policy);
+      this.own.set(policy, parsed.template);
+      return;
+    }
+    const policy = templatePolicy(cm) ?? this.owners.get(key) ?? key;
+    const kept = this.own.get(policy);
+    this.log.error(
+      { policy, reason: parsed.error, keptRevision: kept?.revision },
+      'injector template unreadable',
+    );
+  }
+
+  /** A policy's ConfigMap deleted (its policy is gone; a stray deletion is written again by the leader). */
+  remove(key: string): void {
+    const policy = this.owners.get(key);
+    this.owners.delete(key);
+    if (policy !== undefined) this.own.delete(policy);
+  }
+
+  /** The older release's shared ConfigMap as it is now; undefined once removed. */
+  setLegacy(cm: V1ConfigMap | undefined): void {
+    if (!cm) {
+      this.legacy = new Map();
+      return;
+    }
+    const { templates, errors } = parseLegacyInjectorConfigMap(cm);
+    for (const { key, reason } of errors) {
+      const kept = this.legacy.get(key);
+      if (kept) templates.set(key, kept);
+      this.log.error({ policy: key, reason, keptRevision: kept?.revision }, 'injector template unreadable');
+    }
+    this.legacy = templates;
+  }
+
+  /** What is served: each policy's own template, else its entry in the shared ConfigMap. */
+  templates(): Map<string, CompiledTemplate> {
+    const all = new Map(this.legacy);
+    for (const [policy, t] of this.own) all.set(policy, t);
+    return all;
+  }
+}
+
+/**
+ * Watches the injector templates in `namespace`: the policies' ConfigMaps (label
+ * sidecar.dev/injector-template=true) and, while a rolling upgrade may still need it, the shared
+ * `sidecar-injector` of an older release. Calls `onChange` with the full template set once both were
+ * listed (an empty set included: no policy, or none rendered yet) and after every change, so the
+ * server is not ready before the templates were read once. A malformed ConfigMap keeps that policy's
+ * last good template; a deleted one drops its policy.
  */
 export function watchInjectorTemplates(
   kc: KubeConfig,
@@ -41,27 +111,41 @@ export function watchInjectorTemplates(
   log: Logger,
   onChange: (templates: ReadonlyMap<string, CompiledTemplate>) => void,
 ): SourceWatch {
-  let last = new Map<string, CompiledTemplate>();
-  return watchOne<V1ConfigMap>(
-    kc,
-    `/api/v1/namespaces/${namespace}/configmaps`,
-    INJECTOR_CONFIGMAP,
+  const set = new TemplateSet(log);
+  const path = `/api/v1/namespaces/${namespace}/configmaps`;
+  const own = new Informer<V1ConfigMap>(kc, { path, labelSelector: INJECTOR_TEMPLATE_SELECTOR, log });
+  const legacy = new Informer<V1ConfigMap>(kc, {
+    path,
+    fieldSelector: `metadata.name=${LEGACY_INJECTOR_CONFIGMAP}`,
     log,
-    (cm) => {
-      const { templates, errors } = parseInjectorConfigMap(cm);
-      for (const { key, reason } of errors) {
-        const kept = last.get(key);
-        if (kept) templates.set(key, kept);
-        log.error({ policy: key, reason, keptRevision: kept?.revision }, 'injector template unreadable');
-      }
-      last = templates;
-      log.info(
-        { policies: Object.fromEntries([...templates].map(([k, t]) => [k, t.revision])) },
-        'injector templates loaded',
-      );
-      onChange(templates);
-    },
-  );
+  });
+  let loaded = false;
+  const publish = (): void => {
+    if (!loaded) return;
+    const templates = set.templates();
+    log.info(
+      { policies: Object.fromEntries([...templates].map(([k, t]) => [k, t.revision])) },
+      'injector templates loaded',
+    );
+    onChange(templates);
+  };
+  own.onEvent((e) => {
+    const key = `${e.object.metadata?.namespace ?? ''}/${e.object.metadata?.name ?? ''}`;
+    if (e.type === 'DELETED') set.remove(key);
+    else set.put(key, e.object);
+    publish();
+  });
+  legacy.onEvent((e) => {
+    set.setLegacy(e.type === 'DELETED' ? undefined : e.object);
+    publish();
+  });
+  own.start();
+  legacy.start();
+  const synced = Promise.all([own.synced, legacy.synced]).then(() => {
+    loaded = true;
+    publish();
+  });
+  return { synced, stop: async () => void (await Promise.all([own.stop(), legacy.stop()])) };
 }
 
 /**

@@ -742,6 +742,18 @@ spec:
     const r = await helm(c, 'uninstall', RELEASE, '-n', OP_NS, '--wait', '--timeout', '4m');
     expect(r.code, r.stderr).toBe(0);
     expect((await kubectl(c, 'get', 'mutatingwebhookconfiguration', '-o', 'name')).stdout.trim()).toBe('');
+    const templates = await kubectl(
+      c,
+      'get',
+      'configmap',
+      '-n',
+      OP_NS,
+      '-l',
+      'sidecar.dev/injector-template=true',
+      '-o',
+      'name',
+    );
+    expect(templates.stdout.trim(), 'injector template ConfigMaps left behind').toBe('');
     const ns = await c.core.readNamespace({ name: APP_NS });
     expect(Object.keys(ns.metadata!.labels ?? {}).filter((k) => k.startsWith('sidecar.dev/'))).toEqual([]);
     expect(Object.keys(ns.metadata!.annotations ?? {}).filter((k) => k.startsWith('sidecar.dev/'))).toEqual(

@@ -197,7 +197,7 @@ export interface ProxySpec {
    */
   args?: string[];
   /**
-   * Environment variables of the proxy container.
+   * Environment variables of the proxy container. Values, args and command together are at most 262144 characters.
    */
   env?: EnvVar[];
   resources?: ResourceRequirements;
@@ -685,7 +685,7 @@ export interface ResolvedProxySpec {
    */
   args?: string[];
   /**
-   * Environment variables of the proxy container.
+   * Environment variables of the proxy container. Values, args and command together are at most 262144 characters.
    */
   env?: EnvVar[];
   resources: ResolvedResourceRequirements;

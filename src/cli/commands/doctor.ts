@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--policy <name>', 'check only this policy’s webhook')
     .option(
       '--operator-namespace <namespace>',
-      'where the operator runs (default: found by its injector ConfigMap)',
+      'where the operator runs (default: found by its injector template ConfigMaps)',
     )
     .option(
       '--webhook-url <url>',

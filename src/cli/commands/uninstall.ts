@@ -1,7 +1,8 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { FINALIZER, POLICY_LABEL, policyPath } from '../../api/index.js';
 import {
+  deleteInjectorTemplate,
   deleteWebhookConfiguration,
   marksOn,
   removeFinalizer,
@@ -14,12 +15,18 @@ import {
   requestJson,
   type PooledKubeConfig,
 } from '../../kube/index.js';
-import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../../render/injector-configmap.js';
+import {
+  INJECTOR_TEMPLATE_SELECTOR,
+  LEGACY_INJECTOR_CONFIGMAP,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  templatePolicy,
+} from '../../render/injector-configmap.js';
 import { OWNER_POLICY_LABEL } from '../../render/webhook-configuration.js';
 import { CliError } from '../errors.js';
 
 export interface UninstallOptions {
-  /** The operator's namespace (ConfigMap, Secret, Lease, Deployment). */
+  /** The operator's namespace (template ConfigMaps, Secret, Lease, Deployment). */
   namespace?: string;
   dryRun: boolean;
   /** Deployment to scale to zero first, so that no leader re-creates what is being removed. */
@@ -124,6 +131,38 @@ async function deleteWebhookConfigurations(kc: KubeConfig, opts: UninstallOption
     step.say(`no mutatingwebhookconfigurations labelled ${MANAGED_BY_LABEL}=${MANAGED_BY}`);
 }
 
+/**
+ * Deletes the policies' injector template ConfigMaps (all, or those of `opts.policies`) and, unless
+ * scoped to some policies, the shared one of an older release.
+ */
+async function deleteInjectorTemplates(kc: KubeConfig, ns: string, opts: UninstallOptions, step: Step) {
+  const list = await requestJson<List<V1ConfigMap>>(kc, {
+    path: `/api/v1/namespaces/${ns}/configmaps`,
+    query: { labelSelector: INJECTOR_TEMPLATE_SELECTOR },
+  });
+  const scope = opts.policies;
+  const targets: [string | undefined, V1ConfigMap | undefined][] = list.items
+    .map((cm): [string | undefined, V1ConfigMap] => [templatePolicy(cm), cm])
+    .filter(([policy]) => policy !== undefined && (!scope || scope.includes(policy)));
+  if (targets.length === 0) step.say(`no injector template configmaps in ${ns}`);
+  if (!scope) targets.push([undefined, undefined]);
+  for (const [policy, seen] of targets) {
+    const what = `configmap ${ns}/${seen ? nameOf(seen) : LEGACY_INJECTOR_CONFIGMAP}`;
+    await attempt(step, `delete ${what}`, async () => {
+      const done = await deleteInjectorTemplate(kc, ns, policy, {
+        dryRun: opts.dryRun,
+        ...(seen ? { seen } : {}),
+      });
+      const said = {
+        deleted: `${opts.dryRun ? 'would delete' : 'deleted'} ${what}`,
+        gone: `${what}: already gone`,
+        'not-ours': `${what}: not labelled ${MANAGED_BY_LABEL}=${MANAGED_BY}, left alone`,
+      };
+      step.say(said[done]);
+    });
+  }
+}
+
 async function deleteIfPresent(kc: KubeConfig, dryRun: boolean, path: string, what: string, step: Step) {
   try {
     await write(kc, dryRun, { method: 'DELETE', path });
@@ -197,12 +236,9 @@ export async function uninstall(
   );
   await attempt(step, 'list namespaces', () => unmarkNamespaces(kc, opts, step));
   await attempt(step, 'list sidecarpolicies', () => releasePolicies(kc, opts, step));
+  if (opts.deleteConfigMap && ns)
+    await attempt(step, 'list configmaps', () => deleteInjectorTemplates(kc, ns, opts, step));
   const namespaced: [boolean, string, string][] = [
-    [
-      opts.deleteConfigMap,
-      `/api/v1/namespaces/${ns}/configmaps/${INJECTOR_CONFIGMAP}`,
-      `configmap ${ns}/${INJECTOR_CONFIGMAP}`,
-    ],
     [
       !!opts.deleteSecret,
       `/api/v1/namespaces/${ns}/secrets/${opts.deleteSecret}`,
@@ -255,7 +291,11 @@ export function register(program: Command): void {
       'scale the operator’s Deployment to 0 first and wait for its pods to stop',
     )
     .option('--timeout <seconds>', 'how long to wait for the operator’s pods to stop', '120')
-    .option('--delete-configmap', `also delete the injector ConfigMap (${INJECTOR_CONFIGMAP})`)
+    .option(
+      '--delete-configmap',
+      'also delete the injector template ConfigMaps (sidecar-injector-<policy>, only those of --policy ' +
+        `when given; and ${LEGACY_INJECTOR_CONFIGMAP} of older releases)`,
+    )
     .option('--delete-secret <name>', 'also delete the certificate Secret')
     .option('--delete-lease <name>', 'also delete the leader-election Lease')
     .option(

@@ -9,7 +9,7 @@ import type { SidecarPolicy } from '../../api/index.js';
 import type { CompileOptions } from '../../inject/index.js';
 import type { Cache, EventRecorder } from '../../kube/index.js';
 import type { WebhookTarget } from '../../render/webhook-configuration.js';
-import { InjectorConfigMap } from '../injector-configmap/injector-configmap.js';
+import { InjectorTemplates } from '../injector-configmap/injector-configmap.js';
 import type { PodIndex } from '../pod-index.js';
 import { Rollout } from '../rollout/rollout.js';
 import { TemplateCache } from '../template-cache.js';
@@ -21,7 +21,10 @@ import { PolicyReconciler } from './reconciler.js';
 export interface PolicyCaches {
   policies: Cache<SidecarPolicy>;
   namespaces: Cache<V1Namespace>;
+  /** The policies' injector template ConfigMaps (label sidecar.dev/injector-template=true). */
   configMap: Cache<V1ConfigMap>;
+  /** The shared injector ConfigMap of an older release, by name (carried over, then removed). */
+  legacyConfigMap: Cache<V1ConfigMap>;
   webhooks: Cache<V1MutatingWebhookConfiguration>;
 }
 
@@ -49,10 +52,11 @@ export interface PolicyReconcilerSetup {
 /** The policy reconciler with a writer for each concern, all reading the same caches. */
 export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconciler {
   const templates = new TemplateCache(o.compile);
-  const configMap = new InjectorConfigMap({
+  const configMap = new InjectorTemplates({
     kc: o.kc,
     namespace: o.operatorNamespace,
     cache: o.caches.configMap,
+    legacy: o.caches.legacyConfigMap,
     templates,
   });
   return new PolicyReconciler({

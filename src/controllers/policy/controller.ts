@@ -9,7 +9,13 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { policyPath, type SidecarPolicy } from '../../api/index.js';
 import { Informer, ReconcileLoop, type EventRecorder } from '../../kube/index.js';
-import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../../render/injector-configmap.js';
+import {
+  INJECTOR_TEMPLATE_SELECTOR,
+  LEGACY_INJECTOR_CONFIGMAP,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  templatePolicy,
+} from '../../render/injector-configmap.js';
 import type { WebhookTarget } from '../../render/webhook-configuration.js';
 import { podEventMatters } from '../../status/index.js';
 import { PodIndex } from '../pod-index.js';
@@ -63,6 +69,7 @@ export interface ControllerOptions {
 export class Controller {
   private readonly informers: { start(): unknown; stop(): Promise<void>; synced: Promise<void> }[] = [];
   private readonly webhooks: Informer<V1MutatingWebhookConfiguration>;
+  private readonly templateConfigMaps: Informer<V1ConfigMap>;
   private readonly policies: Informer<SidecarPolicy>;
   private readonly loop: ReconcileLoop;
   private readonly reconciler: PolicyReconciler;
@@ -79,9 +86,14 @@ export class Controller {
       log,
     });
     const namespaces = new Informer<V1Namespace>(o.kc, { path: '/api/v1/namespaces', log });
-    const configMap = new Informer<V1ConfigMap>(o.kc, {
+    const configMap = (this.templateConfigMaps = new Informer<V1ConfigMap>(o.kc, {
       path: `/api/v1/namespaces/${ns}/configmaps`,
-      fieldSelector: `metadata.name=${INJECTOR_CONFIGMAP}`,
+      labelSelector: INJECTOR_TEMPLATE_SELECTOR,
+      log,
+    }));
+    const legacyConfigMap = new Informer<V1ConfigMap>(o.kc, {
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+      fieldSelector: `metadata.name=${LEGACY_INJECTOR_CONFIGMAP}`,
       log,
     });
     const webhooks = (this.webhooks = new Informer<V1MutatingWebhookConfiguration>(o.kc, {
@@ -90,11 +102,11 @@ export class Controller {
       log,
     }));
     const pods = new PodIndex(o.kc, log);
-    this.informers.push(this.policies, namespaces, configMap, webhooks, pods.informer);
+    this.informers.push(this.policies, namespaces, configMap, legacyConfigMap, webhooks, pods.informer);
     this.reconciler = createPolicyReconciler({
       kc: o.kc,
       log,
-      caches: { policies: this.policies, namespaces, configMap, webhooks },
+      caches: { policies: this.policies, namespaces, configMap, legacyConfigMap, webhooks },
       pods,
       operatorNamespace: ns,
       target: o.target,
@@ -116,7 +128,11 @@ export class Controller {
     });
     this.policies.onEvent((e) => this.enqueue(policyKeys(e, this.policies.list(), namespaces.list())));
     namespaces.onEvent((e) => this.enqueue(namespaceKeys(e, this.policies.list())));
-    configMap.onEvent((e) => this.enqueue(configMapKeys(e, this.policies.list())));
+    configMap.onEvent((e) => {
+      this.enqueue(configMapKeys(e));
+      // A policy's ConfigMap written may be the last one an older release's shared ConfigMap waited for.
+      if (e.type === 'ADDED' && legacyConfigMap.list().length > 0) this.retireLegacyConfigMap();
+    });
     pods.informer.onEvent((e) => {
       if (!this.loop.isRunning || !podEventMatters(e)) return;
       for (const k of podKeys(e.object.metadata?.namespace ?? '', namespaces)) {
@@ -156,10 +172,15 @@ export class Controller {
     const names = keys === 'all' ? this.policies.list().map((p) => p.metadata?.name ?? '') : keys;
     for (const k of names) this.loop.add(k);
     if (keys === 'all' && this.o.policySelector === undefined) {
-      // Orphans: webhook configurations whose policy is gone get a reconcile that removes them.
+      // Orphans: webhook configurations and template ConfigMaps whose policy is gone get a
+      // reconcile that removes them.
       for (const w of this.webhookConfigurations()) {
         const name = w.metadata?.name ?? '';
         if (!this.policies.get(name)) this.loop.add(name);
+      }
+      for (const cm of this.templateConfigMaps.list()) {
+        const name = templatePolicy(cm);
+        if (name !== undefined && !this.policies.get(name)) this.loop.add(name);
       }
     }
   }
@@ -176,20 +197,26 @@ export class Controller {
     await Promise.race([Promise.all(this.informers.map((i) => i.synced)), this.stopped]);
     if (!this.loop.isRunning) return;
     this.o.log.info({ policies: this.policies.list().length }, 'caches synced, reconciling');
-    this.ensureConfigMap();
+    this.retireLegacyConfigMap();
     this.enqueueAll();
     this.loop.start();
     this.resync = setInterval(() => {
-      this.ensureConfigMap();
+      this.retireLegacyConfigMap();
       this.enqueueAll();
     }, this.o.resyncPeriodMs ?? 300_000);
   }
 
-  /** With no policy, nothing else writes the ConfigMap the webhook's readiness waits for. */
-  private ensureConfigMap(): void {
-    this.reconciler.ensureConfigMap().catch((err: unknown) => {
-      this.o.log.warn({ err }, 'injector ConfigMap not written; retrying at the next resync');
-    });
+  /** An older release's shared injector ConfigMap goes once every policy has its own (see InjectorTemplates). */
+  private retireLegacyConfigMap(): void {
+    this.reconciler
+      .retireLegacyConfigMap()
+      .then((removed) => {
+        if (removed)
+          this.o.log.info({ configMap: LEGACY_INJECTOR_CONFIGMAP }, 'shared injector ConfigMap removed');
+      })
+      .catch((err: unknown) => {
+        this.o.log.warn({ err }, 'shared injector ConfigMap not removed; retrying at the next resync');
+      });
   }
 
   async stop(): Promise<void> {

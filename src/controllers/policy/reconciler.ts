@@ -21,7 +21,7 @@ import {
   type StepFailure,
 } from '../../kube/index.js';
 import { resolveNamespaceMarks, type ResolvedMarks } from '../../render/namespace-marks.js';
-import { INJECTOR_CONFIGMAP } from '../../render/injector-configmap.js';
+import { injectorTemplateName } from '../../render/injector-configmap.js';
 import {
   countPods,
   EventReason,
@@ -34,7 +34,7 @@ import {
 } from '../../status/index.js';
 import { removeFinalizer } from '../cleanup.js';
 import { conditionMessage, step } from '../steps.js';
-import type { InjectorConfigMap } from '../injector-configmap/injector-configmap.js';
+import type { InjectorTemplates } from '../injector-configmap/injector-configmap.js';
 import type { PodIndex } from '../pod-index.js';
 import type { Rollout, RolloutOutcome } from '../rollout/rollout.js';
 import type { TemplateCache } from '../template-cache.js';
@@ -53,7 +53,7 @@ export interface PolicyReconcilerOptions {
   operatorNamespace: string;
   templates: TemplateCache;
   /** The writers of the other concerns, each converging its own objects. */
-  configMap: InjectorConfigMap;
+  configMap: InjectorTemplates;
   webhooks: WebhookConfigurations;
   marks: NamespaceMarks;
   rollout: Rollout;
@@ -68,16 +68,16 @@ const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === un
 
 const policyRef = (name: string): ObjectRef => ({ kind: KIND, name });
 const webhookRef = (name: string): ObjectRef => ({ kind: 'MutatingWebhookConfiguration', name });
-const configMapRef = (namespace: string): ObjectRef => ({
+const configMapRef = (namespace: string, policy: string): ObjectRef => ({
   kind: 'ConfigMap',
   namespace,
-  name: INJECTOR_CONFIGMAP,
+  name: injectorTemplateName(policy),
 });
 
 /**
  * The SidecarPolicy reconciler, level-based: whatever event brought the key, it re-reads the caches
  * and has every concern converge on what the policy (and, for shared objects, every policy) implies:
- * the injector ConfigMap, the webhook configuration, the namespace marks, the rollout. Each step is
+ * its injector template ConfigMap, the webhook configuration, the namespace marks, the rollout. Each step is
  * independent and its failure stays data; the policy's status is computed from the facts and
  * written only when it changed.
  */
@@ -109,9 +109,9 @@ export class PolicyReconciler {
     return this.converge(this.status.current(policy), log);
   }
 
-  /** Writes the injector ConfigMap when none exists yet (see InjectorConfigMap.ensure). */
-  async ensureConfigMap(): Promise<void> {
-    await this.o.configMap.ensure(this.livePolicies());
+  /** Removes an older release's shared injector ConfigMap once it is no longer needed (see InjectorTemplates). */
+  async retireLegacyConfigMap(): Promise<boolean> {
+    return this.o.configMap.retireLegacy(this.livePolicies());
   }
 
   private livePolicies(): SidecarPolicy[] {
@@ -139,8 +139,8 @@ export class PolicyReconciler {
     const resolved = this.resolve(policies);
     const governed = resolved.governed.get(name) ?? [];
     const failures: StepFailure[] = [];
-    const configMap = await step(failures, 'configmap', configMapRef(this.o.operatorNamespace), () =>
-      this.o.configMap.sync(policies),
+    const configMap = await step(failures, 'configmap', configMapRef(this.o.operatorNamespace, name), () =>
+      this.o.configMap.sync(policy),
     );
     const webhook = await this.o.webhooks.converge(policy, compiled.template !== undefined, cert, now);
     if (webhook.failure) failures.push(webhook.failure);
@@ -151,6 +151,7 @@ export class PolicyReconciler {
     const facts: PolicyFacts = {
       revision: compiled.template?.revision,
       invalid: compiled.error,
+      invalidReason: compiled.reason,
       ...(configMap ? { configMapError: conditionMessage(configMap) } : {}),
       namespaces: {
         governed: governed.length,
@@ -264,7 +265,7 @@ export class PolicyReconciler {
     }
     const leftovers =
       this.o.webhooks.has(name) ||
-      this.o.configMap.hasEntry(name) ||
+      this.o.configMap.has(name) ||
       this.o.namespaces.list().some((ns) => ns.metadata?.labels?.[POLICY_LABEL] === name);
     if (!leftovers) return {};
     await this.cleanup(name);
@@ -277,8 +278,8 @@ export class PolicyReconciler {
     const policies = this.livePolicies().filter((p) => p.metadata?.name !== name);
     const failures: StepFailure[] = [];
     await step(failures, 'cleanup', webhookRef(name), () => this.o.webhooks.delete(name));
-    await step(failures, 'cleanup', configMapRef(this.o.operatorNamespace), () =>
-      this.o.configMap.sync(policies),
+    await step(failures, 'cleanup', configMapRef(this.o.operatorNamespace, name), () =>
+      this.o.configMap.delete(name),
     );
     const marks = await this.o.marks.sync(this.o.namespaces.list(), this.resolve(policies), name);
     failures.push(...marks.failures);

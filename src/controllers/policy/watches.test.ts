@@ -63,25 +63,27 @@ describe('event → key mapping', () => {
     expect(namespaceKeys({ type: 'MODIFIED', object: phase, old: after }, policies)).toEqual([]);
   });
 
-  it('a ConfigMap change concerns only the policies whose entries changed', () => {
-    const cm = { metadata: { name: 'sidecar-injector' }, data: { a: '1', b: '1' } };
-    const changed = { ...cm, data: { a: '2', b: '1', c: '1' } };
-    expect(sorted(configMapKeys({ type: 'MODIFIED', object: changed, old: cm }, policies))).toEqual([
-      'a',
-      'c',
-    ]);
-    expect(
-      configMapKeys({ type: 'MODIFIED', object: { ...cm, data: { a: '1' } }, old: cm }, policies),
-    ).toEqual(['b']);
-    expect(configMapKeys({ type: 'MODIFIED', object: { ...cm }, old: cm }, policies)).toEqual([]);
-    expect(sorted(configMapKeys({ type: 'ADDED', object: cm }, policies))).toEqual(['a', 'b']);
-    // A stranger's entry: its name (leftover cleanup) and one known policy (re-renders the ConfigMap).
-    const stray = { ...cm, data: { ...cm.data, stray: '{}' } };
-    expect(configMapKeys({ type: 'MODIFIED', object: stray, old: cm }, policies)).toEqual(['stray', 'a']);
-    expect(configMapKeys({ type: 'MODIFIED', object: cm, old: stray }, policies)).toEqual([]);
-    expect(configMapKeys({ type: 'DELETED', object: cm, old: cm }, policies)).toBe('all');
-    const relabelled = { ...cm, metadata: { ...cm.metadata, labels: { x: 'y' } } };
-    expect(configMapKeys({ type: 'MODIFIED', object: relabelled, old: cm }, policies)).toBe('all');
+  it('a template ConfigMap change concerns its policy only', () => {
+    const cm = (policy: string, tpl: string, labels: Record<string, string> = {}) => ({
+      metadata: { name: `sidecar-injector-${policy}`, labels: { 'sidecar.dev/policy': policy, ...labels } },
+      data: { 'template.json': tpl },
+    });
+    const a1 = cm('a', '1');
+    expect(configMapKeys({ type: 'ADDED', object: a1 })).toEqual(['a']);
+    expect(configMapKeys({ type: 'MODIFIED', object: cm('a', '2'), old: a1 })).toEqual(['a']);
+    expect(configMapKeys({ type: 'MODIFIED', object: { ...a1 }, old: a1 })).toEqual([]);
+    expect(configMapKeys({ type: 'MODIFIED', object: cm('a', '1', { x: 'y' }), old: a1 })).toEqual(['a']);
+    // Deleted: written again (a live policy) or a leftover (a deleted one).
+    expect(configMapKeys({ type: 'DELETED', object: a1, old: a1 })).toEqual(['a']);
+    // Without the label (a name too long for a label value): the policy its template names.
+    const unlabelled = {
+      metadata: { name: 'sidecar-injector-x' },
+      data: {
+        'template.json': JSON.stringify({ policy: 'long', revision: 'r', proxyContainer: {}, volumes: [] }),
+      },
+    };
+    expect(configMapKeys({ type: 'ADDED', object: unlabelled })).toEqual(['long']);
+    expect(configMapKeys({ type: 'ADDED', object: { metadata: { name: 'other' } } })).toEqual([]);
   });
 
   it('a pod concerns the policy whose mark its namespace carries', () => {

@@ -2,6 +2,7 @@ import type { V1ConfigMap, V1MutatingWebhookConfiguration, V1Namespace } from '@
 import { POLICY_LABEL, type SidecarPolicy } from '../../api/index.js';
 import { canonicalJson } from '../../inject/index.js';
 import type { InformerEvent } from '../../kube/index.js';
+import { TEMPLATE_KEY, templatePolicy } from '../../render/injector-configmap.js';
 import { selectsNamespace } from '../../render/namespace-marks.js';
 import { OWNER_POLICY_LABEL } from '../../render/webhook-configuration.js';
 
@@ -86,31 +87,20 @@ export function namespaceKeys(e: InformerEvent<V1Namespace>, policies: readonly 
 }
 
 /**
- * The injector ConfigMap holds one entry per policy: an entry added, removed or changed concerns its
- * policy only. An entry that belongs to no policy we know (added by hand) goes to its name (an
- * unsharded controller removes leftovers of deleted policies) and to one known policy (any
- * reconcile renders the whole ConfigMap and drops strangers). A deleted ConfigMap or changed labels
- * concern all.
+ * A policy's injector template ConfigMap concerns its policy only (a deleted one is written again; a
+ * leftover of a deleted policy is removed by an unsharded controller). An unchanged template and
+ * labels (a resync) concern none.
  */
-export function configMapKeys(e: InformerEvent<V1ConfigMap>, policies: readonly SidecarPolicy[]): Keys {
-  if (e.type === 'DELETED') return 'all';
+export function configMapKeys(e: InformerEvent<V1ConfigMap>): Keys {
   const before = e.type === 'MODIFIED' ? e.old : undefined;
-  if (before && canonicalJson(before.metadata?.labels) !== canonicalJson(e.object.metadata?.labels))
-    return 'all';
-  const a = before?.data ?? {};
-  const b = e.object.data ?? {};
-  const known = new Set(policies.map(nameOf));
-  const keys = new Set<string>();
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (a[k] === b[k]) continue;
-    if (known.has(k)) keys.add(k);
-    else if (b[k] !== undefined) {
-      keys.add(k);
-      const first = [...known].sort()[0];
-      if (first !== undefined) keys.add(first);
-    }
-  }
-  return [...keys];
+  if (
+    before &&
+    before.data?.[TEMPLATE_KEY] === e.object.data?.[TEMPLATE_KEY] &&
+    canonicalJson(before.metadata?.labels) === canonicalJson(e.object.metadata?.labels)
+  )
+    return [];
+  const policy = templatePolicy(e.object) ?? (before ? templatePolicy(before) : undefined);
+  return policy ? [policy] : [];
 }
 
 /** A webhook configuration concerns the policy it belongs to (deleted ones included: re-create). */

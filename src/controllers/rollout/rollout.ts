@@ -47,8 +47,8 @@ export interface RolloutOptions {
   /** How often a rollout in progress looks at its workloads again (default 2 s). */
   pollMs?: number;
   /**
-   * The revision of the policy's entry in the injector ConfigMap as watched: restarts wait until it
-   * is the new one, so that the webhook (which watches the same ConfigMap) injects the new revision
+   * The revision of the policy's injector template ConfigMap as watched: restarts wait until it
+   * is the new one, so that the webhook (which watches the same ConfigMaps) injects the new revision
    * into the replacement pods.
    */
   servedRevision: (policy: string) => string | undefined;
