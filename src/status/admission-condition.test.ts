@@ -7,7 +7,8 @@ const admitted: NamespaceVerdict = { state: 'admitted' };
 const refused = (message: string, podSecurity?: 'baseline' | 'restricted'): NamespaceVerdict =>
   podSecurity ? { state: 'refused', message, podSecurity } : { state: 'refused', message };
 
-const ns = (namespace: string, verdict?: NamespaceVerdict) => (verdict ? { namespace, verdict } : { namespace });
+const ns = (namespace: string, verdict?: NamespaceVerdict) =>
+  verdict ? { namespace, verdict } : { namespace };
 
 describe('podsAdmissibleCondition', () => {
   it('is True when every governed namespace admits the pod', () => {
@@ -52,7 +53,9 @@ describe('podsAdmissibleCondition', () => {
   });
 
   it('is Unknown while a namespace has no verdict, failures before pending', () => {
-    expect(podsAdmissibleCondition({ enabled: true, namespaces: [ns('a', admitted), ns('b')] })).toMatchObject({
+    expect(
+      podsAdmissibleCondition({ enabled: true, namespaces: [ns('a', admitted), ns('b')] }),
+    ).toMatchObject({
       status: 'Unknown',
       reason: 'AdmissionCheckPending',
       message: '1 of 2 governed namespaces not checked yet',
@@ -74,9 +77,12 @@ describe('podsAdmissibleCondition', () => {
 });
 
 describe('Ready and PodsAdmissible', () => {
-  const deps: ConditionInput[] = ['TemplateRendered', 'WebhookConfigured', 'NamespacesSynced', 'CertificateReady'].map(
-    (type) => ({ type, status: 'True', reason: 'Ok', message: '' }),
-  );
+  const deps: ConditionInput[] = [
+    'TemplateRendered',
+    'WebhookConfigured',
+    'NamespacesSynced',
+    'CertificateReady',
+  ].map((type) => ({ type, status: 'True', reason: 'Ok', message: '' }));
   const with_ = (c: ConditionInput) => summarizeReady([...deps, c]);
 
   it('is False when pods are refused, carrying the reason and message up', () => {

@@ -35,7 +35,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 export function podSecurityWaysOut(level: RefusingPodSecurity): string {
   return (
     `Pod Security "${level}" refuses sidecar-init's NET_ADMIN and NET_RAW capabilities; ` +
-    'either exempt the namespace in the API server\'s PodSecurity admission configuration ' +
+    "either exempt the namespace in the API server's PodSecurity admission configuration " +
     '(exemptions.namespaces), label it pod-security.kubernetes.io/enforce=privileged, ' +
     'or set spec.interception.mode: None and let a CNI plugin redirect the traffic'
   );
@@ -68,7 +68,8 @@ export function podsAdmissibleCondition(f: AdmissionFacts): ConditionInput {
     );
   }
   const total = f.namespaces.length;
-  if (total === 0) return cond('True', Reason.NoNamespacesSelected, 'no namespace is governed by this policy');
+  if (total === 0)
+    return cond('True', Reason.NoNamespacesSelected, 'no namespace is governed by this policy');
   const refused: { namespace: string; message: string; podSecurity?: RefusingPodSecurity }[] = [];
   const failed: { namespace: string; message: string }[] = [];
   let pending = 0;
@@ -80,7 +81,11 @@ export function podsAdmissibleCondition(f: AdmissionFacts): ConditionInput {
   if (refused.length > 0) {
     const level = refused.find((r) => r.podSecurity !== undefined)?.podSecurity;
     const hint = level ? `. ${podSecurityWaysOut(level)}` : '';
-    return cond('False', Reason.PodsRefused, listed(refused, total, 'the API server refuses injected pods') + hint);
+    return cond(
+      'False',
+      Reason.PodsRefused,
+      listed(refused, total, 'the API server refuses injected pods') + hint,
+    );
   }
   if (failed.length > 0)
     return cond('Unknown', Reason.AdmissionCheckFailed, listed(failed, total, 'no verdict'));

@@ -45,7 +45,12 @@ export function summarizeReady(conditions: readonly ConditionInput[]): Condition
   for (const type of READY_BLOCKERS) {
     const c = conditions.find((x) => x.type === type);
     if (c?.status === 'False')
-      return { type: ConditionType.Ready, status: 'False', reason: c.reason, message: `${type}: ${c.message}` };
+      return {
+        type: ConditionType.Ready,
+        status: 'False',
+        reason: c.reason,
+        message: `${type}: ${c.message}`,
+      };
   }
   return {
     type: ConditionType.Ready,

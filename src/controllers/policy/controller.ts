@@ -12,6 +12,7 @@ import { Informer, ReconcileLoop, type EventRecorder } from '../../kube/index.js
 import { INJECTOR_CONFIGMAP, MANAGED_BY, MANAGED_BY_LABEL } from '../../render/injector-configmap.js';
 import type { WebhookTarget } from '../../render/webhook-configuration.js';
 import { podEventMatters } from '../../status/index.js';
+import { AdmissionChecker } from '../admission-check/checker.js';
 import { PodIndex } from '../pod-index.js';
 import type { CertificateView } from '../webhooks/webhooks.js';
 import { createPolicyReconciler } from './assemble.js';
@@ -53,6 +54,11 @@ export interface ControllerOptions {
    */
   podEventDelayMs?: number;
   clock?: () => Date;
+  /**
+   * Dry-run a representative injected pod in every governed namespace (PodsAdmissible); needs
+   * create on pods (default true).
+   */
+  admissionCheck?: boolean;
 }
 
 /**
@@ -66,6 +72,7 @@ export class Controller {
   private readonly policies: Informer<SidecarPolicy>;
   private readonly loop: ReconcileLoop;
   private readonly reconciler: PolicyReconciler;
+  private readonly admission: AdmissionChecker | undefined;
   private resync: ReturnType<typeof setInterval> | undefined;
   private markStopped!: () => void;
   private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
@@ -91,6 +98,19 @@ export class Controller {
     }));
     const pods = new PodIndex(o.kc, log);
     this.informers.push(this.policies, namespaces, configMap, webhooks, pods.informer);
+    const clock = o.clock ?? (() => new Date());
+    this.admission =
+      o.admissionCheck === false
+        ? undefined
+        : new AdmissionChecker({
+            kc: o.kc,
+            log,
+            operatorNamespace: ns,
+            events: o.events,
+            registry: o.registry,
+            clock,
+            onChange: (policy) => this.enqueue([policy]),
+          });
     this.reconciler = createPolicyReconciler({
       kc: o.kc,
       log,
@@ -103,7 +123,8 @@ export class Controller {
       ...(o.certManager ? { certManager: o.certManager } : {}),
       events: o.events,
       sharded: o.policySelector !== undefined,
-      clock: o.clock ?? (() => new Date()),
+      clock,
+      ...(this.admission ? { admission: this.admission } : {}),
     });
     this.loop = new ReconcileLoop({
       name: CONTROLLER_NAME,
@@ -194,6 +215,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.markStopped();
+    this.admission?.stop();
     if (this.resync) clearInterval(this.resync);
     const workers = this.loop.stop();
     await Promise.all(this.informers.map((i) => i.stop()));
