@@ -166,7 +166,9 @@ export class PolicyReconciler {
       ...webhook.facts,
     };
     const pods = await this.podFacts(policy, compiled.template?.revision, governed, failures);
-    const admission = podsAdmissibleCondition(this.admissionFacts(policy, compiled.template, governed));
+    // Checked once the webhook is in place, so that the API server's answer includes calling it.
+    const template = facts.webhook.state === 'Applied' ? compiled.template : undefined;
+    const admission = podsAdmissibleCondition(this.admissionFacts(policy, template, governed));
     const inputs = [...policyConditions(facts), admission, ...pods.conditions];
     const ready = summarizeReady(inputs);
     const status: SidecarPolicyStatus = {
