@@ -1,5 +1,5 @@
 import { ConditionType, POLICY_LABEL, Reason, type Condition, type SidecarPolicy } from '../api/index.js';
-import { podSecurityWaysOut, type RefusingPodSecurity } from '../status/index.js';
+import { podSecurityWaysOut } from '../status/index.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 import type { DoctorInputs } from './inputs.js';
 
@@ -67,6 +67,6 @@ export function checkNamespacePodSecurity(inputs: DoctorInputs): CheckResult | u
   return fail(
     name,
     `namespace ${ns} enforces Pod Security "${level}": every pod policy ${governing.metadata?.name ?? ''} injects there is refused`,
-    podSecurityWaysOut(level as RefusingPodSecurity),
+    podSecurityWaysOut(level),
   );
 }

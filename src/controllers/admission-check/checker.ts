@@ -105,7 +105,7 @@ export class AdmissionChecker {
     namespaces: readonly V1Namespace[],
   ): ObservedNamespace[] {
     let entries = this.policies.get(policy.name);
-    if (!entries) this.policies.set(policy.name, (entries = new Map()));
+    if (!entries) this.policies.set(policy.name, (entries = new Map<string, Entry>()));
     const governed = new Set(namespaces.map((n) => n.metadata?.name ?? ''));
     for (const name of entries.keys()) if (!governed.has(name)) entries.delete(name);
     const now = this.o.clock().getTime();

@@ -166,9 +166,9 @@ export class PolicyReconciler {
       ...webhook.facts,
     };
     const pods = await this.podFacts(policy, compiled.template?.revision, governed, failures);
-    // Checked once the webhook is in place, so that the API server's answer includes calling it.
-    const template = facts.webhook.state === 'Applied' ? compiled.template : undefined;
-    const admission = podsAdmissibleCondition(this.admissionFacts(policy, template, governed));
+    const admission = podsAdmissibleCondition(
+      this.admissionFacts(policy, compiled.template, governed, facts.webhook.state === 'Applied'),
+    );
     const inputs = [...policyConditions(facts), admission, ...pods.conditions];
     const ready = summarizeReady(inputs);
     const status: SidecarPolicyStatus = {
@@ -220,10 +220,13 @@ export class PolicyReconciler {
     policy: SidecarPolicy,
     template: CompiledTemplate | undefined,
     governed: readonly string[],
+    webhookApplied: boolean,
   ): AdmissionFacts {
     const checker = this.o.admission;
     if (!checker) return { enabled: false, namespaces: [] };
-    if (!template) return { enabled: true, namespaces: governed.map((namespace) => ({ namespace })) };
+    // Checked once the webhook is in place, so that the API server's answer includes calling it.
+    if (!template || !webhookApplied)
+      return { enabled: true, namespaces: governed.map((namespace) => ({ namespace })) };
     const namespaces = governed.flatMap((n) => this.o.namespaces.get(n) ?? []);
     const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
     const observed = checker.observe(ref, template, namespaces);
