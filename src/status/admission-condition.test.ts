@@ -58,7 +58,7 @@ describe('podsAdmissibleCondition', () => {
     ).toMatchObject({
       status: 'Unknown',
       reason: 'AdmissionCheckPending',
-      message: '1 of 2 governed namespaces not checked yet',
+      message: 'not every one of the 2 governed namespaces has been checked yet',
     });
     const failed = podsAdmissibleCondition({
       enabled: true,

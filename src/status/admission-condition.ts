@@ -89,11 +89,12 @@ export function podsAdmissibleCondition(f: AdmissionFacts): ConditionInput {
   }
   if (failed.length > 0)
     return cond('Unknown', Reason.AdmissionCheckFailed, listed(failed, total, 'no verdict'));
+  // No count of what is left: the message (and so the status) changes once, not at every verdict.
   if (pending > 0) {
     return cond(
       'Unknown',
       Reason.AdmissionCheckPending,
-      `${pending} of ${plural(total, 'governed namespace')} not checked yet`,
+      `not every one of the ${plural(total, 'governed namespace')} has been checked yet`,
     );
   }
   return cond(

@@ -109,7 +109,8 @@ export class Controller {
             events: o.events,
             registry: o.registry,
             clock,
-            onChange: (policy) => this.enqueue([policy]),
+            // A burst of verdicts (a leader's first checks) lands in one reconcile.
+            onChange: (policy) => this.loop.addAfter(policy, 100),
           });
     this.reconciler = createPolicyReconciler({
       kc: o.kc,
