@@ -823,6 +823,7 @@ describe('SidecarPolicy with kubectl', () => {
     expect(header!.split(/\s+/)).toEqual([
       'NAME',
       'READY',
+      'ADMISSIBLE',
       'MODE',
       'NAMESPACES',
       'OUTDATED',

@@ -87,7 +87,12 @@ const find = (checks: Check[], name: string): Check => {
 async function governed(): Promise<boolean> {
   const ns = await core.readNamespace({ name: appNs });
   const p = await getPolicy(kc, policy);
-  return ns.metadata?.labels?.[POLICY_LABEL] === policy && condition(p, 'Ready')?.status === 'True';
+  // Settled: Ready, and the admission check's verdict in (Unknown while a namespace is unchecked).
+  return (
+    ns.metadata?.labels?.[POLICY_LABEL] === policy &&
+    condition(p, 'Ready')?.status === 'True' &&
+    condition(p, 'PodsAdmissible')?.status === 'True'
+  );
 }
 
 beforeAll(async () => {

@@ -325,6 +325,9 @@ describe('release', () => {
         // The policy guard: the API server has ValidatingAdmissionPolicy (Kubernetes 1.30+).
         'ValidatingAdmissionPolicy',
         'ValidatingAdmissionPolicyBinding',
+        // The admission check's guard: the operator's pod creates are dry runs only.
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
       ].sort(),
     );
     for (const d of expected) {
@@ -406,6 +409,9 @@ describe('release', () => {
         ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'namespaces']),
         ['list', 'pods', '--all-namespaces'],
         ['watch', 'pods', '--all-namespaces'],
+        // admission check: a representative injected pod created with dryRun=All (a guard
+        // refuses the operator any create that is not a dry run)
+        ['create', 'pods', '-n', 'bookinfo'],
         // rollout (strategy Restart): owners of stale pods, restarted by a pod-template annotation
         ['get', 'replicasets.apps', '-n', 'bookinfo'],
         ...['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
@@ -435,7 +441,6 @@ describe('release', () => {
         ['get', 'secrets', '-n', 'kube-system'],
         ['get', 'secrets/sidecar-operator-certs', '-n', 'default'],
         ['get', 'secrets/other', '-n', NS],
-        ['create', 'pods', '-n', 'bookinfo'],
         ['patch', 'pods', '-n', 'bookinfo'],
         ['get', 'pods', '-n', 'bookinfo'],
         ['update', 'configmaps/other', '-n', NS],
@@ -473,6 +478,10 @@ describe('release', () => {
       });
       const createPod = await kubectl(['create', '-f', '-'], pod, kc);
       expect(createPod.stderr).toMatch(/forbidden/);
+      // RBAC lets it create pods for the admission check; the guard keeps that to dry runs.
+      expect(createPod.stderr).toMatch(/only as dry runs/);
+      const dryRun = await kubectl(['create', '--dry-run=server', '-f', '-'], pod, kc);
+      expect(dryRun.code, dryRun.stderr).toBe(0);
       const listOwn = await kubectl(['get', 'secrets', '-n', NS], undefined, kc);
       expect(listOwn.stderr).toMatch(/forbidden/);
       const readOther = await kubectl(['get', 'secret', 'anything', '-n', dryRunNs], undefined, kc);

@@ -15,6 +15,11 @@ export const ConditionType = {
   CertificateReady: 'CertificateReady',
   /** True when another policy with higher precedence governs a namespace this one selects. */
   Conflict: 'Conflict',
+  /**
+   * A representative injected pod would be admitted in every governed namespace: the API server's
+   * answer to a server-side dry-run create (Pod Security, quota, LimitRange, other webhooks).
+   */
+  PodsAdmissible: 'PodsAdmissible',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -49,5 +54,15 @@ export const Reason = {
   RolloutInProgress: 'RolloutInProgress',
   /** RolloutComplete, strategy Restart: every workload that can be restarted runs the revision; others remain. */
   NotRestartable: 'NotRestartable',
+  /** PodsAdmissible: every governed namespace admits the representative injected pod. */
+  PodsAdmitted: 'PodsAdmitted',
+  /** PodsAdmissible: the API server refuses the representative injected pod in some namespace. */
+  PodsRefused: 'PodsRefused',
+  /** PodsAdmissible: a governed namespace has not been checked yet. */
+  AdmissionCheckPending: 'AdmissionCheckPending',
+  /** PodsAdmissible: a dry run got no verdict (no answer, no permission, a webhook without dry-run support). */
+  AdmissionCheckFailed: 'AdmissionCheckFailed',
+  /** PodsAdmissible: the check is turned off (`--admission-check=false`). */
+  AdmissionCheckDisabled: 'AdmissionCheckDisabled',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -63,6 +63,7 @@ describe('API constants', () => {
       'CertificateReady',
       'Conflict',
       'NamespacesSynced',
+      'PodsAdmissible',
       'Ready',
       'TemplateRendered',
       'WebhookConfigured',

@@ -1,3 +1,4 @@
+import { checkNamespacePodSecurity, checkPodsAdmissible } from './admission-checks.js';
 import type { CheckResult } from './check.js';
 import { checkCertificateExpiry } from './certificate-checks.js';
 import {
@@ -42,8 +43,11 @@ export function runChecks(inputs: DoctorInputs): CheckResult[] {
     out.push(checkCaBundle(policy, probe), checkReview(policy, probe));
   if (inputs.scope.length > 0) out.push(checkAdmissionPlugin(inputs));
   out.push(checkCertificateExpiry(inputs));
+  out.push(...checkPodsAdmissible(inputs));
   const ns = checkNamespace(inputs);
   if (ns) out.push(ns);
+  const podSecurity = checkNamespacePodSecurity(inputs);
+  if (podSecurity) out.push(podSecurity);
   out.push(...checkOtherMeshes(inputs.mesh, inputs.policies));
   const pod = checkPod(inputs);
   if (pod) out.push(pod);

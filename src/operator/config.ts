@@ -77,6 +77,11 @@ export interface OperatorSettings {
    * iptables program always understands the flags this operator renders.
    */
   initImage: string;
+  /**
+   * Dry-run a representative injected pod in every governed namespace and report whether the API
+   * server admits it (condition PodsAdmissible). Needs create on pods; a dry run persists nothing.
+   */
+  admissionCheck: boolean;
   logLevel: string;
   logFormat: LogFormat;
 }
@@ -103,6 +108,7 @@ export const DEFAULTS: Readonly<Omit<OperatorSettings, Optional>> = {
   admissionEvents: true,
   admissionEventsUnauthenticated: false,
   initImage: DEFAULT_INIT_IMAGE,
+  admissionCheck: true,
   logLevel: 'info',
   logFormat: 'json',
 };
@@ -301,6 +307,13 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     description: "image of the injected sidecar-init when a policy sets no init.image (the operator's own)",
     env: 'SIDECAR_INIT_IMAGE',
   },
+  'admission-check': {
+    setting: 'admissionCheck',
+    kind: 'bool',
+    arg: 'bool',
+    description:
+      'dry-run an injected pod in each governed namespace and report whether the API server admits it (PodsAdmissible)',
+  },
   'log-level': {
     setting: 'logLevel',
     kind: 'string',
@@ -334,6 +347,7 @@ export const CHART_VALUES: Readonly<Record<string, string>> = {
   'certificates.secretName': 'cert-secret',
   'certificates.caLifetime': 'ca-lifetime',
   'certificates.leafLifetime': 'cert-lifetime',
+  'admissionCheck.enabled': 'admission-check',
   'logging.format': 'log-format',
   'logging.level': 'log-level',
 };

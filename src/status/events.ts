@@ -12,6 +12,10 @@ export const EventReason = {
   WebhookRepaired: 'WebhookRepaired',
   /** A namespace lost or changed the policy's marks, which were put back. */
   MarksRepaired: 'MarksRepaired',
+  /** The API server refuses the policy's pods in a namespace (a dry-run create of an injected pod). */
+  PodsRefused: 'PodsRefused',
+  /** A namespace that refused the policy's pods admits them again. */
+  PodsAdmitted: 'PodsAdmitted',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

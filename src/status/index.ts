@@ -6,7 +6,7 @@ export {
   setConditions,
   type ConditionInput,
 } from './conditions.js';
-export { READY_DEPENDENCIES, statusChanged, summarizeReady } from './summary.js';
+export { READY_BLOCKERS, READY_DEPENDENCIES, statusChanged, summarizeReady } from './summary.js';
 export {
   certificateCondition,
   conflictCondition,
@@ -19,3 +19,10 @@ export {
 export { ROLLOUT_CONDITION, rolloutCondition, type RolloutFacts } from './rollout-condition.js';
 export { certificateFacts, EventReason, transitionEvents, type PolicyEvent } from './events.js';
 export { countPods, isOutdated, podEventMatters, type PodCounts, type PodMeta } from './pod-counts.js';
+export {
+  podSecurityWaysOut,
+  podsAdmissibleCondition,
+  type AdmissionFacts,
+  type NamespaceVerdict,
+  type RefusingPodSecurity,
+} from './admission-condition.js';

@@ -11,8 +11,16 @@ export const READY_DEPENDENCIES: readonly string[] = [
 ];
 
 /**
+ * Conditions that make Ready False only when they are False: Unknown (not checked yet, no verdict,
+ * the check turned off) leaves Ready to the dependencies above. PodsAdmissible: a policy whose pods
+ * the API server refuses in a governed namespace is not in force there.
+ */
+export const READY_BLOCKERS: readonly string[] = [ConditionType.PodsAdmissible];
+
+/**
  * The summary `Ready` condition: the first dependency that is not True decides (its reason and
- * message carried up, so `kubectl get` shows the actual cause), else Reconciled.
+ * message carried up, so `kubectl get` shows the actual cause), then the first blocker that is
+ * False, else Reconciled.
  */
 export function summarizeReady(conditions: readonly ConditionInput[]): ConditionInput {
   for (const type of READY_DEPENDENCIES) {
@@ -33,6 +41,16 @@ export function summarizeReady(conditions: readonly ConditionInput[]): Condition
         message: `${type}: ${c.message}`,
       };
     }
+  }
+  for (const type of READY_BLOCKERS) {
+    const c = conditions.find((x) => x.type === type);
+    if (c?.status === 'False')
+      return {
+        type: ConditionType.Ready,
+        status: 'False',
+        reason: c.reason,
+        message: `${type}: ${c.message}`,
+      };
   }
   return {
     type: ConditionType.Ready,

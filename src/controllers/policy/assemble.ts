@@ -9,6 +9,7 @@ import type { SidecarPolicy } from '../../api/index.js';
 import type { CompileOptions } from '../../inject/index.js';
 import type { Cache, EventRecorder } from '../../kube/index.js';
 import type { WebhookTarget } from '../../render/webhook-configuration.js';
+import type { AdmissionChecker } from '../admission-check/checker.js';
 import { InjectorTemplates } from '../injector-configmap/injector-configmap.js';
 import type { PodIndex } from '../pod-index.js';
 import { Rollout } from '../rollout/rollout.js';
@@ -47,6 +48,8 @@ export interface PolicyReconcilerSetup {
   clock: () => Date;
   /** How often a rollout in progress looks at its workloads again (default 2 s). */
   rolloutPollMs?: number;
+  /** The admission check (dry runs per governed namespace); undefined: turned off. */
+  admission?: AdmissionChecker;
 }
 
 /** The policy reconciler with a writer for each concern, all reading the same caches. */
@@ -85,6 +88,7 @@ export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconcil
       servedRevision: (name) => configMap.servedRevision(name),
       ...(o.rolloutPollMs !== undefined ? { pollMs: o.rolloutPollMs } : {}),
     }),
+    ...(o.admission ? { admission: o.admission } : {}),
     certificate: o.certificate,
     events: o.events,
     ...(o.sharded !== undefined ? { sharded: o.sharded } : {}),

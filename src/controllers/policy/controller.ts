@@ -18,6 +18,7 @@ import {
 } from '../../render/injector-configmap.js';
 import type { WebhookTarget } from '../../render/webhook-configuration.js';
 import { podEventMatters } from '../../status/index.js';
+import { AdmissionChecker } from '../admission-check/checker.js';
 import { PodIndex } from '../pod-index.js';
 import type { CertificateView } from '../webhooks/webhooks.js';
 import { createPolicyReconciler } from './assemble.js';
@@ -59,6 +60,11 @@ export interface ControllerOptions {
    */
   podEventDelayMs?: number;
   clock?: () => Date;
+  /**
+   * Dry-run a representative injected pod in every governed namespace (PodsAdmissible); needs
+   * create on pods (default true).
+   */
+  admissionCheck?: boolean;
 }
 
 /**
@@ -73,6 +79,7 @@ export class Controller {
   private readonly policies: Informer<SidecarPolicy>;
   private readonly loop: ReconcileLoop;
   private readonly reconciler: PolicyReconciler;
+  private readonly admission: AdmissionChecker | undefined;
   private resync: ReturnType<typeof setInterval> | undefined;
   private markStopped!: () => void;
   private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
@@ -103,6 +110,20 @@ export class Controller {
     }));
     const pods = new PodIndex(o.kc, log);
     this.informers.push(this.policies, namespaces, configMap, legacyConfigMap, webhooks, pods.informer);
+    const clock = o.clock ?? (() => new Date());
+    this.admission =
+      o.admissionCheck === false
+        ? undefined
+        : new AdmissionChecker({
+            kc: o.kc,
+            log,
+            operatorNamespace: ns,
+            events: o.events,
+            registry: o.registry,
+            clock,
+            // A burst of verdicts (a leader's first checks) lands in one reconcile.
+            onChange: (policy) => this.loop.addAfter(policy, 100),
+          });
     this.reconciler = createPolicyReconciler({
       kc: o.kc,
       log,
@@ -115,7 +136,8 @@ export class Controller {
       ...(o.certManager ? { certManager: o.certManager } : {}),
       events: o.events,
       sharded: o.policySelector !== undefined,
-      clock: o.clock ?? (() => new Date()),
+      clock,
+      ...(this.admission ? { admission: this.admission } : {}),
     });
     this.loop = new ReconcileLoop({
       name: CONTROLLER_NAME,
@@ -221,6 +243,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.markStopped();
+    this.admission?.stop();
     if (this.resync) clearInterval(this.resync);
     const workers = this.loop.stop();
     await Promise.all(this.informers.map((i) => i.stop()));

@@ -25,13 +25,17 @@ import { injectorTemplateName } from '../../render/injector-configmap.js';
 import {
   countPods,
   EventReason,
+  podsAdmissibleCondition,
   policyConditions,
   setConditions,
   summarizeReady,
+  type AdmissionFacts,
   type ConditionInput,
   type PodCounts,
   type PolicyFacts,
 } from '../../status/index.js';
+import type { CompiledTemplate } from '../../inject/index.js';
+import type { AdmissionChecker } from '../admission-check/checker.js';
 import { removeFinalizer } from '../cleanup.js';
 import { conditionMessage, step } from '../steps.js';
 import type { InjectorTemplates } from '../injector-configmap/injector-configmap.js';
@@ -57,6 +61,8 @@ export interface PolicyReconcilerOptions {
   webhooks: WebhookConfigurations;
   marks: NamespaceMarks;
   rollout: Rollout;
+  /** Dry-runs a representative injected pod per governed namespace; undefined when turned off. */
+  admission?: AdmissionChecker;
   certificate: () => CertificateView | undefined;
   events: EventRecorder;
   /** Only some policies are ours (a label selector): leave what others' policies left alone. */
@@ -161,7 +167,10 @@ export class PolicyReconciler {
       ...webhook.facts,
     };
     const pods = await this.podFacts(policy, compiled.template?.revision, governed, failures);
-    const inputs = [...policyConditions(facts), ...pods.conditions];
+    const admission = podsAdmissibleCondition(
+      this.admissionFacts(policy, compiled.template, governed, facts.webhook.state === 'Applied'),
+    );
+    const inputs = [...policyConditions(facts), admission, ...pods.conditions];
     const ready = summarizeReady(inputs);
     const status: SidecarPolicyStatus = {
       observedGeneration: policy.metadata?.generation,
@@ -207,6 +216,25 @@ export class PolicyReconciler {
     return { counts, rollout, conditions: [rollout.condition], result };
   }
 
+  /** What the admission check knows of each governed namespace (it checks the rest meanwhile). */
+  private admissionFacts(
+    policy: SidecarPolicy,
+    template: CompiledTemplate | undefined,
+    governed: readonly string[],
+    webhookApplied: boolean,
+  ): AdmissionFacts {
+    const checker = this.o.admission;
+    if (!checker) return { enabled: false, namespaces: [] };
+    // Checked once the webhook is in place, so that the API server's answer includes calling it.
+    if (!template || !webhookApplied)
+      return { enabled: true, namespaces: governed.map((namespace) => ({ namespace })) };
+    const namespaces = governed.flatMap((n) => this.o.namespaces.get(n) ?? []);
+    const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
+    const observed = checker.observe(ref, template, namespaces);
+    checker.kick();
+    return { enabled: true, namespaces: observed };
+  }
+
   private recordWebhookRepair(policy: SidecarPolicy, outcome: SyncOutcome): void {
     if (outcome !== 'recreated' && outcome !== 'restored') return;
     const was = outcome === 'recreated' ? 'deleted' : 'changed';
@@ -248,6 +276,7 @@ export class PolicyReconciler {
   private forget(name: string): void {
     this.status.forget(name);
     this.o.templates.forget(name);
+    this.o.admission?.forget(name);
   }
 
   /**
