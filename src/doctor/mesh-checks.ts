@@ -25,7 +25,8 @@ export interface MeshInputs {
 }
 
 /** Other meshes' injector webhooks, by the name of the webhook (not of its configuration). */
-export const FOREIGN_WEBHOOK = /(^|\.)sidecar-injector\.istio\.io$|(^|\.)linkerd-proxy-injector\.linkerd\.io$/;
+export const FOREIGN_WEBHOOK =
+  /(^|\.)sidecar-injector\.istio\.io$|(^|\.)linkerd-proxy-injector\.linkerd\.io$/;
 
 /** Whether the pod carries another mesh's container. */
 export function carriesOtherMesh(pod: Pod): boolean {

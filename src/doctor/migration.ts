@@ -199,9 +199,7 @@ function injectorsLeft(inputs: MigrationInputs, drafts: readonly Draft[]): Injec
   const selects = (hook: V1MutatingWebhookConfiguration['webhooks'], pick: (d: Draft) => V1Namespace) =>
     drafts
       .filter((d) =>
-        (hook ?? []).some((w) =>
-          matchesSelector(w.namespaceSelector, pick(d).metadata?.labels ?? {}),
-        ),
+        (hook ?? []).some((w) => matchesSelector(w.namespaceSelector, pick(d).metadata?.labels ?? {})),
       )
       .map((d) => nameOf(d.ns))
       .sort();
