@@ -7,6 +7,14 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 
+// A reader that stops early (`sidecar-operator demo --help | head -1`) closes the pipe: what is left
+// of the output has nowhere to go, which is no error of ours.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+
 const { CommanderError } = await import('commander');
 const { buildProgram } = await import('./program.js');
 const { CliError, formatError } = await import('./errors.js');
