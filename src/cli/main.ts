@@ -15,22 +15,25 @@ for (const stream of [process.stdout, process.stderr])
     process.exit(process.exitCode ?? 0);
   });
 
-const { CommanderError } = await import('commander');
-const { buildProgram } = await import('./program.js');
-const { CliError, formatError } = await import('./errors.js');
-
-const debug = process.argv.includes('--debug');
-
-try {
-  const program = await buildProgram(process.argv);
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode;
-  } else {
-    process.stderr.write(`sidecar-operator: ${formatError(err, debug)}\n`);
-    process.exitCode = err instanceof CliError ? err.exitCode : 1;
-    // A failed command ends the process, even if something it started still holds the event loop.
-    setTimeout(() => process.exit(), 1000).unref();
+// No top-level await: the single-file executable bundles this file as CommonJS (hack/dist/build.ts).
+async function main(): Promise<void> {
+  const { CommanderError } = await import('commander');
+  const { buildProgram } = await import('./program.js');
+  const { CliError, formatError } = await import('./errors.js');
+  const debug = process.argv.includes('--debug');
+  try {
+    const program = await buildProgram(process.argv);
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`sidecar-operator: ${formatError(err, debug)}\n`);
+      process.exitCode = err instanceof CliError ? err.exitCode : 1;
+      // A failed command ends the process, even if something it started still holds the event loop.
+      setTimeout(() => process.exit(), 1000).unref();
+    }
   }
 }
+
+void main();
