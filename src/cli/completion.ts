@@ -106,7 +106,7 @@ complete -F ${fn} ${names.join(' ')}
 }
 
 function fish(tree: CompletionTree, names: readonly string[]): string {
-  const fn = `__${tree.name.replace(/\W/g, '_')}_path`;
+  const fn = `__${tree.name.replace(/\W/g, '_')}_at`;
   const nodes = walk(tree);
   const moves = nodes
     .filter(({ node }) => node.commands.length > 0)
@@ -120,7 +120,7 @@ function fish(tree: CompletionTree, names: readonly string[]): string {
   for (const name of names) {
     lines.push(`complete -c ${name} -f`);
     for (const { path, node } of nodes) {
-      const when = `-n ${shellQuote(`test "(${fn})" = ${shellQuote(path)}`)}`;
+      const when = `-n ${shellQuote(`${fn} ${shellQuote(path)}`)}`;
       for (const c of node.commands)
         lines.push(
           `complete -c ${name} ${when} -a ${shellQuote(c.name)} -d ${shellQuote(firstLine(c.description))}`,
@@ -138,6 +138,7 @@ function fish(tree: CompletionTree, names: readonly string[]): string {
     }
   }
   return `# ${tree.name} completion for fish: ${tree.name} completion fish | source
+# Whether the command line names the subcommand path $argv[1] ('' for none).
 function ${fn}
   set -l path ''
   for w in (commandline -opc)[2..-1]
@@ -145,7 +146,7 @@ function ${fn}
 ${moves.join('\n')}
     end
   end
-  echo $path
+  test "$path" = "$argv[1]"
 end
 ${lines.join('\n')}
 `;
