@@ -65,7 +65,8 @@ function importsOf(file: string): Import[] {
   const visit = (n: ts.Node): void => {
     if (ts.isImportDeclaration(n)) add(n.moduleSpecifier, n.importClause?.isTypeOnly === true);
     else if (ts.isExportDeclaration(n)) add(n.moduleSpecifier, n.isTypeOnly);
-    else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword) add(n.arguments[0], true);
+    else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword)
+      add(n.arguments[0], true);
     ts.forEachChild(n, visit);
   };
   visit(src);

@@ -261,6 +261,12 @@ const invalid: Invalid[] = [
     says: 'at least one of selector.namespaces or selector.namespaceSelector',
   },
   {
+    what: 'an empty selector with Istio compatibility but not its namespace labels',
+    spec: { selector: {}, compatibility: { istio: true } },
+    path: 'spec.selector',
+    says: 'or compatibility.istioNamespaceLabels',
+  },
+  {
     what: 'an empty namespaces list alone',
     spec: spec({ selector: { namespaces: [] } }),
     path: 'spec.selector',
@@ -651,6 +657,12 @@ describe('SidecarPolicy validation', () => {
     const got = await getPolicy(name);
     expect(got.spec.rollout?.maxUnavailable).toBe('100%');
     expect(got.spec.interception?.includeOutboundIPRanges).toEqual(['0.0.0.0/0', '::/0', '2001:db8::/32']);
+  });
+
+  it("accepts a selector-less policy that governs only the namespaces Istio's injector would", async () => {
+    const name = `istio-only-${suffix}`;
+    await createPolicy(name, { selector: {}, compatibility: { istio: true, istioNamespaceLabels: true } });
+    expect((await getPolicy(name)).spec.compatibility?.istioNamespaceLabels).toBe(true);
   });
 
   it('accepts every policy the injection goldens use', async () => {

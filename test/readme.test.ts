@@ -78,6 +78,11 @@ const COVERED_ELSEWHERE: { command: RegExp; test: string; contains: string }[] =
     contains: "doctor('--pod', 'injected')",
   },
   {
+    command: /^sidecar-operator migrate --policy \S+$/,
+    test: 'test/migrate-cli.test.ts',
+    contains: "'migrate', '--kubeconfig', envtest().adminKubeconfigPath, '--policy', policy",
+  },
+  {
     command: /^sidecar-operator doctor --output json$/,
     test: 'test/doctor.test.ts',
     contains: "'--output',\n    'json',",

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   iptables: () => import('./commands/iptables.js'),
   'proxy-config': () => import('./commands/proxy-config.js'),
   doctor: () => import('./commands/doctor.js'),
+  migrate: () => import('./commands/migrate.js'),
   demo: () => import('./commands/demo.js'),
   uninstall: () => import('./commands/uninstall.js'),
   version: () => import('./commands/version.js'),

@@ -5,6 +5,14 @@
  */
 export { exitCodeOf, worst, type CheckResult, type CheckStatus } from './check.js';
 export { gatherInputs, type GatherOptions } from './gather.js';
+export { gatherMigration } from './gather-migration.js';
+export {
+  formatPlan,
+  planHasWork,
+  planMigration,
+  type MigrationInputs,
+  type MigrationPlan,
+} from './migration.js';
 export type { DoctorInputs } from './inputs.js';
 export { formatJson, formatText } from './report.js';
 export { runChecks } from './run-checks.js';

@@ -25,7 +25,7 @@ export interface MeshInputs {
 }
 
 /** Other meshes' injector webhooks, by the name of the webhook (not of its configuration). */
-const FOREIGN_WEBHOOK = /(^|\.)sidecar-injector\.istio\.io$|(^|\.)linkerd-proxy-injector\.linkerd\.io$/;
+export const FOREIGN_WEBHOOK = /(^|\.)sidecar-injector\.istio\.io$|(^|\.)linkerd-proxy-injector\.linkerd\.io$/;
 
 /** Whether the pod carries another mesh's container. */
 export function carriesOtherMesh(pod: Pod): boolean {
@@ -36,14 +36,15 @@ export function isForeignInjector(mwc: V1MutatingWebhookConfiguration): boolean 
   return (mwc.webhooks ?? []).some((w) => FOREIGN_WEBHOOK.test(w.name));
 }
 
-function meshOf(pod: Pod): string | undefined {
+/** The mesh whose container the pod carries (Istio, Linkerd), if any. */
+export function meshOf(pod: Pod): string | undefined {
   const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
   const found = names.find((n) => Object.hasOwn(FOREIGN_MESH_CONTAINERS, n));
   return found === undefined ? undefined : FOREIGN_MESH_CONTAINERS[found];
 }
 
 /** The command that re-creates the pod through its owner, as `kubectl rollout restart` does. */
-function restartCommand(pod: Pod): string {
+export function restartCommand(pod: Pod): string {
   const meta = pod.metadata ?? {};
   const ns = meta.namespace ?? 'default';
   const owner = (meta.ownerReferences as { kind?: string; name?: string }[] | undefined)?.[0];
@@ -56,9 +57,9 @@ function restartCommand(pod: Pod): string {
 }
 
 /** Labels that make Istio's or Linkerd's injector select a namespace, and how to remove them. */
-const FOREIGN_NAMESPACE_LABELS = ['istio-injection', 'istio.io/rev'];
+export const FOREIGN_NAMESPACE_LABELS = ['istio-injection', 'istio.io/rev'];
 
-function unlabel(ns: V1Namespace): string | undefined {
+export function unlabel(ns: V1Namespace): string | undefined {
   const labels = ns.metadata?.labels ?? {};
   const keys = FOREIGN_NAMESPACE_LABELS.filter((k) => k in labels);
   const note = ns.metadata?.annotations?.['linkerd.io/inject'];
@@ -86,7 +87,7 @@ function selectedOnlyByIstio(policy: SidecarPolicy | undefined, ns: V1Namespace)
 }
 
 /** The command that makes the policy select the namespace by name. */
-function selectByName(policy: SidecarPolicy, ns: string): string {
+export function selectByName(policy: SidecarPolicy, ns: string): string {
   const p = policy.metadata?.name ?? '';
   if (policy.spec.selector.namespaces === undefined)
     return `kubectl patch sidecarpolicy ${p} --type=merge -p '{"spec":{"selector":{"namespaces":["${ns}"]}}}'`;
@@ -94,7 +95,7 @@ function selectByName(policy: SidecarPolicy, ns: string): string {
 }
 
 /** How to take one namespace away from the other injector and keep it with ours. */
-function moveNamespace(ns: V1Namespace, policy: SidecarPolicy | undefined): string[] {
+export function moveNamespace(ns: V1Namespace, policy: SidecarPolicy | undefined): string[] {
   const name = ns.metadata?.name ?? '';
   const steps: string[] = [];
   if (policy && selectedOnlyByIstio(policy, ns)) steps.push(selectByName(policy, name));
@@ -104,7 +105,7 @@ function moveNamespace(ns: V1Namespace, policy: SidecarPolicy | undefined): stri
 }
 
 /** The namespaces a foreign webhook would be called for (its namespaceSelector; absent = all). */
-function selectedBy(hook: V1MutatingWebhook, governed: MeshInputs['governed']): string[] {
+export function selectedBy(hook: V1MutatingWebhook, governed: MeshInputs['governed']): string[] {
   return [...governed]
     .filter(([, g]) => matchesSelector(hook.namespaceSelector as never, g.object.metadata?.labels ?? {}))
     .map(([ns]) => ns)

@@ -86,6 +86,13 @@ describe('resolveNamespaceMarks', () => {
       'named',
       'rev-canary',
     ]);
+    // An empty selector (allowed with istioNamespaceLabels): Istio's labels alone select.
+    const only = resolveNamespaceMarks(
+      [pol('a', { selector: {}, compatibility: { istio: true, istioNamespaceLabels: true } })],
+      namespaces,
+      opts,
+    ).governed.get('a');
+    expect(only).toEqual(['both', 'istio-on', 'rev-default']);
   });
 
   it('gives a namespace to the highest priority, then the older policy, then the name; losers learn who won', () => {

@@ -111,7 +111,7 @@ export interface SidecarPolicySpec {
   compatibility?: CompatibilitySpec;
 }
 /**
- * Which namespaces (and optionally which pods in them) this policy governs. At least one of namespaces or namespaceSelector is required; a namespace matching either is selected. Namespaces labelled sidecar.dev/injection=disabled, kube-system, kube-public, kube-node-lease and the operator's own namespace are never selected.
+ * Which namespaces (and optionally which pods in them) this policy governs. At least one of namespaces or namespaceSelector is required, unless compatibility.istioNamespaceLabels makes Istio's namespace labels select; a namespace matching either is selected. Namespaces labelled sidecar.dev/injection=disabled, kube-system, kube-public, kube-node-lease and the operator's own namespace are never selected.
  */
 export interface PolicySelector {
   /**
