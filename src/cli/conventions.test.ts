@@ -7,7 +7,7 @@ import { buildProgram } from './program.js';
  * Every command's flags against the conventions (src/cli/flags.ts). A new command must be put in
  * one of these two lists, so that whether it takes --kubeconfig/--context is a decision.
  */
-const CLUSTER = ['run', 'doctor', 'uninstall', 'version', 'proxy-config bootstrap'];
+const CLUSTER = ['run', 'doctor', 'migrate', 'uninstall', 'version', 'proxy-config bootstrap'];
 const OFFLINE = ['inject', 'iptables', 'proxy-config', 'proxy-config write', 'demo', 'completion'];
 
 /** Flags whose value is a time (by a word of their name). */

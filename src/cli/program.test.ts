@@ -25,6 +25,7 @@ describe('buildProgram', () => {
       'doctor',
       'inject',
       'iptables',
+      'migrate',
       'proxy-config',
       'run',
       'uninstall',
