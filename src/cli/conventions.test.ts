@@ -27,15 +27,8 @@ function commands(cmd: Command, path = ''): { path: string; cmd: Command }[] {
   });
 }
 
-/** What is wrong with one flag, or nothing. */
-export function deviations(path: string, o: Option, cluster: boolean): string[] {
+function namespaceDeviations(at: string, o: Option, name: string): string[] {
   const out: string[] = [];
-  const name = o.long?.slice(2) ?? o.short ?? '';
-  const at = `${path} ${o.flags}`;
-  if (o.hidden) {
-    if (!o.description.startsWith('deprecated: use --')) out.push(`${at}: hidden but not a deprecated alias`);
-    return out;
-  }
   if (o.short === '-n' && o.long !== '--namespace') out.push(`${at}: -n is --namespace only`);
   if (o.long === '--namespace') {
     if (o.short !== '-n') out.push(`${at}: --namespace without -n`);
@@ -45,28 +38,50 @@ export function deviations(path: string, o: Option, cluster: boolean): string[] 
   if (/namespace/.test(name) && /operator/i.test(o.description) && o.long !== '--operator-namespace')
     out.push(`${at}: the operator's namespace is --operator-namespace`);
   if (o.long === '--operator-namespace' && o.short !== undefined) out.push(`${at}: no short form`);
-  if (name.split('-').some((w) => TIME.test(w)) && (o.required || o.optional)) {
-    const parse = (v: string): unknown => (o.parseArg ? o.parseArg(v, undefined) : v);
-    const parsed = [parse('30s'), parse('2m')];
-    if (parsed[0] !== 30_000 || parsed[1] !== 120_000)
-      out.push(`${at}: not a duration (30s → ${String(parsed[0])})`);
-    let refused = false;
-    try {
-      parse('soon');
-    } catch {
-      refused = true;
-    }
-    if (!refused) out.push(`${at}: takes "soon" as a time`);
-    if (typeof o.defaultValue === 'number' && !/^\d+(ms|s|m|h|d)$/.test(o.defaultValueDescription ?? ''))
-      out.push(`${at}: its default is not shown as a duration`);
-  }
-  if ((o.long === '--output' || o.short === '-o') && !ISTIO_SHORT(path, o)) {
-    if (o.short !== '-o' || o.long !== '--output') out.push(`${at}: the output format is -o, --output`);
-    if (!o.argChoices?.every((c) => FORMATS.includes(c))) out.push(`${at}: formats are ${FORMATS.join('|')}`);
-  }
-  if (!cluster && (o.long === '--kubeconfig' || o.long === '--context'))
-    out.push(`${at}: an offline command with ${o.long}`);
   return out;
+}
+
+function timeDeviations(at: string, o: Option, name: string): string[] {
+  if (!name.split('-').some((w) => TIME.test(w)) || !(o.required || o.optional)) return [];
+  const out: string[] = [];
+  const parse = (v: string): unknown => (o.parseArg ? o.parseArg(v, undefined) : v);
+  const parsed = [parse('30s'), parse('2m')];
+  if (parsed[0] !== 30_000 || parsed[1] !== 120_000)
+    out.push(`${at}: not a duration (30s → ${String(parsed[0])})`);
+  let refused = false;
+  try {
+    parse('soon');
+  } catch {
+    refused = true;
+  }
+  if (!refused) out.push(`${at}: takes "soon" as a time`);
+  if (typeof o.defaultValue === 'number' && !/^\d+(ms|s|m|h|d)$/.test(o.defaultValueDescription ?? ''))
+    out.push(`${at}: its default is not shown as a duration`);
+  return out;
+}
+
+function outputDeviations(path: string, at: string, o: Option): string[] {
+  if ((o.long !== '--output' && o.short !== '-o') || ISTIO_SHORT(path, o)) return [];
+  const out: string[] = [];
+  if (o.short !== '-o' || o.long !== '--output') out.push(`${at}: the output format is -o, --output`);
+  if (!o.argChoices?.every((c) => FORMATS.includes(c))) out.push(`${at}: formats are ${FORMATS.join('|')}`);
+  return out;
+}
+
+/** What is wrong with one flag, or nothing. */
+export function deviations(path: string, o: Option, cluster: boolean): string[] {
+  const name = o.long?.slice(2) ?? o.short ?? '';
+  const at = `${path} ${o.flags}`;
+  if (o.hidden)
+    return o.description.startsWith('deprecated: use --') ? [] : [`${at}: hidden but not a deprecated alias`];
+  return [
+    ...namespaceDeviations(at, o, name),
+    ...timeDeviations(at, o, name),
+    ...outputDeviations(path, at, o),
+    ...(!cluster && (o.long === '--kubeconfig' || o.long === '--context')
+      ? [`${at}: an offline command with ${o.long}`]
+      : []),
+  ];
 }
 
 describe('flag conventions', () => {
