@@ -69,8 +69,15 @@ typecheck: deps ## Type-check everything, tests included.
 	npm run --silent typecheck
 
 .PHONY: build
-build: deps ## Compile to dist/.
+build: deps dist/.build-stamp ## Compile to dist/ (skipped when no source, tsconfig or lockfile changed).
+
+# Every file and folder under src/ (a folder changes when a file in it is added or removed), the
+# tsconfigs and the lockfile: when none is newer than the stamp, dist/ is current.
+BUILD_INPUTS := $(shell find src -type d -o -type f -name '*.ts') $(wildcard tsconfig*.json) package-lock.json
+
+dist/.build-stamp: $(BUILD_INPUTS) node_modules/.deps-stamp
 	npm run --silent build
+	@touch $@
 
 .PHONY: run
 run: build ## Run the operator against the current kubeconfig.
@@ -111,6 +118,10 @@ bench: build envtest ## Run the benchmarks under bench/.
 
 ##@ Packaging
 
+.PHONY: dist
+dist: deps ## Build the CLI as single-file executables (linux/amd64, linux/arm64; Node inside) into release/, with SHA256SUMS.
+	node hack/dist/build.ts
+
 .PHONY: docker-build
 docker-build: ## Build the operator image with Docker (tagged as the chart and the init container name it).
 	docker build -t $(IMAGE) .
@@ -121,4 +132,4 @@ images: deps system-deps build envtest ## Build the operator and test images wit
 
 .PHONY: clean
 clean: ## Remove build outputs (the envtest cache is kept).
-	rm -rf dist coverage
+	rm -rf dist coverage release

@@ -10,7 +10,7 @@ pureCore.push('src/certs/**');
 const pureIgnores = ['**/*.test.ts', 'src/certs/store.ts'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/api/generated/**'] },
+  { ignores: ['dist/**', 'release/**', 'node_modules/**', 'coverage/**', 'src/api/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -51,6 +51,22 @@ const COVERED_ELSEWHERE: { command: RegExp; test: string; contains: string }[] =
     test: 'src/dev/demo/run-demo.ts',
     contains: "readDocs('examples/bookinfo-productpage.yaml')",
   },
+  // The single-file executable: built, put on PATH and run as a kubectl plugin by test/dist.test.ts.
+  {
+    command: /^make dist$/,
+    test: 'test/dist.test.ts',
+    contains: "join(ROOT, 'hack', 'dist', 'build.ts'), HOST]",
+  },
+  {
+    command: /^export PATH=\$PWD\/release\/bin:\$PATH$/,
+    test: 'test/dist.test.ts',
+    contains: "symlinkSync(EXE, join(bin, 'kubectl-sidecar'));",
+  },
+  {
+    command: /^kubectl sidecar version --client$/,
+    test: 'test/dist.test.ts',
+    contains: "run(['kubectl', 'sidecar', 'version', '--client'])",
+  },
   {
     command: /^sidecar-operator doctor --namespace \S+$/,
     test: 'test/doctor.test.ts',
@@ -99,6 +115,10 @@ const RUN_HERE: { command: RegExp; check: (stdout: string) => void; stderr?: Reg
     },
     // A Deployment's pods are named when they are created: said on stderr.
     stderr: /^proxy-config: \{\{ podName \}\} is known only once the pod exists: left as is\n$/,
+  },
+  {
+    command: /^sidecar-operator version --client$/,
+    check: (out) => expect(out).toMatch(/^Client Version: \d+\.\d+\.\d+ \(SidecarPolicy v1alpha1\)\n$/),
   },
   {
     command: /^kubectl get sp$/,

@@ -53,7 +53,7 @@ describe('sidecar-operator run', () => {
         'run',
         '--kubeconfig',
         envtest().adminKubeconfigPath,
-        '--namespace',
+        '--operator-namespace',
         ns,
         '--webhook-url',
         `https://127.0.0.1:${port}`,

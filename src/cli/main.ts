@@ -7,22 +7,33 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 
-const { CommanderError } = await import('commander');
-const { buildProgram } = await import('./program.js');
-const { CliError, formatError } = await import('./errors.js');
+// A reader that stops early (`sidecar-operator demo --help | head -1`) closes the pipe: what is left
+// of the output has nowhere to go, which is no error of ours.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
 
-const debug = process.argv.includes('--debug');
-
-try {
-  const program = await buildProgram(process.argv);
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode;
-  } else {
-    process.stderr.write(`sidecar-operator: ${formatError(err, debug)}\n`);
-    process.exitCode = err instanceof CliError ? err.exitCode : 1;
-    // A failed command ends the process, even if something it started still holds the event loop.
-    setTimeout(() => process.exit(), 1000).unref();
+// No top-level await: the single-file executable bundles this file as CommonJS (hack/dist/build.ts).
+async function main(): Promise<void> {
+  const { CommanderError } = await import('commander');
+  const { buildProgram } = await import('./program.js');
+  const { CliError, formatError } = await import('./errors.js');
+  const debug = process.argv.includes('--debug');
+  try {
+    const program = await buildProgram(process.argv);
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`sidecar-operator: ${formatError(err, debug)}\n`);
+      process.exitCode = err instanceof CliError ? err.exitCode : 1;
+      // A failed command ends the process, even if something it started still holds the event loop.
+      setTimeout(() => process.exit(), 1000).unref();
+    }
   }
 }
+
+void main();

@@ -19,15 +19,19 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   migrate: () => import('./commands/migrate.js'),
   demo: () => import('./commands/demo.js'),
   uninstall: () => import('./commands/uninstall.js'),
+  version: () => import('./commands/version.js'),
+  completion: () => import('./commands/completion.js'),
 };
 
-/** The subcommands to load for `argv`: the one it names, none for `version`, all for help. */
+/** Commands that need the whole tree (completion offers every command and flag). */
+const NEEDS_ALL = new Set(['completion']);
+
+/** The subcommands to load for `argv`: the one it names, none for `--version`, all for help. */
 function commandsFor(argv: readonly string[]): string[] {
   const args = argv.slice(2);
   const first = args.find((a) => !a.startsWith('-'));
-  if (first !== undefined && first in COMMANDS) return [first];
-  if (first === 'version' || (first === undefined && args.some((a) => a === '-v' || a === '--version')))
-    return [];
+  if (first !== undefined && first in COMMANDS && !NEEDS_ALL.has(first)) return [first];
+  if (first === undefined && args.some((a) => a === '-v' || a === '--version')) return [];
   return Object.keys(COMMANDS);
 }
 
@@ -39,12 +43,6 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError()
     .exitOverride();
-  program
-    .command('version')
-    .description('print the version')
-    .action(() => {
-      process.stdout.write(`${version}\n`);
-    });
   const modules = await Promise.all(commandsFor(argv).map((name) => COMMANDS[name]!()));
   for (const mod of modules) mod.register(program);
   return program;

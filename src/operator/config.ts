@@ -162,10 +162,10 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     env: 'KUBECONFIG',
   },
   context: { setting: 'context', kind: 'string', arg: 'name', description: 'kubeconfig context' },
-  namespace: {
+  'operator-namespace': {
     setting: 'namespace',
     kind: 'string',
-    arg: 'ns',
+    arg: 'namespace',
     description: "the operator's namespace",
     env: 'POD_NAMESPACE',
   },
@@ -247,7 +247,7 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     kind: 'string',
     arg: 'name',
     description:
-      'with --cert-source=cert-manager: the Certificate (in --namespace) cainjector copies the CA from (default: the Secret name)',
+      'with --cert-source=cert-manager: the Certificate (in --operator-namespace) cainjector copies the CA from (default: the Secret name)',
   },
   'cert-secret': {
     setting: 'secretName',

@@ -840,7 +840,7 @@ spec: {hard: {pods: "2"}}
     const cleanup = await cli(
       c,
       'uninstall',
-      `--namespace=${OP_NS}`,
+      `--operator-namespace=${OP_NS}`,
       `--scale-down=${RELEASE}`,
       '--timeout=60',
       '--delete-configmap',

@@ -1,7 +1,15 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
 import { exitCodeOf, formatJson, formatText, gatherInputs, runChecks } from '../../doctor/index.js';
 import { loadKubeConfig } from '../../kube/index.js';
 import { CliError } from '../errors.js';
+import {
+  addClusterOptions,
+  durationOption,
+  namespaceOption,
+  operatorNamespaceOption,
+  outputOption,
+} from '../flags.js';
 
 interface DoctorFlags {
   kubeconfig?: string;
@@ -12,8 +20,9 @@ interface DoctorFlags {
   operatorNamespace?: string;
   webhookUrl?: string;
   certSecret?: string;
-  timeout: string;
-  output: 'text' | 'json';
+  /** Milliseconds. */
+  timeout: number;
+  output: 'text' | 'json' | 'yaml';
 }
 
 const EXAMPLES = `
@@ -38,41 +47,33 @@ Examples:
 `;
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('doctor')
     .description(
       'check why pods do or do not get the sidecar: API server, webhook, certificates, namespace, pod',
-    )
-    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, $KUBECONFIG, ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context')
-    .option(
-      '-n, --namespace <namespace>',
-      'explain which policy governs this namespace, and check only those',
-    )
+    );
+  addClusterOptions(cmd)
+    .addOption(namespaceOption('explain which policy governs this namespace, and check only those'))
     .option(
       '--pod <name>',
       'explain whether this pod (in --namespace, default "default") is injected and current',
     )
     .option('--policy <name>', 'check only this policy’s webhook')
-    .option(
-      '--operator-namespace <namespace>',
-      'where the operator runs (default: found by its injector template ConfigMaps)',
+    .addOption(
+      operatorNamespaceOption('where the operator runs (default: found by its injector template ConfigMaps)'),
     )
     .option(
       '--webhook-url <url>',
       'reach the webhook here instead of its clientConfig (a port-forward to its Service); the certificate is still checked for the name the API server uses',
     )
     .option('--cert-secret <name>', 'the operator’s certificate Secret', 'sidecar-operator-certs')
-    .option('--timeout <ms>', 'time allowed for each connection to the webhook', '5000')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    // A plain number was milliseconds before.
+    .addOption(durationOption('timeout', 'time allowed for each connection to the webhook', 5000, 'ms'))
+    .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
     .addHelpText('after', EXAMPLES)
     .action(async (flags: DoctorFlags) => {
-      const timeoutMs = Number(flags.timeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
-        throw new CliError(
-          `doctor: --timeout must be a positive number of milliseconds, not "${flags.timeout}"`,
-          2,
-        );
+      const timeoutMs = flags.timeout;
+      if (timeoutMs <= 0) throw new CliError('doctor: --timeout must be more than 0', 2);
       if (flags.webhookUrl !== undefined && !/^https:\/\/[^/]+/.test(flags.webhookUrl))
         throw new CliError(`doctor: --webhook-url must be https://host:port, not "${flags.webhookUrl}"`, 2);
       const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
@@ -88,8 +89,13 @@ export function register(program: Command): void {
           now: new Date(),
         });
         const results = runChecks(inputs);
+        const json = (): string => formatJson(results);
         process.stdout.write(
-          flags.output === 'json' ? formatJson(results) : formatText(results, process.stdout.isTTY === true),
+          flags.output === 'json'
+            ? json()
+            : flags.output === 'yaml'
+              ? stringify(JSON.parse(json()))
+              : formatText(results, process.stdout.isTTY === true),
         );
         process.exitCode = exitCodeOf(results);
       } finally {

@@ -6,6 +6,7 @@ import { API_VERSION, KIND, withDefaults, type SidecarPolicySpec } from '../../a
 import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
 import { schemaProblems, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
+import { readResource } from '../resources.js';
 import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
 import { celProblems } from '../manifest/cel-rules.js';
 import { injectManifest } from '../manifest/inject-manifest.js';
@@ -43,8 +44,6 @@ function selectsByLabels(template: CompiledTemplate): boolean {
   );
 }
 
-const CRD_FILE = new URL('../../../crds/sidecar.dev_sidecarpolicies.yaml', import.meta.url);
-
 /**
  * The file, or stdin for `-`. Stdin is read as a stream: a synchronous read of a pipe whose writer
  * has not written yet fails with EAGAIN (`helm template … | sidecar-operator inject -f -`).
@@ -59,7 +58,7 @@ async function readInput(file: string): Promise<string> {
 
 /** The CRD's schema for `spec`, so that offline policies are checked as the API server would. */
 function specSchema(): Schema {
-  const crd = parse(readFileSync(CRD_FILE, 'utf8')) as {
+  const crd = parse(readResource('crds/sidecar.dev_sidecarpolicies.yaml')) as {
     spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: Schema } } } }[] };
   };
   const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec;

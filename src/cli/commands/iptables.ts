@@ -9,19 +9,31 @@ import {
   type IptablesOptionKey,
 } from '../../iptables/index.js';
 import { CliError } from '../errors.js';
+import { addDeprecatedAlias } from '../flags.js';
 import { detectIPv6, writeProxyConfig } from '../proxy-config-file.js';
 
 /** Exit code for flags the program refuses (nothing has been touched). */
 const EXIT_USAGE = 2;
 
+/**
+ * Istio's short flags, but -n is the namespace in every other command: --dry-run keeps only its long
+ * name, and -n stays as a deprecated alias.
+ */
+const DEPRECATED_SHORT: Partial<Record<IptablesOptionKey, string>> = { dryRun: 'n' };
+
 function addOptions(cmd: Command): void {
   for (const spec of FLAG_SPECS) {
-    const names = `${spec.short ? `-${spec.short}, ` : ''}--${spec.long}`;
+    const short = spec.short === DEPRECATED_SHORT[spec.key] ? undefined : spec.short;
+    const names = `${short ? `-${short}, ` : ''}--${spec.long}`;
     cmd.addOption(
       new Option(spec.kind === 'boolean' ? names : `${names} <${spec.value ?? 'value'}>`, spec.description),
     );
   }
   cmd.addOption(new Option('--no-ipv6', 'never write ip6tables rules'));
+  for (const [key, short] of Object.entries(DEPRECATED_SHORT)) {
+    const spec = FLAG_SPECS.find((s) => s.key === key)!;
+    addDeprecatedAlias(cmd, `-${short}`, { flag: `--${spec.long}`, attribute: key, value: true });
+  }
 }
 
 /** Flags → validated config, or a one-line error before anything is touched. */

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { CliError } from '../errors.js';
+import { addClusterOptions, namespaceOption } from '../flags.js';
 import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
 import { detectIPv6, writeProxyConfig } from '../proxy-config-file.js';
 import type { BootstrapFlags } from '../proxy-config-bootstrap.js';
@@ -20,8 +21,9 @@ Examples:
 `;
 
 function registerBootstrap(parent: Command): void {
-  parent
-    .command('bootstrap')
+  const cmd = parent.command('bootstrap');
+  addClusterOptions(cmd, 'with --pod: ');
+  cmd
     .description(
       'print the proxy configuration a pod gets: offline from a policy, or from a pod in the cluster',
     )
@@ -31,7 +33,7 @@ function registerBootstrap(parent: Command): void {
       'with --policy: a Pod or workload manifest (- for stdin); default: a bare pod',
     )
     .option('--pod <name>', 'read it from this pod in the cluster instead')
-    .option('-n, --namespace <ns>', 'the pod’s namespace (offline: when the manifest names none)', 'default')
+    .addOption(namespaceOption('the pod’s namespace (offline: when the manifest names none)', 'default'))
     .addOption(
       new Option('--native-sidecars <bool>', 'offline: whether the cluster runs native sidecars').default(
         'true',
@@ -40,8 +42,6 @@ function registerBootstrap(parent: Command): void {
     .option('--init-image <image>', 'offline: the operator’s init image', DEFAULT_INIT_IMAGE)
     .option('--ipv6', 'as for a pod with IPv6 (default: offline no; with --pod, from its addresses)')
     .option('--no-ipv6', 'as for a pod without IPv6')
-    .option('--kubeconfig <path>', 'with --pod: kubeconfig file')
-    .option('--context <name>', 'with --pod: kubeconfig context')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: BootstrapFlags) => {
       if ((flags.policy === undefined) === (flags.pod === undefined))

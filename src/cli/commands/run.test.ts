@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { version } from '../../operator/version.js';
-import { configFromFlags, parseDuration, register } from './run.js';
+import { parseDuration, setWarn } from '../flags.js';
+import { configFromFlags, register } from './run.js';
 
 describe('parseDuration', () => {
   it('reads the short units tests use', () => {
@@ -18,9 +19,20 @@ describe('parseDuration', () => {
     expect(parseDuration('2m30s')).toBe(150_000);
   });
 
-  it('takes a bare number as milliseconds', () => {
-    expect(parseDuration('1500')).toBe(1500);
-    expect(parseDuration(' 40s ')).toBe(40_000);
+  it('takes a bare number as seconds, and warns where it was another unit', () => {
+    const warned: string[] = [];
+    const previous = setWarn((l) => warned.push(l));
+    try {
+      expect(parseDuration('15')).toBe(15_000);
+      expect(warned).toEqual([]);
+      expect(parseDuration('1500', '--lease-duration', 'ms')).toBe(1_500_000);
+      expect(warned).toEqual([
+        '--lease-duration 1500: a number without a unit is read as seconds (it was milliseconds); write 1500s or 1500ms',
+      ]);
+      expect(parseDuration(' 40s ')).toBe(40_000);
+    } finally {
+      setWarn(previous);
+    }
   });
 
   it('refuses anything else', () => {

@@ -7,33 +7,11 @@ import {
   type OperatorConfig,
   type OperatorSettings,
 } from '../../operator/index.js';
+import { addDeprecatedAlias, formatDuration, parseDuration } from '../flags.js';
 import { createLogger, type LogFormat } from '../logger.js';
 
 /** The parsed flags, by commander's attribute names (`--cert-secret` → certSecret). */
 export type RunFlags = Record<string, unknown>;
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * "30s", "10m", "90d", Go's "8760h" or "1h30m" (what Helm values and cert-manager use), or plain
- * milliseconds → milliseconds.
- */
-export function parseDuration(value: string): number {
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v);
-  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== v) {
-    throw new InvalidArgumentError(`not a duration: ${value} (e.g. 30s, 10m, 2160h, 90d)`);
-  }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2]!] ?? 1), 0));
-}
-
-/** Milliseconds in the largest unit that divides them (help text: 15s, 5m, 365d). */
-export function formatDuration(ms: number): string {
-  for (const unit of ['d', 'h', 'm', 's'])
-    if (ms > 0 && ms % UNIT_MS[unit]! === 0) return `${ms / UNIT_MS[unit]!}${unit}`;
-  return `${ms}ms`;
-}
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -60,11 +38,12 @@ const parseList = (v: string): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const PARSERS: Partial<Record<FlagSpec['kind'], (v: string) => unknown>> = {
+const PARSERS: Partial<Record<FlagSpec['kind'], (v: string, flag: string) => unknown>> = {
   port: parsePort,
   count: parseCount,
   bool: parseBool,
-  duration: parseDuration,
+  // A plain number was milliseconds before durations were read the same way everywhere.
+  duration: (v, flag) => parseDuration(v, flag, 'ms'),
   list: parseList,
 };
 
@@ -74,7 +53,7 @@ export function flagOption(name: string, spec: FlagSpec): Option {
   if (spec.env) o.env(spec.env);
   if (spec.choices) o.choices(spec.choices);
   const parse = PARSERS[spec.kind];
-  if (parse) o.argParser(parse);
+  if (parse) o.argParser((v: string) => parse(v, `--${name}`));
   const value = (DEFAULTS as Partial<Record<keyof OperatorSettings, unknown>>)[spec.setting];
   if (value !== undefined) {
     o.default(value, spec.kind === 'duration' ? formatDuration(value as number) : undefined);
@@ -111,6 +90,11 @@ export function register(program: Command): void {
     .command('run')
     .description('run the operator: the webhook on every replica, the controller on the elected leader');
   for (const [name, spec] of Object.entries(RUN_FLAGS)) run.addOption(flagOption(name, spec));
+  // The chart passed --namespace before 0.2: a Deployment rendered by an older chart still runs.
+  addDeprecatedAlias(run, '--namespace <namespace>', {
+    flag: '--operator-namespace',
+    attribute: 'operatorNamespace',
+  });
   run.action(async (flags: RunFlags) => {
     const log = createLogger({ level: flags.logLevel as string, format: flags.logFormat as LogFormat });
     const config = configFromFlags(flags, log);

@@ -1,5 +1,5 @@
 import type { KubeConfig, KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { FINALIZER, POLICY_LABEL, policyPath } from '../../api/index.js';
 import {
   deleteInjectorTemplate,
@@ -24,6 +24,7 @@ import {
 } from '../../render/injector-configmap.js';
 import { OWNER_POLICY_LABEL } from '../../render/webhook-configuration.js';
 import { CliError } from '../errors.js';
+import { addClusterOptions, addDeprecatedAlias, durationOption, operatorNamespaceOption } from '../flags.js';
 
 export interface UninstallOptions {
   /** The operator's namespace (template ConfigMaps, Secret, Lease, Deployment). */
@@ -226,7 +227,7 @@ export async function uninstall(
   const ns = opts.namespace;
   const needsNamespace = opts.scaleDown ?? opts.deleteSecret ?? opts.deleteLease ?? opts.deleteConfigMap;
   if (needsNamespace && !ns)
-    throw new CliError('uninstall: --namespace is required to stop or delete namespaced objects', 2);
+    throw new CliError('uninstall: --operator-namespace is required to stop or delete namespaced objects', 2);
   if (opts.scaleDown && ns) {
     const name = opts.scaleDown;
     await attempt(step, `stop deployment ${ns}/${name}`, () => stopOperator(kc, ns, name, opts, step));
@@ -260,10 +261,11 @@ export async function uninstall(
 interface Flags {
   kubeconfig?: string;
   context?: string;
-  namespace?: string;
+  operatorNamespace?: string;
   dryRun?: boolean;
   scaleDown?: string;
-  timeout: string;
+  /** Milliseconds. */
+  timeout: number;
   deleteConfigmap?: boolean;
   deleteSecret?: string;
   deleteLease?: string;
@@ -271,17 +273,16 @@ interface Flags {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('uninstall')
     .description(
       'remove what the operator created outside its Helm release: stop it, delete its ' +
         'MutatingWebhookConfigurations, remove the sidecar.dev namespace marks, and remove the ' +
         `${FINALIZER} finalizer from SidecarPolicies so they can be deleted with the CRD ` +
         '(run by the chart’s pre-delete hook; idempotent)',
-    )
-    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG, ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context')
-    .addOption(new Option('--namespace <ns>', 'the operator’s namespace').env('POD_NAMESPACE'))
+    );
+  addClusterOptions(cmd)
+    .addOption(operatorNamespaceOption().env('POD_NAMESPACE'))
     .option(
       '--dry-run',
       'report what would be removed; the API server validates every write but keeps nothing',
@@ -290,7 +291,7 @@ export function register(program: Command): void {
       '--scale-down <deployment>',
       'scale the operator’s Deployment to 0 first and wait for its pods to stop',
     )
-    .option('--timeout <seconds>', 'how long to wait for the operator’s pods to stop', '120')
+    .addOption(durationOption('timeout', 'how long to wait for the operator’s pods to stop', 120_000))
     .option(
       '--delete-configmap',
       'also delete the injector template ConfigMaps (sidecar-injector-<policy>, only those of --policy ' +
@@ -302,34 +303,37 @@ export function register(program: Command): void {
       '--policy <name>',
       'only the webhook configuration, namespace marks and finalizer of this policy (repeatable; default: all)',
       (v: string, acc: string[] = []) => [...acc, v],
-    )
-    .action(async (flags: Flags) => {
-      const timeoutSeconds = Number(flags.timeout);
-      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0)
-        throw new CliError(`uninstall: --timeout must be a whole number of seconds, not ${flags.timeout}`, 2);
-      let kc: PooledKubeConfig;
-      try {
-        kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
-      } catch (err) {
-        throw new CliError(`uninstall: ${(err as Error).message}`, 2);
-      }
-      const say = (line: string): void => void process.stdout.write(`${line}\n`);
-      const { failures } = await uninstall(
-        kc,
-        {
-          namespace: flags.namespace,
-          dryRun: flags.dryRun ?? false,
-          scaleDown: flags.scaleDown,
-          timeoutSeconds,
-          deleteConfigMap: flags.deleteConfigmap ?? false,
-          deleteSecret: flags.deleteSecret,
-          deleteLease: flags.deleteLease,
-          policies: flags.policy,
-        },
-        say,
-      ).finally(() => kc.closeConnections());
-      if (failures.length > 0)
-        throw new CliError(`uninstall: ${failures.length} step(s) failed:\n  ${failures.join('\n  ')}`);
-      say(flags.dryRun ? 'uninstall: dry run, nothing changed' : 'uninstall: done');
-    });
+    );
+  // The chart's pre-delete hook passed --namespace before 0.2.
+  addDeprecatedAlias(cmd, '--namespace <namespace>', {
+    flag: '--operator-namespace',
+    attribute: 'operatorNamespace',
+  });
+  cmd.action(async (flags: Flags) => {
+    const timeoutSeconds = Math.ceil(flags.timeout / 1000);
+    let kc: PooledKubeConfig;
+    try {
+      kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
+    } catch (err) {
+      throw new CliError(`uninstall: ${(err as Error).message}`, 2);
+    }
+    const say = (line: string): void => void process.stdout.write(`${line}\n`);
+    const { failures } = await uninstall(
+      kc,
+      {
+        namespace: flags.operatorNamespace,
+        dryRun: flags.dryRun ?? false,
+        scaleDown: flags.scaleDown,
+        timeoutSeconds,
+        deleteConfigMap: flags.deleteConfigmap ?? false,
+        deleteSecret: flags.deleteSecret,
+        deleteLease: flags.deleteLease,
+        policies: flags.policy,
+      },
+      say,
+    ).finally(() => kc.closeConnections());
+    if (failures.length > 0)
+      throw new CliError(`uninstall: ${failures.length} step(s) failed:\n  ${failures.join('\n  ')}`);
+    say(flags.dryRun ? 'uninstall: dry run, nothing changed' : 'uninstall: done');
+  });
 }
