@@ -32,6 +32,17 @@ describe('the CRD’s CEL rules offline', () => {
     expect(celProblems({ requests: { memory: 2 }, limits: { memory: '1' } }, resources, 'x')).toHaveLength(1);
   });
 
+  it('evaluates Kubernetes’ list sum: the proxy’s env, args and command bounded together', () => {
+    const proxy = spec.properties!.proxy!;
+    const env = (n: number) => [{ name: 'A', value: 'x'.repeat(n) }, { name: 'B' }];
+    expect(
+      celProblems({ env: env(262_144 - 4), args: ['ab'], command: ['cd'] }, proxy, 'spec.proxy'),
+    ).toEqual([]);
+    const over = celProblems({ env: env(262_144 - 4), args: ['abc'], command: ['cd'] }, proxy, 'spec.proxy');
+    expect(over).toHaveLength(1);
+    expect(over[0]).toMatch(/^spec\.proxy\.env: /);
+  });
+
   it('every rule of the CRD compiles and evaluates on a defaulted minimal policy', () => {
     expect(celProblems({ selector: { namespaces: ['a'] } }, spec, 'spec')).toEqual([]);
   });

@@ -56,6 +56,14 @@ const env = new Environment()
     returnType: 'double',
     params: [],
     handler: (q: Quantity) => Number(q.n) / Number(q.d),
+  })
+  // Kubernetes' list library: the sum of a list of integers (0 for an empty list).
+  .registerFunction({
+    name: 'sum',
+    receiverType: 'list<int>',
+    returnType: 'int',
+    params: [],
+    handler: (l: bigint[]) => l.reduce((a, b) => a + b, 0n),
   });
 
 /** CEL's integers are 64-bit: JSON's whole numbers become BigInt, as the API server reads them. */
