@@ -104,6 +104,9 @@ export class LeaderElector {
 
   private async run(): Promise<void> {
     while (this.running) {
+      // Others time the lease from when they see our write, never before we sent it: a renewal
+      // counts from the start of its attempt, however long the API server took to answer.
+      const started = this.now();
       const outcome = await this.tryAcquireOrRenew().catch((err: unknown): Outcome => {
         this.o.log.warn({ err }, 'lease request failed');
         return { held: false };
@@ -111,7 +114,7 @@ export class LeaderElector {
       if (!this.running) break;
       const now = this.now();
       if (outcome.held) {
-        this.lastRenew = now;
+        this.lastRenew = started;
         if (!this.leading) {
           this.leading = true;
           this.o.log.info({ lease: this.o.name, identity: this.o.identity }, 'became leader');
@@ -125,7 +128,12 @@ export class LeaderElector {
         await this.stepDown('the lease was not renewed within the deadline');
       }
       // A candidate waits a little longer than the period so candidates spread out (client-go: 1.2).
-      await this.sleep(this.leading ? this.retryMs : this.retryMs * (1 + Math.random() * 0.2));
+      // A leader that has not renewed wakes at its deadline, not a period later, to step down on time.
+      await this.sleep(
+        this.leading
+          ? Math.min(this.retryMs, Math.max(0, this.lastRenew + this.deadlineMs + 1 - this.now()))
+          : this.retryMs * (1 + Math.random() * 0.2),
+      );
     }
   }
 
@@ -181,7 +189,7 @@ export class LeaderElector {
    */
   private requestSignal(): AbortSignal {
     const left = this.leading ? this.deadlineMs - (this.now() - this.lastRenew) : this.deadlineMs;
-    return AbortSignal.timeout(Math.max(500, Math.min(left, this.deadlineMs)));
+    return AbortSignal.timeout(Math.max(1, Math.min(left, this.deadlineMs)));
   }
 
   private async read(): Promise<V1Lease | undefined> {
