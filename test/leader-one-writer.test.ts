@@ -273,7 +273,7 @@ async function scenario(replicas: number): Promise<void> {
   try {
     for (let i = 1; i <= replicas; i++)
       rs.push(await startReplica({ identity: `r${i}`, user: `lead-${id}-r${i}`, opNs, shard }));
-    await eventually(() => leaderNow(rs), { what: 'a leader', timeoutMs: 30_000 });
+    await eventually(() => leaderNow(rs), { what: 'a leader', timeoutMs: 120_000 });
     await createPolicy(kc, policy, shard, { selector: { namespaces: [ns] } });
     // A spec change every 300 ms: the leader writes the ConfigMap and the status each time.
     churn = (async () => {
@@ -297,7 +297,7 @@ async function scenario(replicas: number): Promise<void> {
       await sleep(LEASE_MS + RETRY_MS);
       await eventually(() => rec.writes.some((w) => w.t > t + LEASE_MS && byReplica(w)) || undefined, {
         what: `writes after: ${what}`,
-        timeoutMs: 15_000,
+        timeoutMs: 60_000,
       });
       const back = rs.flatMap((r) => r.log.filter((l) => l.msg === 'became leader' && l.t > t));
       console.log(`${what}: leader again after ${back.length ? `${back[0]!.t - t} ms` : '(no change)'}`);
@@ -387,13 +387,13 @@ function report(rs: Replica[], exits: number[], writes: Write[], replicas: numbe
 describe('one leader, always', () => {
   it(
     'two replicas: deleting and editing the Lease never leaves two writing',
-    { timeout: 180_000 },
+    { timeout: 400_000 },
     async () => {
       await scenario(2);
     },
   );
 
-  it('three replicas: the same', { timeout: 180_000 }, async () => {
+  it('three replicas: the same', { timeout: 400_000 }, async () => {
     await scenario(3);
   });
 });

@@ -92,6 +92,7 @@ export function leaderJobs(
         workers: c.workers,
         ...(c.policySelector ? { policySelector: c.policySelector } : {}),
         ...(c.backoff ? { backoff: c.backoff } : {}),
+        ...(c.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: c.cleanupTimeoutMs } : {}),
         clock: o.now,
       });
       await controller.start();

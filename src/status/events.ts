@@ -12,6 +12,10 @@ export const EventReason = {
   WebhookRepaired: 'WebhookRepaired',
   /** A namespace lost or changed the policy's marks, which were put back. */
   MarksRepaired: 'MarksRepaired',
+  /** A deleting policy's cleanup failed (retried with backoff until the cleanup timeout). */
+  CleanupFailed: 'CleanupFailed',
+  /** The cleanup timeout passed: the finalizer was removed with what could not be undone left behind. */
+  CleanupAbandoned: 'CleanupAbandoned',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
