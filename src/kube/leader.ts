@@ -1,6 +1,6 @@
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from './errors.js';
 import { decideLease, observe, type LeaseRecord, type Observed } from './lease-decision.js';
 import { requestJson } from './request.js';
 
@@ -38,6 +38,8 @@ function recordOf(lease: V1Lease): LeaseRecord {
     durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
   };
 }
+
+type WriteResult = 'written' | 'raced' | 'gone';
 
 /** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
 function microTime(d: Date): string {
@@ -205,8 +207,9 @@ export class LeaderElector {
     // A leader's renewal that loses a race re-reads once: a write that left the holder alone (a
     // label added by hand) must not cost the leadership; one that changed it is seen on the re-read.
     for (let attempt = 0; ; attempt++) {
-      const now = this.now();
+      // Seen when the answer came: the record may have been written just before.
       const lease = await this.read();
+      const now = this.now();
       const record = lease && recordOf(lease);
       if (record) {
         this.observed = observe(record, this.observed, now);
@@ -228,30 +231,47 @@ export class LeaderElector {
         case 'wait':
           return { held: false };
         case 'create':
-          return { held: await this.write('POST', undefined, true, new Date(now)) };
+          return { held: (await this.write(undefined, true, new Date(now))) === 'written' };
         case 'acquire':
-          return { held: await this.write('PUT', lease, true, new Date(now)) };
-        case 'renew':
-          if (await this.write('PUT', lease, false, new Date(now))) return { held: true };
+          return { held: (await this.write(lease, true, new Date(now))) === 'written' };
+        case 'renew': {
+          const result = await this.write(lease, false, new Date(now));
+          if (result === 'written') return { held: true };
+          if (result === 'gone') return { held: false, lost: 'the Lease was deleted' };
           if (attempt > 0) return { held: false, lost: 'the Lease kept changing under the renewal' };
+        }
       }
     }
   }
 
-  private async write(
-    method: 'POST' | 'PUT',
-    lease: V1Lease | undefined,
-    acquire: boolean,
-    now: Date,
-  ): Promise<boolean> {
+  /**
+   * Creates the Lease (POST), or takes or renews the one read: a JSON Patch under a test of the
+   * resourceVersion read, never a PUT, which the API server would turn into a create for a Lease
+   * deleted meanwhile (a leader must notice the deletion, not undo it).
+   */
+  private async write(lease: V1Lease | undefined, acquire: boolean, now: Date): Promise<WriteResult> {
     const body = this.body(lease, acquire, now);
     try {
-      const path = method === 'POST' ? this.path.replace(/\/[^/]+$/, '') : this.path;
-      await requestJson(this.o.kc, { method, path, body, signal: this.requestSignal() });
-      return true;
+      if (!lease) {
+        const path = this.path.replace(/\/[^/]+$/, '');
+        await requestJson(this.o.kc, { method: 'POST', path, body, signal: this.requestSignal() });
+      } else {
+        await requestJson(this.o.kc, {
+          method: 'PATCH',
+          path: this.path,
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: lease.metadata?.resourceVersion ?? '' },
+            { op: 'replace', path: '/spec', value: body.spec },
+          ],
+          contentType: 'application/json-patch+json',
+          signal: this.requestSignal(),
+        });
+      }
+      return 'written';
     } catch (err) {
-      // Another candidate wrote first: a stale resourceVersion, or a create that lost the race.
-      if (isConflict(err) || isAlreadyExists(err)) return false;
+      // Another wrote first: a resourceVersion that moved (the test fails), a create that lost.
+      if (isConflict(err) || isInvalid(err) || isAlreadyExists(err)) return 'raced';
+      if (isNotFound(err)) return 'gone';
       throw err;
     }
   }
