@@ -110,6 +110,40 @@ describe('deleting policies with the operator running', () => {
     expect(await errors()).toBe(errors0);
     expect(await retries()).toBe(retries0);
   });
+
+  it('goes at once when what it would undo is already gone or going: webhook configuration, namespace', async () => {
+    const name = policyName('gone');
+    const held = await testNamespace('del-held');
+    await createPolicy(kc, name, id, { selector: { namespaces: [held] } });
+    await waitReady(kc, name);
+    // Someone deleted the webhook configuration; the namespace is being deleted (a finalizer of
+    // someone else's holds it in Terminating).
+    await requestJson(kc, {
+      method: 'DELETE',
+      path: `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}`,
+    });
+    const hold = (finalizers: string[] | null) =>
+      requestJson(kc, {
+        method: 'PATCH',
+        path: `/api/v1/namespaces/${held}`,
+        body: { metadata: { finalizers } },
+        contentType: 'application/merge-patch+json',
+      });
+    await hold(['test.sidecar.dev/hold']);
+    try {
+      await core.deleteNamespace({ name: held });
+      const t0 = Date.now();
+      await deletePolicies(kc, [name], 15_000);
+      console.log(
+        `deleted with its webhook configuration gone and its namespace Terminating: ${Date.now() - t0} ms`,
+      );
+      // Nothing to retry: gone is done, and a namespace on its way out needs no unmarking.
+      const failed = logs.lines().filter((l) => l.policy === name && l.msg === 'reconcile failed, retrying');
+      expect(failed).toEqual([]);
+    } finally {
+      await hold(null).catch(() => undefined);
+    }
+  });
 });
 
 /** A cache frozen at one moment: what a reconcile sees when the watch has not delivered yet. */

@@ -1,6 +1,7 @@
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from './errors.js';
+import { decideLease, observe, type LeaseRecord, type Observed } from './lease-decision.js';
 import { requestJson } from './request.js';
 
 export interface LeaderElectionOptions {
@@ -24,24 +25,43 @@ export interface LeaderElectionOptions {
   now?: () => number;
 }
 
+/** One attempt: the lease is (still) ours; or, for a leader, why it is not any more. */
+interface Outcome {
+  held: boolean;
+  lost?: string;
+}
+
+function recordOf(lease: V1Lease): LeaseRecord {
+  return {
+    holder: lease.spec?.holderIdentity ?? '',
+    resourceVersion: lease.metadata?.resourceVersion ?? '',
+    durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
+  };
+}
+
+type WriteResult = 'written' | 'raced' | 'gone';
+
 /** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
 function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 /**
- * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: expiry
- * is judged by when *we* last saw the record change (local clock only, so clock skew between
- * replicas does not matter); every write carries the resourceVersion read, so two candidates never
- * both win; a leader that cannot renew within the deadline stops leading; stop() releases the lease
- * so a successor takes over at its next retry instead of after the lease duration.
+ * Leader election on a coordination.k8s.io/v1 Lease. As client-go's leaderelection: expiry is judged
+ * by when *we* last saw the record change (local clock only, so clock skew between replicas does not
+ * matter); every write carries the resourceVersion read, so two candidates never both win; a leader
+ * that cannot renew within the deadline stops leading; stop() releases the lease. Unlike it, a
+ * leader steps down at the first attempt that finds the Lease deleted or naming another, and a
+ * candidate never takes a Lease (nor re-creates a deleted one) before the record it last saw has
+ * expired: see lease-decision.ts. onStoppedLeading is awaited before the next attempt, so what the
+ * leader ran has stopped before it campaigns again.
  */
 export class LeaderElector {
   private leading = false;
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private observed: { key: string; at: number } | undefined;
+  private observed: Observed | undefined;
   private lastRenew = 0;
   private lastHolder = '';
   private readonly leaseMs: number;
@@ -86,14 +106,17 @@ export class LeaderElector {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
+      // Others time the lease from when they see our write, never before we sent it: a renewal
+      // counts from the start of its attempt, however long the API server took to answer.
+      const started = this.now();
+      const outcome = await this.tryAcquireOrRenew().catch((err: unknown): Outcome => {
         this.o.log.warn({ err }, 'lease request failed');
-        return false;
+        return { held: false };
       });
       if (!this.running) break;
       const now = this.now();
-      if (ok) {
-        this.lastRenew = now;
+      if (outcome.held) {
+        this.lastRenew = started;
         if (!this.leading) {
           this.leading = true;
           this.o.log.info({ lease: this.o.name, identity: this.o.identity }, 'became leader');
@@ -101,14 +124,27 @@ export class LeaderElector {
           // caches, and the lease must keep being renewed meanwhile.
           void this.callback(this.o.onStartedLeading);
         }
+      } else if (this.leading && outcome.lost) {
+        await this.stepDown(outcome.lost);
       } else if (this.leading && now - this.lastRenew > this.deadlineMs) {
-        this.leading = false;
-        this.o.log.warn({ lease: this.o.name }, 'leadership lost: lease not renewed within the deadline');
-        await this.callback(this.o.onStoppedLeading);
+        await this.stepDown('the lease was not renewed within the deadline');
       }
       // A candidate waits a little longer than the period so candidates spread out (client-go: 1.2).
-      await this.sleep(this.leading ? this.retryMs : this.retryMs * (1 + Math.random() * 0.2));
+      // A leader that has not renewed wakes at its deadline, not a period later, to step down on time.
+      await this.sleep(
+        this.leading
+          ? Math.min(this.retryMs, Math.max(0, this.lastRenew + this.deadlineMs + 1 - this.now()))
+          : this.retryMs * (1 + Math.random() * 0.2),
+      );
     }
+  }
+
+  /** Stops what leadership started, and only then goes on campaigning. */
+  private async stepDown(reason: string): Promise<void> {
+    this.leading = false;
+    this.o.log.warn({ lease: this.o.name, reason }, 'leadership lost');
+    await this.callback(this.o.onStoppedLeading);
+    this.o.log.info({ lease: this.o.name }, 'stopped leading');
   }
 
   private async callback(fn: () => void | Promise<void>): Promise<void> {
@@ -155,48 +191,87 @@ export class LeaderElector {
    */
   private requestSignal(): AbortSignal {
     const left = this.leading ? this.deadlineMs - (this.now() - this.lastRenew) : this.deadlineMs;
-    return AbortSignal.timeout(Math.max(500, Math.min(left, this.deadlineMs)));
+    return AbortSignal.timeout(Math.max(1, Math.min(left, this.deadlineMs)));
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date(this.now());
-    let lease: V1Lease | undefined;
+  private async read(): Promise<V1Lease | undefined> {
     try {
-      lease = await requestJson<V1Lease>(this.o.kc, { path: this.path, signal: this.requestSignal() });
+      return await requestJson<V1Lease>(this.o.kc, { path: this.path, signal: this.requestSignal() });
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
-    if (!lease) {
-      const created = await this.write('POST', undefined, true, now);
-      return created;
-    }
-    const holder = lease.spec?.holderIdentity ?? '';
-    const key = `${holder}/${String(lease.spec?.renewTime)}`;
-    if (this.observed?.key !== key) this.observed = { key, at: now.getTime() };
-    if (holder !== this.lastHolder) {
-      this.lastHolder = holder;
-      if (holder) this.o.onLeaderChanged?.(holder);
-    }
-    const mine = holder === this.o.identity;
-    const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-    if (holder && !mine && this.observed.at + duration > now.getTime()) return false;
-    return this.write('PUT', lease, !mine, now);
   }
 
-  private async write(
-    method: 'POST' | 'PUT',
-    lease: V1Lease | undefined,
-    acquire: boolean,
-    now: Date,
-  ): Promise<boolean> {
+  private async tryAcquireOrRenew(): Promise<Outcome> {
+    // A leader's renewal that loses a race re-reads once: a write that left the holder alone (a
+    // label added by hand) must not cost the leadership; one that changed it is seen on the re-read.
+    for (let attempt = 0; ; attempt++) {
+      // Seen when the answer came: the record may have been written just before.
+      const lease = await this.read();
+      const now = this.now();
+      const record = lease && recordOf(lease);
+      if (record) {
+        this.observed = observe(record, this.observed, now);
+        if (record.holder !== this.lastHolder) {
+          this.lastHolder = record.holder;
+          if (record.holder) this.o.onLeaderChanged?.(record.holder);
+        }
+      }
+      const action = decideLease({
+        leading: this.leading,
+        identity: this.o.identity,
+        lease: record,
+        observed: this.observed,
+        now,
+      });
+      switch (action.do) {
+        case 'step-down':
+          return { held: false, lost: action.reason };
+        case 'wait':
+          return { held: false };
+        case 'create':
+          return { held: (await this.write(undefined, true, new Date(now))) === 'written' };
+        case 'acquire':
+          return { held: (await this.write(lease, true, new Date(now))) === 'written' };
+        case 'renew': {
+          const result = await this.write(lease, false, new Date(now));
+          if (result === 'written') return { held: true };
+          if (result === 'gone') return { held: false, lost: 'the Lease was deleted' };
+          if (attempt > 0) return { held: false, lost: 'the Lease kept changing under the renewal' };
+        }
+      }
+    }
+  }
+
+  /**
+   * Creates the Lease (POST), or takes or renews the one read: a JSON Patch under a test of the
+   * resourceVersion read, never a PUT, which the API server would turn into a create for a Lease
+   * deleted meanwhile (a leader must notice the deletion, not undo it).
+   */
+  private async write(lease: V1Lease | undefined, acquire: boolean, now: Date): Promise<WriteResult> {
     const body = this.body(lease, acquire, now);
     try {
-      const path = method === 'POST' ? this.path.replace(/\/[^/]+$/, '') : this.path;
-      await requestJson(this.o.kc, { method, path, body, signal: this.requestSignal() });
-      return true;
+      if (!lease) {
+        const path = this.path.replace(/\/[^/]+$/, '');
+        await requestJson(this.o.kc, { method: 'POST', path, body, signal: this.requestSignal() });
+      } else {
+        await requestJson(this.o.kc, {
+          method: 'PATCH',
+          path: this.path,
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: lease.metadata?.resourceVersion ?? '' },
+            { op: 'replace', path: '/spec', value: body.spec },
+          ],
+          contentType: 'application/json-patch+json',
+          signal: this.requestSignal(),
+        });
+      }
+      return 'written';
     } catch (err) {
-      // Another candidate wrote first: a stale resourceVersion, or a create that lost the race.
-      if (isConflict(err) || isAlreadyExists(err)) return false;
+      // Another wrote first: a resourceVersion that moved (the test fails), a create that lost.
+      if (isConflict(err) || isInvalid(err) || isAlreadyExists(err)) return 'raced';
+      if (isNotFound(err)) return 'gone';
       throw err;
     }
   }

@@ -123,6 +123,8 @@ export interface OperatorConfig extends Partial<Omit<OperatorSettings, 'kubeconf
   certificates?: Partial<CertificateSettings>;
   /** Per-key retry backoff of the controller. */
   backoff?: { baseDelayMs: number; maxDelayMs: number };
+  /** How long a deleting policy's failing cleanup is retried before its finalizer goes anyway (5 min). */
+  cleanupTimeoutMs?: number;
   registry?: Registry;
   /** Process metrics (CPU, memory, event loop) in the registry; default true. */
   processMetrics?: boolean;

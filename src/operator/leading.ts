@@ -93,6 +93,7 @@ export function leaderJobs(
         admissionCheck: c.admissionCheck,
         ...(c.policySelector ? { policySelector: c.policySelector } : {}),
         ...(c.backoff ? { backoff: c.backoff } : {}),
+        ...(c.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: c.cleanupTimeoutMs } : {}),
         clock: o.now,
       });
       await controller.start();

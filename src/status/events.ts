@@ -16,6 +16,10 @@ export const EventReason = {
   PodsRefused: 'PodsRefused',
   /** A namespace that refused the policy's pods admits them again. */
   PodsAdmitted: 'PodsAdmitted',
+  /** A deleting policy's cleanup failed (retried with backoff until the cleanup timeout). */
+  CleanupFailed: 'CleanupFailed',
+  /** The cleanup timeout passed: the finalizer was removed with what could not be undone left behind. */
+  CleanupAbandoned: 'CleanupAbandoned',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

@@ -45,6 +45,8 @@ export interface PolicyReconcilerSetup {
   events: EventRecorder;
   /** Only some policies are ours (a label selector): leave what others' policies left alone. */
   sharded?: boolean;
+  /** How long a deleting policy's failing cleanup is retried before its finalizer goes anyway. */
+  cleanupTimeoutMs?: number;
   clock: () => Date;
   /** How often a rollout in progress looks at its workloads again (default 2 s). */
   rolloutPollMs?: number;
@@ -92,6 +94,7 @@ export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconcil
     certificate: o.certificate,
     events: o.events,
     ...(o.sharded !== undefined ? { sharded: o.sharded } : {}),
+    ...(o.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: o.cleanupTimeoutMs } : {}),
     clock: o.clock,
   });
 }

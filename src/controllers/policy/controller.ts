@@ -59,6 +59,8 @@ export interface ControllerOptions {
    * scale-up land in one reconcile and one status write.
    */
   podEventDelayMs?: number;
+  /** How long a deleting policy's failing cleanup is retried before its finalizer goes anyway (5 min). */
+  cleanupTimeoutMs?: number;
   clock?: () => Date;
   /**
    * Dry-run a representative injected pod in every governed namespace (PodsAdmissible); needs
@@ -136,6 +138,7 @@ export class Controller {
       ...(o.certManager ? { certManager: o.certManager } : {}),
       events: o.events,
       sharded: o.policySelector !== undefined,
+      ...(o.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: o.cleanupTimeoutMs } : {}),
       clock,
       ...(this.admission ? { admission: this.admission } : {}),
     });

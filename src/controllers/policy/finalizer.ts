@@ -24,3 +24,22 @@ export async function addFinalizer(kc: KubeConfig, policy: SidecarPolicy): Promi
 
 export const hasFinalizer = (p: SidecarPolicy): boolean =>
   p.metadata?.finalizers?.includes(FINALIZER) ?? false;
+
+/** How long a deleting policy keeps its finalizer while its cleanup fails (default 5 min). */
+export const DEFAULT_CLEANUP_TIMEOUT_MS = 300_000;
+
+/**
+ * A deleting policy whose cleanup failed: keep the finalizer and retry, or let the policy go with
+ * what could not be undone left behind. Deletion must never stick forever on a write the operator
+ * is not allowed to make (RBAC), nor on an object someone else holds; so once `timeoutMs` has passed
+ * since the deletion was asked for, it lets go.
+ */
+export function cleanupVerdict(o: {
+  deletionTimestamp: Date | string | undefined;
+  now: Date;
+  timeoutMs: number;
+}): { giveUp: boolean; leftMs: number } {
+  const since = o.deletionTimestamp ? new Date(o.deletionTimestamp).getTime() : o.now.getTime();
+  const leftMs = since + o.timeoutMs - o.now.getTime();
+  return { giveUp: leftMs <= 0, leftMs: Math.max(0, leftMs) };
+}

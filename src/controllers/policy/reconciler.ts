@@ -43,9 +43,9 @@ import type { PodIndex } from '../pod-index.js';
 import type { Rollout, RolloutOutcome } from '../rollout/rollout.js';
 import type { TemplateCache } from '../template-cache.js';
 import type { CertificateView, SyncOutcome, WebhookConfigurations } from '../webhooks/webhooks.js';
-import { addFinalizer, hasFinalizer } from './finalizer.js';
+import { addFinalizer, cleanupVerdict, DEFAULT_CLEANUP_TIMEOUT_MS, hasFinalizer } from './finalizer.js';
 import type { NamespaceMarks } from './marks.js';
-import { PolicyStatusWriter } from './status-writer.js';
+import { applyPolicyStatus, PolicyStatusWriter } from './status-writer.js';
 
 export interface PolicyReconcilerOptions {
   kc: KubeConfig;
@@ -67,8 +67,13 @@ export interface PolicyReconcilerOptions {
   events: EventRecorder;
   /** Only some policies are ours (a label selector): leave what others' policies left alone. */
   sharded?: boolean;
+  /** How long a deleting policy's failing cleanup is retried before its finalizer goes anyway. */
+  cleanupTimeoutMs?: number;
   clock: () => Date;
 }
+
+/** The Ready reason of a deleting policy whose cleanup fails. */
+const CLEANUP_FAILED = 'CleanupFailed';
 
 const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === undefined;
 
@@ -256,12 +261,39 @@ export class PolicyReconciler {
     );
   }
 
-  /** Deletion: undo everything, then let the policy go. */
+  /**
+   * Deletion: undo everything, then let the policy go. What cannot be undone (a write RBAC forbids,
+   * an API server refusing) is retried with backoff and reported (a Warning Event, Ready=False with
+   * reason CleanupFailed) until the cleanup timeout since the deletion; then the finalizer goes
+   * anyway, with an Event naming what was left behind. A deletion never sticks for good.
+   */
   private async finalize(policy: SidecarPolicy, log: Logger): Promise<ReconcileResult> {
     if (!hasFinalizer(policy)) return {};
     const name = policy.metadata?.name ?? '';
     this.forget(name);
-    await this.cleanup(name);
+    const failures = await this.cleanup(name);
+    if (failures.length > 0) {
+      const now = this.o.clock();
+      const verdict = cleanupVerdict({
+        deletionTimestamp: policy.metadata?.deletionTimestamp as Date | string | undefined,
+        now,
+        timeoutMs: this.o.cleanupTimeoutMs ?? DEFAULT_CLEANUP_TIMEOUT_MS,
+      });
+      const what = failures.map(conditionMessage).join('; ');
+      if (!verdict.giveUp) {
+        const message = `cleanup failed, retrying; the finalizer goes anyway in ${Math.ceil(verdict.leftMs / 1000)} s: ${what}`;
+        this.recordOn(policy, 'Warning', EventReason.CleanupFailed, `cleanup failed, retrying: ${what}`);
+        await this.reportCleanupFailure(policy, message, now, log);
+        throw new ReconcileError(failures);
+      }
+      log.error({ failures: what }, 'cleanup timed out: finalizer removed, leftovers remain');
+      this.recordOn(
+        policy,
+        'Warning',
+        EventReason.CleanupAbandoned,
+        `finalizer removed after the cleanup timeout; left behind: ${what}`,
+      );
+    }
     let removed: boolean;
     try {
       removed = await removeFinalizer(this.o.kc, name, { seen: policy });
@@ -269,8 +301,30 @@ export class PolicyReconciler {
       throw new ReconcileError([stepFailure('finalizer', policyRef(name), err)]);
     }
     // Not removed: a reconcile before this one did, and the cache had not caught up.
-    if (removed) log.info('policy cleaned up');
+    if (removed && failures.length === 0) log.info('policy cleaned up');
     return {};
+  }
+
+  /** Ready=False, reason CleanupFailed, on the deleting policy (best effort: the Event is the record). */
+  private async reportCleanupFailure(
+    policy: SidecarPolicy,
+    message: string,
+    now: Date,
+    log: Logger,
+  ): Promise<void> {
+    const ready = policy.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.reason === CLEANUP_FAILED && ready.status === 'False') return;
+    const conditions = setConditions(
+      policy.status?.conditions ?? [],
+      [{ type: 'Ready', status: 'False', reason: CLEANUP_FAILED, message }],
+      policy.metadata?.generation,
+      now,
+    );
+    try {
+      await applyPolicyStatus(this.o.kc, policy.metadata?.name ?? '', { ...policy.status, conditions });
+    } catch (err) {
+      log.debug({ err }, 'cleanup failure not written to the status');
+    }
   }
 
   private forget(name: string): void {
@@ -297,21 +351,29 @@ export class PolicyReconciler {
       this.o.configMap.has(name) ||
       this.o.namespaces.list().some((ns) => ns.metadata?.labels?.[POLICY_LABEL] === name);
     if (!leftovers) return {};
-    await this.cleanup(name);
+    const failures = await this.cleanup(name);
+    if (failures.length > 0) throw new ReconcileError(failures);
     log.info('leftovers of a deleted policy removed');
     return {};
   }
 
-  /** Undoes what the policy implies; every step is tried, the failures are raised together. */
-  private async cleanup(name: string): Promise<void> {
+  /**
+   * Undoes what the policy implies; every step is tried, the failures are returned together. A
+   * namespace being deleted keeps no mark worth removing: a failure to unmark it is not one.
+   */
+  private async cleanup(name: string): Promise<StepFailure[]> {
     const policies = this.livePolicies().filter((p) => p.metadata?.name !== name);
     const failures: StepFailure[] = [];
     await step(failures, 'cleanup', webhookRef(name), () => this.o.webhooks.delete(name));
     await step(failures, 'cleanup', configMapRef(this.o.operatorNamespace, name), () =>
       this.o.configMap.delete(name),
     );
-    const marks = await this.o.marks.sync(this.o.namespaces.list(), this.resolve(policies), name);
-    failures.push(...marks.failures);
-    if (failures.length > 0) throw new ReconcileError(failures);
+    const namespaces = this.o.namespaces.list();
+    const marks = await this.o.marks.sync(namespaces, this.resolve(policies), name);
+    const terminating = new Set(
+      namespaces.filter((ns) => ns.metadata?.deletionTimestamp).map((ns) => ns.metadata?.name),
+    );
+    failures.push(...marks.failures.filter((f) => !terminating.has(f.object.name)));
+    return failures;
   }
 }
