@@ -47,5 +47,7 @@ export const Reason = {
   RolloutInProgress: 'RolloutInProgress',
   /** RolloutComplete, strategy Restart: every workload that can be restarted runs the revision; others remain. */
   NotRestartable: 'NotRestartable',
+  /** RolloutComplete, strategy Restart, stale pods: this installation does not let the operator restart workloads. */
+  RolloutNotPermitted: 'RolloutNotPermitted',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

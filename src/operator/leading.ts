@@ -90,6 +90,7 @@ export function leaderJobs(
         ...(certManager ? { certManager } : { onWebhookChange: () => certs.poke(100) }),
         resyncPeriodMs: c.resyncPeriodMs,
         workers: c.workers,
+        rolloutRestart: c.rolloutRestart,
         ...(c.policySelector ? { policySelector: c.policySelector } : {}),
         ...(c.backoff ? { backoff: c.backoff } : {}),
         clock: o.now,

@@ -44,6 +44,8 @@ export interface PolicyReconcilerSetup {
   clock: () => Date;
   /** How often a rollout in progress looks at its workloads again (default 2 s). */
   rolloutPollMs?: number;
+  /** The operator may restart workloads (rollout strategy Restart); default true. */
+  rolloutRestart?: boolean;
 }
 
 /** The policy reconciler with a writer for each concern, all reading the same caches. */
@@ -80,6 +82,7 @@ export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconcil
       clock: o.clock,
       servedRevision: (name) => configMap.servedRevision(name),
       ...(o.rolloutPollMs !== undefined ? { pollMs: o.rolloutPollMs } : {}),
+      ...(o.rolloutRestart !== undefined ? { restartAllowed: o.rolloutRestart } : {}),
     }),
     certificate: o.certificate,
     events: o.events,

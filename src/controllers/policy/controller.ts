@@ -52,6 +52,8 @@ export interface ControllerOptions {
    * scale-up land in one reconcile and one status write.
    */
   podEventDelayMs?: number;
+  /** The operator may restart workloads for rollout strategy Restart (default true). */
+  rolloutRestart?: boolean;
   clock?: () => Date;
 }
 
@@ -103,6 +105,7 @@ export class Controller {
       ...(o.certManager ? { certManager: o.certManager } : {}),
       events: o.events,
       sharded: o.policySelector !== undefined,
+      ...(o.rolloutRestart !== undefined ? { rolloutRestart: o.rolloutRestart } : {}),
       clock: o.clock ?? (() => new Date()),
     });
     this.loop = new ReconcileLoop({
