@@ -45,6 +45,8 @@ const NOT_OPERATOR_SETTINGS = [
   /^tolerations$/,
   /^priorityClassName$/,
   /^metrics\./,
+  // Renders a NetworkPolicy.
+  /^networkPolicy\./,
   /^uninstall\./,
   /^test\./,
   // Renders a ValidatingAdmissionPolicy; nothing the operator reads.
