@@ -397,14 +397,12 @@ describe('release', () => {
           'mutatingwebhookconfigurations.admissionregistration.k8s.io',
         ]),
         // reconcile: namespace marks, pod counts, events
-        ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'namespaces']),
+        ...['list', 'watch', 'patch'].map((v) => [v, 'namespaces']),
         ['list', 'pods', '--all-namespaces'],
         ['watch', 'pods', '--all-namespaces'],
-        // rollout (strategy Restart): owners of stale pods, restarted by a pod-template annotation
-        ['get', 'replicasets.apps', '-n', 'bookinfo'],
-        ...['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
-          ['get', 'patch'].map((v) => [v, `${r}.apps`, '-n', 'bookinfo']),
-        ),
+        // /metrics (metrics.auth=kubernetes): the scraper's token reviewed by the API server
+        ['create', 'tokenreviews.authentication.k8s.io'],
+        ['create', 'subjectaccessreviews.authorization.k8s.io'],
         // events: the leader's on policies (in default), the webhook's on pods' owners anywhere,
         // patched to bump an aggregated Event's count
         ...['create', 'patch'].flatMap((v) => [
@@ -413,7 +411,7 @@ describe('release', () => {
         ]),
         // own namespace: injector ConfigMap (leader writes, every replica watches), certificate Secret, Lease
         ['create', 'configmaps', '-n', NS],
-        ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'configmaps/sidecar-injector', '-n', NS]),
+        ...['list', 'watch', 'patch'].map((v) => [v, 'configmaps/sidecar-injector', '-n', NS]),
         ['create', 'secrets', '-n', NS],
         ...['get', 'list', 'watch', 'update'].map((v) => [v, 'secrets/sidecar-operator-certs', '-n', NS]),
         ['create', 'leases.coordination.k8s.io', '-n', NS],
@@ -440,7 +438,17 @@ describe('release', () => {
         ['get', 'secrets/sh.helm.release.v1.x.v1', '-n', NS],
         ['update', 'leases.coordination.k8s.io/other', '-n', NS],
         ['delete', 'namespaces'],
+        // Nothing reads one namespace, the ConfigMap or a policy's status by GET, nor PUTs status.
+        ['get', 'namespaces'],
+        ['update', 'sidecarpolicies.sidecar.dev', '--subresource=status'],
         ['create', 'namespaces'],
+        // Rollout restarts only with rollout.enabled (off by default).
+        ...['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
+          ['get', 'patch'].map((v) => [v, `${r}.apps`, '-n', 'bookinfo']),
+        ),
+        ['get', 'replicasets.apps', '-n', 'bookinfo'],
+        // The metrics-reader ClusterRole is for scrapers, not bound to the operator.
+        ['get', '/metrics'],
         ['create', 'deployments.apps', '-n', 'bookinfo'],
         ['delete', 'deployments.apps', '-n', 'bookinfo'],
         ['update', 'statefulsets.apps', '-n', 'bookinfo'],

@@ -99,7 +99,7 @@ describe('/metrics with --metrics-auth=kubernetes', () => {
         body: { spec: { audiences: [], expirationSeconds: 600 } },
       })
     ).status?.token;
-    const ok = await get(port, fresh!);
+    const ok = await get(port, fresh ?? '');
     expect(ok.status).toBe(200);
     expect(ok.body).toContain('sidecar_webhook_ready');
     expect((await get(port, stranger)).status).toBe(403);
