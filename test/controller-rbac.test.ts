@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   CoreV1Api,
   RbacAuthorizationV1Api,
@@ -9,7 +7,6 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { FIELD_MANAGER, POLICY_LABEL, REVISION_ANNOTATION } from '../src/api/index.js';
 import { DEFAULT_SECRET_NAME } from '../src/certs/secret-format.js';
 import { requestJson } from '../src/kube/index.js';
@@ -26,45 +23,16 @@ import {
   startTestOperator,
   waitReady,
 } from './controller-support.js';
-import { envtest, eventually, testNamespace, userKubeConfig } from './support.js';
+import { FULLNAME, holder, renderRoles, type RoleDoc } from './chart-rbac-support.js';
+import { eventually, testNamespace, userKubeConfig } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const CHART = join(ROOT, 'charts', 'sidecar-operator');
 const kc = admin();
 const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 const core = kc.makeApiClient(CoreV1Api);
 const id = shortId();
 const user = `ctl-limited-${id}`;
 const policy = `ctl-${id}-rbac`;
-const RELEASE = 'rbac';
-const FULLNAME = `${RELEASE}-sidecar-operator`;
-
-interface RoleDoc {
-  kind: string;
-  metadata: { name: string };
-  rules?: V1PolicyRule[];
-}
-
-/** The chart's Roles and ClusterRoles, rendered by the real `helm template`. */
-async function renderRoles(namespace: string, set: string[] = []): Promise<RoleDoc[]> {
-  const { stdout } = await promisify(execFile)(
-    envtest().binaries.helm,
-    ['template', RELEASE, CHART, '--namespace', namespace, ...set.flatMap((s) => ['--set', s])],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  return parseAllDocuments(stdout)
-    .map((d) => d.toJS() as RoleDoc | null)
-    .filter((d): d is RoleDoc => d?.kind === 'ClusterRole' || d?.kind === 'Role');
-}
-
-/** Whose role a rendered role is, from its name. */
-function holder(r: RoleDoc, namespace: string): string {
-  const n = r.metadata.name;
-  if (n === `${FULLNAME}-${namespace}-metrics-reader`) return 'scraper';
-  if (n === `${FULLNAME}-uninstall` || n === `${FULLNAME}-uninstall-${namespace}`) return 'uninstall hook';
-  if (n === FULLNAME || n === `${FULLNAME}-${namespace}`) return 'operator';
-  throw new Error(`a ${r.kind} the test does not know: ${n}`);
-}
 
 /** One granted permission per line: `<holder> <Kind> <group>/<resource>[/<name>] <verb>`. */
 function grants(roles: RoleDoc[], namespace: string): string[] {
@@ -221,6 +189,7 @@ const VALUE_SETS: Record<string, string[]> = {
   'metrics open': ['metrics.auth=none'],
   'cert-manager': ['certificates.source=cert-manager'],
   'one replica, no election': ['replicaCount=1', 'leaderElection.enabled=false'],
+  'pods not counted': ['podCounting.enabled=false'],
 };
 
 describe('every permission the chart grants, and the code that needs it', () => {
@@ -247,7 +216,7 @@ describe('every permission the chart grants, and the code that needs it', () => 
     }
   });
 
-  it('grants restarts only with rollout.enabled, token reviews only with metrics.auth=kubernetes', () => {
+  it('grants restarts only with rollout.enabled, token reviews only with metrics.auth=kubernetes, pods only when counted', () => {
     const apps = (g: string[]) => g.filter((x) => / apps\//.test(x) && x.startsWith('operator'));
     expect(apps(rendered.defaults!)).toEqual([]);
     expect(apps(rendered['rollout on']!)).toHaveLength(7);

@@ -49,5 +49,7 @@ export const Reason = {
   NotRestartable: 'NotRestartable',
   /** RolloutComplete, strategy Restart, stale pods: this installation does not let the operator restart workloads. */
   RolloutNotPermitted: 'RolloutNotPermitted',
+  /** RolloutComplete Unknown: this installation does not count pods (no `list pods`). */
+  PodsNotCounted: 'PodsNotCounted',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -47,6 +47,11 @@ export interface OperatorSettings {
    * Deployments, StatefulSets and DaemonSets). Off: such policies say why they cannot roll out.
    */
   rolloutRestart: boolean;
+  /**
+   * Count injected, outdated and uninjected pods from a metadata-only watch of every pod (the
+   * operator needs `list` and `watch` on pods). Off: counts unknown, no rollout.
+   */
+  podCounts: boolean;
   leaderElect: boolean;
   leaseName: string;
   /** Leader election identity (default: host name + random suffix). */
@@ -104,6 +109,7 @@ export const DEFAULTS: Readonly<Omit<OperatorSettings, Optional>> = {
   webhookPort: 9443,
   metricsAuth: 'kubernetes',
   rolloutRestart: false,
+  podCounts: true,
   leaderElect: true,
   leaseName: 'sidecar-operator-leader',
   leaseDurationMs: 15_000,
@@ -223,6 +229,13 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     kind: 'bool',
     arg: 'bool',
     description: 'restart workloads for policies with rollout strategy Restart (needs patch on workloads)',
+  },
+  'pod-counts': {
+    setting: 'podCounts',
+    kind: 'bool',
+    arg: 'bool',
+    description:
+      'count pods per policy from a metadata-only watch of every pod (needs list and watch on pods)',
   },
   'leader-elect': {
     setting: 'leaderElect',
@@ -361,6 +374,7 @@ export const CHART_VALUES: Readonly<Record<string, string>> = {
   'webhook.probePort': 'metrics-port',
   'metrics.auth': 'metrics-auth',
   'rollout.enabled': 'rollout-restart',
+  'podCounting.enabled': 'pod-counts',
   'certificates.source': 'cert-source',
   'certificates.secretName': 'cert-secret',
   'certificates.caLifetime': 'ca-lifetime',

@@ -91,6 +91,7 @@ export function leaderJobs(
         resyncPeriodMs: c.resyncPeriodMs,
         workers: c.workers,
         rolloutRestart: c.rolloutRestart,
+        countPods: c.podCounts,
         ...(c.policySelector ? { policySelector: c.policySelector } : {}),
         ...(c.backoff ? { backoff: c.backoff } : {}),
         clock: o.now,

@@ -31,6 +31,8 @@ export interface PolicyReconcilerSetup {
   caches: PolicyCaches;
   /** Every pod's metadata (counts, rollout). */
   pods: PodIndex;
+  /** False: pods are not counted (no `list pods`); counts unknown, no rollout. Default true. */
+  countPods?: boolean;
   operatorNamespace: string;
   target: WebhookTarget;
   /** What the API server supports, and the init image for policies that name none. */
@@ -63,6 +65,7 @@ export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconcil
     policies: o.caches.policies,
     namespaces: o.caches.namespaces,
     pods: o.pods,
+    ...(o.countPods !== undefined ? { countPods: o.countPods } : {}),
     operatorNamespace: o.operatorNamespace,
     templates,
     configMap,

@@ -54,6 +54,8 @@ export interface ControllerOptions {
   podEventDelayMs?: number;
   /** The operator may restart workloads for rollout strategy Restart (default true). */
   rolloutRestart?: boolean;
+  /** Count pods from a metadata-only watch of every pod (needs `list`, `watch` pods); default true. */
+  countPods?: boolean;
   clock?: () => Date;
 }
 
@@ -92,7 +94,9 @@ export class Controller {
       log,
     }));
     const pods = new PodIndex(o.kc, log);
-    this.informers.push(this.policies, namespaces, configMap, webhooks, pods.informer);
+    this.informers.push(this.policies, namespaces, configMap, webhooks);
+    // Not counting pods: the pod watch never starts, and the index stays empty.
+    if (o.countPods !== false) this.informers.push(pods.informer);
     this.reconciler = createPolicyReconciler({
       kc: o.kc,
       log,
@@ -106,6 +110,7 @@ export class Controller {
       events: o.events,
       sharded: o.policySelector !== undefined,
       ...(o.rolloutRestart !== undefined ? { rolloutRestart: o.rolloutRestart } : {}),
+      ...(o.countPods !== undefined ? { countPods: o.countPods } : {}),
       clock: o.clock ?? (() => new Date()),
     });
     this.loop = new ReconcileLoop({

@@ -4,6 +4,7 @@ import {
   KIND,
   POLICY_LABEL,
   policyPath,
+  Reason,
   type SidecarPolicy,
   type SidecarPolicyStatus,
 } from '../../api/index.js';
@@ -26,6 +27,7 @@ import {
   countPods,
   EventReason,
   policyConditions,
+  ROLLOUT_CONDITION,
   setConditions,
   summarizeReady,
   type ConditionInput,
@@ -50,6 +52,11 @@ export interface PolicyReconcilerOptions {
   namespaces: Cache<V1Namespace>;
   /** Every pod's metadata (counts, rollout). */
   pods: PodIndex;
+  /**
+   * False: the installation does not let the operator list pods. Counts are unknown (absent from
+   * status), RolloutComplete is Unknown, and no rollout runs. Default true.
+   */
+  countPods?: boolean;
   operatorNamespace: string;
   templates: TemplateCache;
   /** The writers of the other concerns, each converging its own objects. */
@@ -63,6 +70,16 @@ export interface PolicyReconcilerOptions {
   sharded?: boolean;
   clock: () => Date;
 }
+
+/** Pod counting off (`--pod-counts=false`): what status says instead of counts. */
+export const PODS_NOT_COUNTED: ConditionInput = {
+  type: ROLLOUT_CONDITION,
+  status: 'Unknown',
+  reason: Reason.PodsNotCounted,
+  message:
+    'pods are not counted in this installation (chart value podCounting.enabled=false, flag --pod-counts=false): ' +
+    'injected, outdated and uninjected pods are unknown, and rollout strategy Restart cannot find the workloads to restart',
+};
 
 const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === undefined;
 
@@ -167,9 +184,13 @@ export class PolicyReconciler {
       revision: compiled.template?.revision ?? policy.status?.revision,
       namespaces: governed.length,
       governedNamespaces: governed.slice(0, 100),
-      injectedPods: pods.counts.injected,
-      outdatedPods: pods.counts.outdated,
-      uninjectedPods: pods.counts.uninjected,
+      ...(pods.counts
+        ? {
+            injectedPods: pods.counts.injected,
+            outdatedPods: pods.counts.outdated,
+            uninjectedPods: pods.counts.uninjected,
+          }
+        : {}),
       ...pods.rollout?.status,
       conditions: setConditions(
         policy.status?.conditions ?? [],
@@ -192,13 +213,15 @@ export class PolicyReconciler {
     governed: readonly string[],
     failures: StepFailure[],
   ): Promise<{
-    counts: PodCounts;
+    /** Undefined: pods are not counted in this installation. */
+    counts?: PodCounts;
     rollout?: RolloutOutcome;
     conditions: ConditionInput[];
     result: ReconcileResult;
   }> {
     if (revision === undefined)
       return { counts: { injected: 0, outdated: 0, uninjected: 0 }, conditions: [], result: {} };
+    if (this.o.countPods === false) return { conditions: [PODS_NOT_COUNTED], result: {} };
     const counts = countPods(this.o.pods.inNamespaces(governed), revision, policy.spec.selector.podSelector);
     const rollout = await this.o.rollout.reconcile(policy, revision, governed, counts.outdated);
     failures.push(...rollout.failures);
