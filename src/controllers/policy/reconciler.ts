@@ -81,6 +81,10 @@ export const PODS_NOT_COUNTED: ConditionInput = {
     'injected, outdated and uninjected pods are unknown, and rollout strategy Restart cannot find the workloads to restart',
 };
 
+/** The three counts in status, or none of them when pods are not counted. */
+const countsStatus = (c: PodCounts | undefined): SidecarPolicyStatus =>
+  c ? { injectedPods: c.injected, outdatedPods: c.outdated, uninjectedPods: c.uninjected } : {};
+
 const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === undefined;
 
 const policyRef = (name: string): ObjectRef => ({ kind: KIND, name });
@@ -184,13 +188,7 @@ export class PolicyReconciler {
       revision: compiled.template?.revision ?? policy.status?.revision,
       namespaces: governed.length,
       governedNamespaces: governed.slice(0, 100),
-      ...(pods.counts
-        ? {
-            injectedPods: pods.counts.injected,
-            outdatedPods: pods.counts.outdated,
-            uninjectedPods: pods.counts.uninjected,
-          }
-        : {}),
+      ...countsStatus(pods.counts),
       ...pods.rollout?.status,
       conditions: setConditions(
         policy.status?.conditions ?? [],
