@@ -309,15 +309,22 @@ describe('release', () => {
     expect(expected.map((d) => d.kind).sort()).toEqual(
       [
         'ClusterRole',
+        // For scrapers of /metrics (metrics.auth=kubernetes), bound to nobody by default.
+        'ClusterRole',
         'ClusterRoleBinding',
         'Deployment',
+        // No webhook.clientAuth: only the control plane may reach the webhook port.
+        'NetworkPolicy',
         'PodDisruptionBudget',
         'Role',
         'RoleBinding',
         'Service',
         'ServiceAccount',
-        // The policy guard: the API server has ValidatingAdmissionPolicy (Kubernetes 1.30+).
+        // The policy guard and the operator guard: the API server has ValidatingAdmissionPolicy
+        // (Kubernetes 1.30+).
         'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
         'ValidatingAdmissionPolicyBinding',
       ].sort(),
     );
