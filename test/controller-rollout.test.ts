@@ -30,7 +30,7 @@ cleanupWebhooksAfterAll(kc, () => [name]);
 
 beforeAll(async () => {
   const opNs = await testNamespace('rollout-op');
-  operator = await startTestOperator(opNs, id, { leaderElect: false });
+  operator = await startTestOperator(opNs, id, { leaderElect: false, rolloutRestart: true });
 });
 
 afterAll(async () => {

@@ -315,15 +315,22 @@ describe('release', () => {
     expect(expected.map((d) => d.kind).sort()).toEqual(
       [
         'ClusterRole',
+        // For scrapers of /metrics (metrics.auth=kubernetes), bound to nobody by default.
+        'ClusterRole',
         'ClusterRoleBinding',
         'Deployment',
+        // No webhook.clientAuth: only the control plane may reach the webhook port.
+        'NetworkPolicy',
         'PodDisruptionBudget',
         'Role',
         'RoleBinding',
         'Service',
         'ServiceAccount',
-        // The policy guard: the API server has ValidatingAdmissionPolicy (Kubernetes 1.30+).
+        // The policy guard and the operator guard: the API server has ValidatingAdmissionPolicy
+        // (Kubernetes 1.30+).
         'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
         'ValidatingAdmissionPolicyBinding',
         // The admission check's guard: the operator's pod creates are dry runs only.
         'ValidatingAdmissionPolicy',
@@ -406,17 +413,15 @@ describe('release', () => {
           'mutatingwebhookconfigurations.admissionregistration.k8s.io',
         ]),
         // reconcile: namespace marks, pod counts, events
-        ...['get', 'list', 'watch', 'patch'].map((v) => [v, 'namespaces']),
+        ...['list', 'watch', 'patch'].map((v) => [v, 'namespaces']),
         ['list', 'pods', '--all-namespaces'],
         ['watch', 'pods', '--all-namespaces'],
         // admission check: a representative injected pod created with dryRun=All (a guard
         // refuses the operator any create that is not a dry run)
         ['create', 'pods', '-n', 'bookinfo'],
-        // rollout (strategy Restart): owners of stale pods, restarted by a pod-template annotation
-        ['get', 'replicasets.apps', '-n', 'bookinfo'],
-        ...['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
-          ['get', 'patch'].map((v) => [v, `${r}.apps`, '-n', 'bookinfo']),
-        ),
+        // /metrics (metrics.auth=kubernetes): the scraper's token reviewed by the API server
+        ['create', 'tokenreviews.authentication.k8s.io'],
+        ['create', 'subjectaccessreviews.authorization.k8s.io'],
         // events: the leader's on policies (in default), the webhook's on pods' owners anywhere,
         // patched to bump an aggregated Event's count
         ...['create', 'patch'].flatMap((v) => [
@@ -429,7 +434,7 @@ describe('release', () => {
         ['create', 'secrets', '-n', NS],
         ...['get', 'list', 'watch', 'update'].map((v) => [v, 'secrets/sidecar-operator-certs', '-n', NS]),
         ['create', 'leases.coordination.k8s.io', '-n', NS],
-        ...['get', 'update'].map((v) => [v, 'leases.coordination.k8s.io/sidecar-operator-leader', '-n', NS]),
+        ...['get', 'patch'].map((v) => [v, 'leases.coordination.k8s.io/sidecar-operator-leader', '-n', NS]),
       ].map((a) => [a.join(' '), a]),
     )('may %s', async (_, args) => {
       expect(await canI(args)).toBe(true);
@@ -448,9 +453,21 @@ describe('release', () => {
         // In its own namespace only its own objects, by name: not Helm's release Secrets.
         ['list', 'secrets', '-n', NS],
         ['get', 'secrets/sh.helm.release.v1.x.v1', '-n', NS],
-        ['update', 'leases.coordination.k8s.io/other', '-n', NS],
+        ['patch', 'leases.coordination.k8s.io/other', '-n', NS],
+        // Taken, renewed and released by JSON Patch only: a PUT could re-create a deleted Lease.
+        ['update', 'leases.coordination.k8s.io/sidecar-operator-leader', '-n', NS],
         ['delete', 'namespaces'],
+        // Nothing reads one namespace, the ConfigMap or a policy's status by GET, nor PUTs status.
+        ['get', 'namespaces'],
+        ['update', 'sidecarpolicies.sidecar.dev', '--subresource=status'],
         ['create', 'namespaces'],
+        // Rollout restarts only with rollout.enabled (off by default).
+        ...['deployments', 'statefulsets', 'daemonsets'].flatMap((r) =>
+          ['get', 'patch'].map((v) => [v, `${r}.apps`, '-n', 'bookinfo']),
+        ),
+        ['get', 'replicasets.apps', '-n', 'bookinfo'],
+        // The metrics-reader ClusterRole is for scrapers, not bound to the operator.
+        ['get', '/metrics'],
         ['create', 'deployments.apps', '-n', 'bookinfo'],
         ['delete', 'deployments.apps', '-n', 'bookinfo'],
         ['update', 'statefulsets.apps', '-n', 'bookinfo'],

@@ -64,5 +64,9 @@ export const Reason = {
   AdmissionCheckFailed: 'AdmissionCheckFailed',
   /** PodsAdmissible: the check is turned off (`--admission-check=false`). */
   AdmissionCheckDisabled: 'AdmissionCheckDisabled',
+  /** RolloutComplete, strategy Restart, stale pods: this installation does not let the operator restart workloads. */
+  RolloutNotPermitted: 'RolloutNotPermitted',
+  /** RolloutComplete Unknown: this installation does not count pods (no `list pods`). */
+  PodsNotCounted: 'PodsNotCounted',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

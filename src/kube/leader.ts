@@ -284,7 +284,16 @@ export class LeaderElector {
       const now = new Date(this.now());
       const body = this.body(lease, false, now);
       body.spec = { ...body.spec, holderIdentity: '', leaseDurationSeconds: 1 };
-      await requestJson(this.o.kc, { method: 'PUT', path: this.path, body });
+      // The same JSON Patch as a renewal: only the Lease as read is released, and RBAC needs only patch.
+      await requestJson(this.o.kc, {
+        method: 'PATCH',
+        path: this.path,
+        body: [
+          { op: 'test', path: '/metadata/resourceVersion', value: lease.metadata?.resourceVersion ?? '' },
+          { op: 'replace', path: '/spec', value: body.spec },
+        ],
+        contentType: 'application/json-patch+json',
+      });
       this.o.log.info({ lease: this.o.name }, 'lease released');
     } catch (err) {
       this.o.log.warn({ err }, 'lease not released');

@@ -14,6 +14,8 @@ export const DEFAULT_INIT_IMAGE = `ghcr.io/sidecar-operator/sidecar-operator:v${
 
 export type CertSource = 'self' | 'operator' | 'cert-manager';
 export type LogFormat = 'json' | 'text';
+/** Who may read /metrics: `kubernetes` (a bearer token allowed `get` on /metrics) or anyone (`none`). */
+export type MetricsAuth = 'kubernetes' | 'none';
 
 /**
  * Every setting of a running operator, one typed object. The `run` flags, their environment
@@ -34,6 +36,22 @@ export interface OperatorSettings {
   webhookPort: number;
   /** Plain-HTTP port for /metrics, /healthz, /readyz; undefined = served on the webhook port only. */
   metricsPort?: number;
+  /**
+   * `kubernetes`: /metrics answers only a bearer token the API server authenticates (TokenReview)
+   * and allows `get` on the non-resource URL /metrics (SubjectAccessReview), as kube-rbac-proxy
+   * does. `none`: anyone who reaches a port reads it.
+   */
+  metricsAuth: MetricsAuth;
+  /**
+   * Restart workloads for policies with rollout strategy Restart (the operator may patch
+   * Deployments, StatefulSets and DaemonSets). Off: such policies say why they cannot roll out.
+   */
+  rolloutRestart: boolean;
+  /**
+   * Count injected, outdated and uninjected pods from a metadata-only watch of every pod (the
+   * operator needs `list` and `watch` on pods). Off: counts unknown, no rollout.
+   */
+  podCounts: boolean;
   leaderElect: boolean;
   leaseName: string;
   /** Leader election identity (default: host name + random suffix). */
@@ -94,6 +112,9 @@ type Optional = {
 export const DEFAULTS: Readonly<Omit<OperatorSettings, Optional>> = {
   namespace: 'sidecar-system',
   webhookPort: 9443,
+  metricsAuth: 'kubernetes',
+  rolloutRestart: false,
+  podCounts: true,
   leaderElect: true,
   leaseName: 'sidecar-operator-leader',
   leaseDurationMs: 15_000,
@@ -202,6 +223,27 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     kind: 'port',
     arg: 'port',
     description: 'also serve /metrics and probes over plain HTTP on this port',
+  },
+  'metrics-auth': {
+    setting: 'metricsAuth',
+    kind: 'choice',
+    arg: 'mode',
+    description:
+      'who may read /metrics: kubernetes (a bearer token allowed get on /metrics, by TokenReview and SubjectAccessReview) or none (anyone)',
+    choices: ['kubernetes', 'none'],
+  },
+  'rollout-restart': {
+    setting: 'rolloutRestart',
+    kind: 'bool',
+    arg: 'bool',
+    description: 'restart workloads for policies with rollout strategy Restart (needs patch on workloads)',
+  },
+  'pod-counts': {
+    setting: 'podCounts',
+    kind: 'bool',
+    arg: 'bool',
+    description:
+      'count pods per policy from a metadata-only watch of every pod (needs list and watch on pods)',
   },
   'leader-elect': {
     setting: 'leaderElect',
@@ -345,6 +387,9 @@ export const CHART_VALUES: Readonly<Record<string, string>> = {
   'webhook.admissionEvents': 'admission-events',
   'webhook.admissionEventsUnauthenticated': 'admission-events-unauthenticated',
   'webhook.probePort': 'metrics-port',
+  'metrics.auth': 'metrics-auth',
+  'rollout.enabled': 'rollout-restart',
+  'podCounting.enabled': 'pod-counts',
   'certificates.source': 'cert-source',
   'certificates.secretName': 'cert-secret',
   'certificates.caLifetime': 'ca-lifetime',

@@ -91,6 +91,8 @@ export function leaderJobs(
         resyncPeriodMs: c.resyncPeriodMs,
         workers: c.workers,
         admissionCheck: c.admissionCheck,
+        rolloutRestart: c.rolloutRestart,
+        countPods: c.podCounts,
         ...(c.policySelector ? { policySelector: c.policySelector } : {}),
         ...(c.backoff ? { backoff: c.backoff } : {}),
         ...(c.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: c.cleanupTimeoutMs } : {}),

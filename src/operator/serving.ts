@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { ServingMaterial } from '../certs/secret-format.js';
 import {
   createAdmissionEventRecorder,
+  kubernetesMetricsAuthorizer,
   WebhookServer,
   type WebhookServerOptions,
   watchInjectorTemplates,
@@ -57,6 +58,9 @@ export async function startServing(
     ...(c.webhookHost ? { host: c.webhookHost } : {}),
     ...(c.metricsPort !== undefined ? { probePort: c.metricsPort } : {}),
     ...(admissionEvents ? { events: admissionEvents } : {}),
+    ...(c.metricsAuth === 'kubernetes'
+      ? { metricsAuthorizer: kubernetesMetricsAuthorizer(kc, { log }) }
+      : {}),
     ...(await callerOptions(c)),
   });
   let material: ServingMaterial | undefined;

@@ -49,6 +49,13 @@ export {
 } from './event-recorder.js';
 export { DURATION_BUCKETS } from './metrics.js';
 export {
+  kubernetesMetricsAuthorizer,
+  METRICS_PATH,
+  type KubernetesMetricsAuthOptions,
+  type MetricsAuthorizer,
+  type MetricsVerdict,
+} from './metrics-auth.js';
+export {
   MAX_ANNOTATIONS_SIZE,
   MAX_KEY_LENGTH,
   MAX_LABEL_VALUE_LENGTH,

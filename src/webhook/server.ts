@@ -15,6 +15,7 @@ import { isJsonContentType, readBody } from './body.js';
 import { decodeAdmissionReview, encodeAdmissionReview, type AdmissionRequest } from './codec.js';
 import { handleAdmission, type AdmissionOutcome } from './handler.js';
 import { closeSilentConnections, Gate } from './limits.js';
+import type { MetricsAuthorizer } from './metrics-auth.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { checkedTlsOptions, tlsOptions, type MinTLSVersion, type ServingCertificate } from './tls.js';
 
@@ -83,6 +84,11 @@ export interface WebhookServerOptions {
    * namespace, about any object, with the owner references they choose.
    */
   unauthenticatedEvents?: boolean;
+  /**
+   * Who may read /metrics, on either port (`kubernetesMetricsAuthorizer`: a bearer token the API
+   * server authenticates and allows `get` on /metrics). Unset: anyone who reaches a port.
+   */
+  metricsAuthorizer?: MetricsAuthorizer;
 }
 
 type Listener = Server | HttpsServer;
@@ -218,7 +224,7 @@ export class WebhookServer {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return this.send(res, 200, 'ok\n');
     if (path === '/readyz') return this.ready(res);
-    if (path === '/metrics') return void this.serveMetrics(res);
+    if (path === '/metrics') return void this.serveMetrics(req, res);
     if (secure && path.startsWith(INJECT_PATH_PREFIX)) {
       const started = process.hrtime.bigint();
       const leave = this.reviews.enter();
@@ -257,7 +263,15 @@ export class WebhookServer {
     this.send(res, 503, `not ready: ${missing.join(', ')}\n`);
   }
 
-  private async serveMetrics(res: ServerResponse): Promise<void> {
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const authorize = this.opts.metricsAuthorizer;
+    if (authorize) {
+      const verdict = await authorize(req.headers.authorization);
+      if (!verdict.allowed) {
+        if (verdict.status === 401) res.setHeader('www-authenticate', 'Bearer');
+        return this.send(res, verdict.status, `${verdict.reason}\n`);
+      }
+    }
     try {
       const text = await this.opts.registry.metrics();
       this.send(res, 200, text, this.opts.registry.contentType);

@@ -200,7 +200,8 @@ describe('on a real node', () => {
     // The API server presents a client certificate to webhooks behind a Service (its
     // admission-control kubeconfig); the chart is given that certificate's CA.
     const t0 = Date.now();
-    const r = await installChart(c, RELEASE, OP_NS);
+    // rollout.enabled: a test below edits a policy with rollout strategy Restart.
+    const r = await installChart(c, RELEASE, OP_NS, '--set', 'rollout.enabled=true');
     expect(r.code, r.stderr).toBe(0);
     console.log(`helm install --wait: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const pods = await waitForPods(

@@ -47,10 +47,13 @@ const NOT_OPERATOR_SETTINGS = [
   /^tolerations$/,
   /^priorityClassName$/,
   /^metrics\./,
+  // Renders a NetworkPolicy.
+  /^networkPolicy\./,
   /^uninstall\./,
   /^test\./,
   // Renders a ValidatingAdmissionPolicy; nothing the operator reads.
   /^policyGuard\./,
+  /^operatorGuard\./,
   // A Secret mounted as the file --webhook-client-ca reads, and the names --webhook-client-names
   // takes, joined: not a value passed as is (helm.test renders both).
   /^webhook\.clientAuth\./,

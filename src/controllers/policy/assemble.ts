@@ -35,6 +35,8 @@ export interface PolicyReconcilerSetup {
   caches: PolicyCaches;
   /** Every pod's metadata (counts, rollout). */
   pods: PodIndex;
+  /** False: pods are not counted (no `list pods`); counts unknown, no rollout. Default true. */
+  countPods?: boolean;
   operatorNamespace: string;
   target: WebhookTarget;
   /** What the API server supports, and the init image for policies that name none. */
@@ -52,6 +54,8 @@ export interface PolicyReconcilerSetup {
   rolloutPollMs?: number;
   /** The admission check (dry runs per governed namespace); undefined: turned off. */
   admission?: AdmissionChecker;
+  /** The operator may restart workloads (rollout strategy Restart); default true. */
+  rolloutRestart?: boolean;
 }
 
 /** The policy reconciler with a writer for each concern, all reading the same caches. */
@@ -70,6 +74,7 @@ export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconcil
     policies: o.caches.policies,
     namespaces: o.caches.namespaces,
     pods: o.pods,
+    ...(o.countPods !== undefined ? { countPods: o.countPods } : {}),
     operatorNamespace: o.operatorNamespace,
     templates,
     configMap,
@@ -89,6 +94,7 @@ export function createPolicyReconciler(o: PolicyReconcilerSetup): PolicyReconcil
       clock: o.clock,
       servedRevision: (name) => configMap.servedRevision(name),
       ...(o.rolloutPollMs !== undefined ? { pollMs: o.rolloutPollMs } : {}),
+      ...(o.rolloutRestart !== undefined ? { restartAllowed: o.rolloutRestart } : {}),
     }),
     ...(o.admission ? { admission: o.admission } : {}),
     certificate: o.certificate,

@@ -61,6 +61,10 @@ export interface ControllerOptions {
   podEventDelayMs?: number;
   /** How long a deleting policy's failing cleanup is retried before its finalizer goes anyway (5 min). */
   cleanupTimeoutMs?: number;
+  /** The operator may restart workloads for rollout strategy Restart (default true). */
+  rolloutRestart?: boolean;
+  /** Count pods from a metadata-only watch of every pod (needs `list`, `watch` pods); default true. */
+  countPods?: boolean;
   clock?: () => Date;
   /**
    * Dry-run a representative injected pod in every governed namespace (PodsAdmissible); needs
@@ -111,7 +115,9 @@ export class Controller {
       log,
     }));
     const pods = new PodIndex(o.kc, log);
-    this.informers.push(this.policies, namespaces, configMap, legacyConfigMap, webhooks, pods.informer);
+    this.informers.push(this.policies, namespaces, configMap, legacyConfigMap, webhooks);
+    // Not counting pods: the pod watch never starts, and the index stays empty.
+    if (o.countPods !== false) this.informers.push(pods.informer);
     const clock = o.clock ?? (() => new Date());
     this.admission =
       o.admissionCheck === false
@@ -141,6 +147,8 @@ export class Controller {
       ...(o.cleanupTimeoutMs !== undefined ? { cleanupTimeoutMs: o.cleanupTimeoutMs } : {}),
       clock,
       ...(this.admission ? { admission: this.admission } : {}),
+      ...(o.rolloutRestart !== undefined ? { rolloutRestart: o.rolloutRestart } : {}),
+      ...(o.countPods !== undefined ? { countPods: o.countPods } : {}),
     });
     this.loop = new ReconcileLoop({
       name: CONTROLLER_NAME,

@@ -4,6 +4,7 @@ import {
   KIND,
   POLICY_LABEL,
   policyPath,
+  Reason,
   type SidecarPolicy,
   type SidecarPolicyStatus,
 } from '../../api/index.js';
@@ -27,6 +28,7 @@ import {
   EventReason,
   podsAdmissibleCondition,
   policyConditions,
+  ROLLOUT_CONDITION,
   setConditions,
   summarizeReady,
   type AdmissionFacts,
@@ -54,6 +56,11 @@ export interface PolicyReconcilerOptions {
   namespaces: Cache<V1Namespace>;
   /** Every pod's metadata (counts, rollout). */
   pods: PodIndex;
+  /**
+   * False: the installation does not let the operator list pods. Counts are unknown (absent from
+   * status), RolloutComplete is Unknown, and no rollout runs. Default true.
+   */
+  countPods?: boolean;
   operatorNamespace: string;
   templates: TemplateCache;
   /** The writers of the other concerns, each converging its own objects. */
@@ -74,6 +81,20 @@ export interface PolicyReconcilerOptions {
 
 /** The Ready reason of a deleting policy whose cleanup fails. */
 const CLEANUP_FAILED = 'CleanupFailed';
+
+/** Pod counting off (`--pod-counts=false`): what status says instead of counts. */
+export const PODS_NOT_COUNTED: ConditionInput = {
+  type: ROLLOUT_CONDITION,
+  status: 'Unknown',
+  reason: Reason.PodsNotCounted,
+  message:
+    'pods are not counted in this installation (chart value podCounting.enabled=false, flag --pod-counts=false): ' +
+    'injected, outdated and uninjected pods are unknown, and rollout strategy Restart cannot find the workloads to restart',
+};
+
+/** The three counts in status, or none of them when pods are not counted. */
+const countsStatus = (c: PodCounts | undefined): SidecarPolicyStatus =>
+  c ? { injectedPods: c.injected, outdatedPods: c.outdated, uninjectedPods: c.uninjected } : {};
 
 const live = (p: SidecarPolicy): boolean => p.metadata?.deletionTimestamp === undefined;
 
@@ -182,9 +203,7 @@ export class PolicyReconciler {
       revision: compiled.template?.revision ?? policy.status?.revision,
       namespaces: governed.length,
       governedNamespaces: governed.slice(0, 100),
-      injectedPods: pods.counts.injected,
-      outdatedPods: pods.counts.outdated,
-      uninjectedPods: pods.counts.uninjected,
+      ...countsStatus(pods.counts),
       ...pods.rollout?.status,
       conditions: setConditions(
         policy.status?.conditions ?? [],
@@ -207,13 +226,15 @@ export class PolicyReconciler {
     governed: readonly string[],
     failures: StepFailure[],
   ): Promise<{
-    counts: PodCounts;
+    /** Undefined: pods are not counted in this installation. */
+    counts?: PodCounts;
     rollout?: RolloutOutcome;
     conditions: ConditionInput[];
     result: ReconcileResult;
   }> {
     if (revision === undefined)
       return { counts: { injected: 0, outdated: 0, uninjected: 0 }, conditions: [], result: {} };
+    if (this.o.countPods === false) return { conditions: [PODS_NOT_COUNTED], result: {} };
     const counts = countPods(this.o.pods.inNamespaces(governed), revision, policy.spec.selector.podSelector);
     const rollout = await this.o.rollout.reconcile(policy, revision, governed, counts.outdated);
     failures.push(...rollout.failures);

@@ -2,6 +2,7 @@ import type { KubeConfig, V1ReplicaSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   FIELD_MANAGER,
+  Reason,
   RESTARTED_AT_ANNOTATION,
   RESTARTED_FOR_ANNOTATION,
   type SidecarPolicy,
@@ -52,7 +53,18 @@ export interface RolloutOptions {
    * into the replacement pods.
    */
   servedRevision: (policy: string) => string | undefined;
+  /**
+   * Whether this installation lets the operator restart workloads (`--rollout-restart`, chart value
+   * `rollout.enabled`, which grants patch on Deployments, StatefulSets and DaemonSets). Default true.
+   */
+  restartAllowed?: boolean;
 }
+
+/** Where the permission to restart workloads is given: the sentence a policy's status and Event carry. */
+export const RESTART_NOT_PERMITTED =
+  'rollout strategy Restart is not permitted in this installation: the operator may not restart workloads ' +
+  'unless it is installed with the chart value rollout.enabled=true (flag --rollout-restart), which grants ' +
+  'it patch on Deployments, StatefulSets and DaemonSets; restart them yourself (kubectl rollout restart)';
 
 const workloadPath = (key: string): string => {
   const [kind = '', ns = '', name = ''] = key.split('/');
@@ -84,6 +96,9 @@ export class Rollout {
   private readonly clock: () => Date;
   private readonly pollMs: number;
   private readonly servedRevision: (policy: string) => string | undefined;
+  private readonly restartAllowed: boolean;
+  /** `<policy uid>/<revision>` already told it cannot roll out: one Warning per revision and leader. */
+  private readonly refused = new Set<string>();
 
   constructor(o: RolloutOptions) {
     this.kc = o.kc;
@@ -93,6 +108,7 @@ export class Rollout {
     this.clock = o.clock;
     this.pollMs = o.pollMs ?? 2000;
     this.servedRevision = o.servedRevision;
+    this.restartAllowed = o.restartAllowed ?? true;
   }
 
   async reconcile(
@@ -109,6 +125,7 @@ export class Rollout {
         failures: [],
       };
     }
+    if (!this.restartAllowed) return this.notPermitted(policy, revision, outdatedPods);
     const failures: StepFailure[] = [];
     const { stale, notRestartable } = await this.staleOwners(governed, revision, failures);
     const previous =
@@ -143,6 +160,34 @@ export class Rollout {
       }),
       ...(inProgress ? { requeueAfterMs: this.pollMs } : {}),
       failures,
+    };
+  }
+
+  /**
+   * Restart asked for, not permitted: nothing is read or written; the Rollout condition (and a
+   * Warning Event, once per revision) says why and what to do.
+   */
+  private notPermitted(policy: SidecarPolicy, revision: string, outdatedPods: number): RolloutOutcome {
+    const strategy = 'Restart';
+    if (outdatedPods === 0)
+      return { status: {}, condition: rolloutCondition({ revision, strategy, outdatedPods }), failures: [] };
+    const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
+    const key = `${ref.uid}/${revision}`;
+    if (!this.refused.has(key)) {
+      if (this.refused.size >= 10_000) this.refused.clear();
+      this.refused.add(key);
+      this.events.record(ref, 'Warning', Reason.RolloutNotPermitted, RESTART_NOT_PERMITTED);
+    }
+    const pods = `${outdatedPods} pod${outdatedPods === 1 ? '' : 's'} run${outdatedPods === 1 ? 's' : ''} an older revision`;
+    return {
+      status: {},
+      condition: {
+        type: rolloutCondition({ revision, strategy, outdatedPods }).type,
+        status: 'False',
+        reason: Reason.RolloutNotPermitted,
+        message: `${pods}; ${RESTART_NOT_PERMITTED}`,
+      },
+      failures: [],
     };
   }
 
