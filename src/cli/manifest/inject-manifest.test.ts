@@ -52,7 +52,7 @@ describe('injectManifest: YAML 1.1, as kubectl reads it', () => {
   it('keeps octal modes octal, quoted booleans quoted and sexagesimal text as written', () => {
     const { out } = run(manifest);
     expect(out).toContain('secret: {secretName: tls, defaultMode: 0644}');
-    expect(out).toContain('defaultMode: 0400 # read-only for the owner');
+    expect(out).toContain('defaultMode: 0400   # read-only for the owner');
     expect(out).toContain(`args: [1:20, 0644, yes, "no", 0x1F, 1_000, "on", 'y', "1:20", "0644"]`);
     expect(out).toContain('- {name: ENABLED, value: "yes"}');
     expect(out).toContain('- {name: MODE, value: "off"}');
@@ -130,8 +130,8 @@ ${deployment(`      # the app
     const [head, service] = text.split('# the workload');
     expect(out.startsWith(head!)).toBe(true);
     expect(service).toBeDefined();
-    for (const c of ['# the workload', '# the app', '- name: app # main']) expect(out).toContain(c);
-    expect(out.indexOf('# the app')).toBeLessThan(out.indexOf('- name: app # main'));
+    for (const c of ['# the workload', '# the app', '- name: app   # main']) expect(out).toContain(c);
+    expect(out.indexOf('# the app')).toBeLessThan(out.indexOf('- name: app   # main'));
     expect(out.indexOf('initContainers:')).toBeLessThan(out.indexOf('# the app'));
     const keys = Object.keys(read11(out)[1].spec.template.spec);
     expect(keys).toEqual(['initContainers', 'containers', 'volumes']);
@@ -188,7 +188,7 @@ status: {}
 `;
     const { out } = run(text);
     expect(out).toContain('proxy.example/config: |-\n          concurrency: 2\n');
-    expect(out).toContain('value: |\n                {"ports": [80, 0644]}\n');
+    expect(out).toContain('value: |\n            {"ports": [80, 0644]}\n');
     expect(out).toContain('creationTimestamp: null');
     expect(out.endsWith('status: {}\n---\n')).toBe(true);
     const [before] = read11(text);
@@ -255,7 +255,7 @@ describe('injectManifest: re-injection with a new revision', () => {
     const first = run(text).out;
     const second = injectManifest('m.yaml', first, next, options);
     expect(second.notes).toEqual([]);
-    expect(second.out).toContain('- name: app # the app');
+    expect(second.out).toContain('- name: app   # the app');
     expect(second.out).toContain('args: [0644, "yes"]');
     const [a] = read11(first);
     const [b] = read11(second.out);
@@ -397,7 +397,7 @@ describe('injectManifest --uninject', () => {
       'm.yaml: document 0 (Deployment/web): removed sidecar-operator (sidecar-init, sidecar-proxy)',
     ]);
     expect(read11(out)).toEqual(read11(text));
-    expect(out).toContain('- name: app # the app');
+    expect(out).toContain('- name: app   # the app');
     expect(out).toContain('args: [0644, "yes"]');
   });
 
