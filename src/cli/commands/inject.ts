@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { parse } from 'yaml';
@@ -6,9 +6,10 @@ import { API_VERSION, KIND, withDefaults, type SidecarPolicySpec } from '../../a
 import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
 import { schemaProblems, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
-import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
+import { DEFAULT_INIT_IMAGE } from '../../operator/version.js';
 import { celProblems } from '../manifest/cel-rules.js';
-import { injectManifest } from '../manifest/inject-manifest.js';
+import { ManifestInjector } from '../manifest/inject-manifest.js';
+import { OutputSpool } from '../manifest/output-spool.js';
 import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
 interface InjectFlags {
@@ -52,6 +53,20 @@ const CRD_FILE = new URL('../../../crds/sidecar.dev_sidecarpolicies.yaml', impor
 async function readInput(file: string): Promise<string> {
   try {
     return file === '-' ? await text(process.stdin) : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`inject: cannot read ${file === '-' ? 'stdin' : file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The manifest as a stream of text, one piece at a time (the file, or stdin for `-`): documents are
+ * injected as they arrive, and the output is held back until the end (see OutputSpool).
+ */
+async function* inputStream(file: string): AsyncGenerator<string> {
+  const stream = file === '-' ? process.stdin : createReadStream(file);
+  stream.setEncoding('utf8');
+  try {
+    for await (const chunk of stream) yield chunk as string;
   } catch (err) {
     throw new CliError(`inject: cannot read ${file === '-' ? 'stdin' : file}: ${(err as Error).message}`);
   }
@@ -157,17 +172,26 @@ export function register(program: Command): void {
         process.stderr.write(
           `inject: policy ${template.policy} selects namespaces by their labels, which a manifest does not carry: namespace selection not checked (pass --namespace-labels to check it)\n`,
         );
-      const { out, notes, patches, refused } = injectManifest(
+      const spool = new OutputSpool();
+      const injector = new ManifestInjector(
         flags.filename === '-' ? 'stdin' : flags.filename,
-        await readInput(flags.filename),
         template,
         { ...flags, namespaceLabels },
+        { write: (t) => spool.write(t), note: (n) => process.stderr.write(`${n}\n`) },
       );
-      for (const n of notes) process.stderr.write(`${n}\n`);
-      if (refused.length > 0)
+      try {
+        for await (const chunk of inputStream(flags.filename)) injector.push(chunk);
+        injector.end();
+      } catch (err) {
+        spool.discard();
+        throw err;
+      }
+      if (injector.refused.length > 0) {
+        spool.discard();
         throw new CliError(
-          `inject: the webhook would refuse the pods of ${refused.join(', ')} (see above); nothing written`,
+          `inject: the webhook would refuse the pods of ${injector.refused.join(', ')} (see above); nothing written`,
         );
-      process.stdout.write(flags.patch ? `${JSON.stringify(patches, null, 2)}\n` : out);
+      }
+      await spool.drainTo(process.stdout);
     });
 }
