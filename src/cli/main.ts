@@ -7,6 +7,10 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 
+// Compiled code of the modules is cached on disk (the system's temporary directory) across runs:
+// start-up is most of a short command's time. Nothing happens where that directory is not writable.
+(await import('node:module')).enableCompileCache?.();
+
 const { CommanderError } = await import('commander');
 const { buildProgram } = await import('./program.js');
 const { CliError, formatError } = await import('./errors.js');

@@ -1,8 +1,8 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
-import { parse } from 'yaml';
 import { API_VERSION, KIND, withDefaults, type SidecarPolicySpec } from '../../api/index.js';
+import { specSchema } from '../../api/generated/spec-schema.js';
 import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
 import { schemaProblems, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
@@ -44,8 +44,6 @@ function selectsByLabels(template: CompiledTemplate): boolean {
   );
 }
 
-const CRD_FILE = new URL('../../../crds/sidecar.dev_sidecarpolicies.yaml', import.meta.url);
-
 /**
  * The file, or stdin for `-`. Stdin is read as a stream: a synchronous read of a pipe whose writer
  * has not written yet fails with EAGAIN (`helm template … | sidecar-operator inject -f -`).
@@ -72,16 +70,6 @@ async function* inputStream(file: string): AsyncGenerator<string> {
   }
 }
 
-/** The CRD's schema for `spec`, so that offline policies are checked as the API server would. */
-function specSchema(): Schema {
-  const crd = parse(readFileSync(CRD_FILE, 'utf8')) as {
-    spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: Schema } } } }[] };
-  };
-  const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec;
-  if (!spec) throw new CliError('inject: the SidecarPolicy CRD has no spec schema');
-  return spec;
-}
-
 /** The one SidecarPolicy in the policy file, checked; errors name the document and the field. */
 export function loadPolicy(file: string, text: string): PolicyInput {
   const fail = (i: number, what: string): never => {
@@ -105,7 +93,8 @@ export function loadPolicy(file: string, text: string): PolicyInput {
   const name = (p.metadata as { name?: unknown } | undefined)?.name;
   if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
     problems.push('metadata.name: required, a lowercase DNS name');
-  const schema = specSchema();
+  // The CRD's schema for `spec` (generated from it), so that offline policies are checked as the API server would.
+  const schema = specSchema as Schema;
   problems.push(...schemaProblems(p.spec, schema, 'spec'));
   // The CRD's CEL rules, on the spec as the API server sees it (defaulted), once its shape is right.
   if (problems.length === 0)
