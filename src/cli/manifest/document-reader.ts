@@ -14,19 +14,35 @@ export class DocumentReader {
   /** The text from stream offset `base` on. */
   private buffer = '';
   private base = 0;
+  /** The start of a line whose end has not arrived yet: the parser gets whole lines only. */
+  private partial = '';
 
-  /** The documents this piece of text completes. */
+  /**
+   * The documents this piece of text completes. A document is complete once the next one starts
+   * (a `---` line) or an end marker (`...`) closes it; it is handed over then, not one later.
+   */
   *push(chunk: string): Generator<Document.Parsed> {
     if (chunk === '') return;
     this.buffer += chunk;
-    for (const token of this.parser.parse(chunk, true))
+    const text = this.partial + chunk;
+    const nl = text.lastIndexOf('\n');
+    if (nl < 0) {
+      this.partial = text;
+      return;
+    }
+    this.partial = text.slice(nl + 1);
+    for (const token of this.parser.parse(text.slice(0, nl + 1), true))
       yield* this.composer.next(token) as Generator<Document.Parsed>;
+    // The composer holds a finished document until the next one is finished; whole lines were
+    // read, so nothing more (an end marker) can belong to it.
+    yield* this.composer.end() as Generator<Document.Parsed>;
   }
 
   /** The last documents, at the end of the text (none for a text of comments only, as `parseAllDocuments`). */
   *end(): Generator<Document.Parsed> {
-    for (const token of this.parser.parse('', false))
+    for (const token of this.parser.parse(this.partial, false))
       yield* this.composer.next(token) as Generator<Document.Parsed>;
+    this.partial = '';
     yield* this.composer.end() as Generator<Document.Parsed>;
   }
 

@@ -4,7 +4,7 @@ import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { compileTemplate, type PolicyInput } from '../../inject/index.js';
-import { injectManifest } from './inject-manifest.js';
+import { injectManifest, ManifestInjector } from './inject-manifest.js';
 
 const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
 const policy = parse(
@@ -235,6 +235,102 @@ spec:
     const [doc] = read11(run(text).out);
     expect(Object.keys(doc.metadata.annotations)).toEqual(['sidecar.dev/status']);
     expect(names(doc.spec.volumes)).toEqual(['sidecar-config']);
+  });
+});
+
+describe('injectManifest: byte for byte where nothing changes', () => {
+  const untouched = [
+    `# config, with anchors
+apiVersion: v1
+kind: ConfigMap
+metadata: { name:   shared ,  labels: &labels {app: web,   tier: "front"} }
+data:
+  base: &base   "0644"     # an octal-looking string
+  copy: *base
+  more:    *labels
+  yes:   on
+`,
+    `apiVersion: v1
+kind: Service     # odd spacing kept
+metadata:
+    name: web
+spec:
+    ports:
+    -   port:  80
+        targetPort:   8080
+`,
+  ];
+  const workload = deployment(`      # the app, oddly spaced
+      containers:
+      -   name:    app      # main
+          image:   "registry.example/app:1"
+          args:    [ 0644 ,  yes ,  "no" ]
+      volumes:
+      -   name: data
+          emptyDir:   {}
+`);
+  const text = `${untouched[0]}---
+${workload}---
+${untouched[1]}`;
+
+  it('copies untouched documents, and the untouched lines of an injected one, as they were', () => {
+    const { out, notes } = run(text);
+    expect(notes).toEqual([
+      'm.yaml: document 0 (ConfigMap/shared): passed through: ConfigMap has no pod template',
+      'm.yaml: document 2 (Service/web): passed through: Service has no pod template',
+    ]);
+    expect(out.startsWith(`${untouched[0]}---\n`)).toBe(true);
+    expect(out.endsWith(`---\n${untouched[1]}`)).toBe(true);
+    // Every line of the workload is still there, in order; only lines were added (and the labels,
+    // a flow map, are written again with ours).
+    const lines = out.split('\n');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {6}labels: \{app: web, sidecar\.dev\/revision: "?\w+"?\}$/),
+    );
+    let at = 0;
+    for (const line of workload.split('\n').filter((l) => !l.includes('labels:'))) {
+      const found = lines.indexOf(line, at);
+      expect(found, line).toBeGreaterThanOrEqual(at);
+      at = found + 1;
+    }
+    const [, injected] = read11(out);
+    expect(names(injected.spec.template.spec.initContainers)).toEqual(['sidecar-init', 'sidecar-proxy']);
+    expect(names(injected.spec.template.spec.volumes)).toEqual(['data', 'sidecar-config']);
+  });
+
+  it('gives the same output read in pieces of any size as in one', () => {
+    const whole = run(text).out;
+    for (const size of [1, 2, 3, 7, 64, 1000]) {
+      const out: string[] = [];
+      const injector = new ManifestInjector('m.yaml', template, options, {
+        write: (t) => out.push(t),
+        note: () => undefined,
+      });
+      for (let i = 0; i < text.length; i += size) injector.push(text.slice(i, i + size));
+      injector.end();
+      expect(out.join(''), `pieces of ${size}`).toBe(whole);
+    }
+  });
+
+  it('hands over each document before the next one has been read', () => {
+    const notes: string[] = [];
+    let written = '';
+    const injector = new ManifestInjector('m.yaml', template, options, {
+      write: (t) => (written += t),
+      note: (n) => notes.push(n),
+    });
+    injector.push(`${untouched[0]}---\n`);
+    expect(notes).toEqual([
+      'm.yaml: document 0 (ConfigMap/shared): passed through: ConfigMap has no pod template',
+    ]);
+    expect(written).toBe(untouched[0]);
+    injector.push(`${workload}---\n`);
+    expect(written).toContain('sidecar-init');
+    expect(written).not.toContain('kind: Service');
+    injector.push(untouched[1]!);
+    injector.end();
+    expect(notes).toHaveLength(2);
+    expect(written.endsWith(`---\n${untouched[1]}`)).toBe(true);
   });
 });
 
