@@ -116,6 +116,10 @@ helm-lint: envtest ## Lint and template the chart with the built helm.
 bench: build envtest ## Run the benchmarks under bench/.
 	@for b in bench/*/run.sh; do echo "== $$b"; $$b; done
 
+.PHONY: bench-peers
+bench-peers: build ## Run ours against Istio (istioctl, Istio's webhook) interleaved; builds them first (about half an hour the first time).
+	bench/peers/compare.sh
+
 ##@ Packaging
 
 .PHONY: dist

@@ -2,7 +2,9 @@
 //   sidecarpolicy.ts  the TypeScript types, as written (SidecarPolicySpec, fields optional where the
 //                     schema defaults them) and as resolved (ResolvedSidecarPolicySpec, defaulted
 //                     fields present), via json-schema-to-typescript;
-//   defaults.ts       the schema's defaults, as a defaulting tree and as the fully defaulted spec.
+//   defaults.ts       the schema's defaults, as a defaulting tree and as the fully defaulted spec;
+//   spec-schema.ts    the schema of spec as data, for checking policies offline (`inject`) without
+//                     parsing the CRD's YAML on every run.
 // Run with `node hack/generate-api.ts` (Node 24 strips the types); the output is deterministic.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -303,3 +305,10 @@ const schema = loadSchema();
 mkdirSync(outDir, { recursive: true });
 await write(join(outDir, 'sidecarpolicy.ts'), await generateTypes(schema));
 await write(join(outDir, 'defaults.ts'), generateDefaults(schema));
+await write(
+  join(outDir, 'spec-schema.ts'),
+  `${banner('spec schema')}
+/** The CRD's openAPIV3Schema of spec, as written there. */
+export const specSchema: Record<string, unknown> = ${JSON.stringify(schema.properties?.spec)};
+`,
+);

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +105,47 @@ describe('sidecar-operator inject', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(parse(r.stdout).spec.initContainers).toHaveLength(2);
+  });
+
+  it('streams: reads and injects each document of a pipe before the last one is written', async () => {
+    const child = spawn(process.execPath, [main, 'inject', '-f', '-', '--policy', policyFile], { cwd: root });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    const noted = new Promise<void>((resolve) =>
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        stderr += c;
+        if (stderr.includes('document 0 (ConfigMap/c)')) resolve();
+      }),
+    );
+    child.stdin.write('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: "1"}\n---\n');
+    // The note on the first document comes while stdin is still open: nothing more has been written.
+    await noted;
+    expect(stdout).toBe('');
+    child.stdin.end(pod('last'));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    const docs = parseAllDocuments(stdout).map((d) => d.toJS() as { kind: string });
+    expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'Pod']);
+    expect(stdout).toContain('sidecar-proxy');
+  }, 60_000);
+
+  it('writes nothing when a later document would be refused, however far the input went', () => {
+    const istio = join(root, 'src', 'inject', 'testdata', 'policies', 'istio-compat.yaml');
+    const meshed = (name: string, annotations = '{}') =>
+      pod(name).replace(
+        'namespace: apps',
+        `namespace: apps\n  labels: {mesh: "on"}\n  annotations: ${annotations}`,
+      );
+    const manifest = [
+      ...Array.from({ length: 50 }, (_, i) => meshed(`p${i}`)),
+      meshed('bad', '{traffic.sidecar.istio.io/excludeInboundPorts: "*"}'),
+    ].join('---\n');
+    const r = run(['-f', '-', '--policy', istio], manifest);
+    expect(r.stderr).toContain('document 50 (Pod/bad): refused');
+    expect(r.stderr).toContain('nothing written');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
   });
 
   it('runs this release’s image as sidecar-init unless --init-image names another', () => {

@@ -75,26 +75,16 @@ function inputsHash(): string {
 }
 
 /**
- * What the bundle changes: the files read at run time are carried in it, the version is a
- * constant, and src/dev (the demo and the test control plane, which need a checkout) is left out.
+ * What the bundle changes: the version is a constant (package.json is not beside the executable;
+ * the CRD's schema is already a generated module), and src/dev (the demo and the test control
+ * plane, which need a checkout) is left out.
  */
 function bundlePlugin(): Plugin {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  const resources = ['crds/sidecar.dev_sidecarpolicies.yaml'];
-  const carried = Object.fromEntries(resources.map((r) => [r, readFileSync(join(ROOT, r), 'utf8')]));
   return {
     name: 'single-file',
     setup(b) {
-      b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]resources\.ts$/ }, () => ({
-        loader: 'ts',
-        contents: `const CARRIED: Record<string, string> = ${JSON.stringify(carried)};
-export function readResource(name: string): string {
-  const text = CARRIED[name];
-  if (text === undefined) throw new Error('not in this build: ' + name);
-  return text;
-}`,
-      }));
-      b.onLoad({ filter: /[\\/]src[\\/]operator[\\/]version\.ts$/ }, () => ({
+      b.onLoad({ filter: /[\\/]src[\\/]operator[\\/]package-version\.ts$/ }, () => ({
         loader: 'ts',
         contents: `export const version: string = ${JSON.stringify(pkg.version)};`,
       }));

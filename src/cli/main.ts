@@ -17,6 +17,9 @@ for (const stream of [process.stdout, process.stderr])
 
 // No top-level await: the single-file executable bundles this file as CommonJS (hack/dist/build.ts).
 async function main(): Promise<void> {
+  // Compiled code of the modules is cached on disk (the system's temporary directory) across runs:
+  // start-up is most of a short command's time. Nothing happens where that directory is not writable.
+  (await import('node:module')).enableCompileCache?.();
   const { CommanderError } = await import('commander');
   const { buildProgram } = await import('./program.js');
   const { CliError, formatError } = await import('./errors.js');

@@ -4,13 +4,9 @@ import type { Registry } from 'prom-client';
 import { DEFAULT_CERTIFICATE_SETTINGS, type CertificateSettings } from '../certs/schedule.js';
 import { DEFAULT_SECRET_NAME } from '../certs/secret-format.js';
 import type { KubeConfigSource } from '../kube/index.js';
-import { version } from './version.js';
+import { DEFAULT_INIT_IMAGE } from './version.js';
 
-/**
- * The image `sidecar-init` runs when a policy names none: this release's own image, whose
- * `sidecar-operator iptables` understands the flags this release renders.
- */
-export const DEFAULT_INIT_IMAGE = `ghcr.io/sidecar-operator/sidecar-operator:v${version}`;
+export { DEFAULT_INIT_IMAGE };
 
 export type CertSource = 'self' | 'operator' | 'cert-manager';
 export type LogFormat = 'json' | 'text';

@@ -1,15 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
-import { parse } from 'yaml';
 import { API_VERSION, KIND, withDefaults, type SidecarPolicySpec } from '../../api/index.js';
+import { specSchema } from '../../api/generated/spec-schema.js';
 import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
 import { schemaProblems, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
-import { readResource } from '../resources.js';
-import { DEFAULT_INIT_IMAGE } from '../../operator/config.js';
+import { DEFAULT_INIT_IMAGE } from '../../operator/version.js';
 import { celProblems } from '../manifest/cel-rules.js';
-import { injectManifest } from '../manifest/inject-manifest.js';
+import { ManifestInjector } from '../manifest/inject-manifest.js';
+import { OutputSpool } from '../manifest/output-spool.js';
 import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
 interface InjectFlags {
@@ -56,14 +56,18 @@ async function readInput(file: string): Promise<string> {
   }
 }
 
-/** The CRD's schema for `spec`, so that offline policies are checked as the API server would. */
-function specSchema(): Schema {
-  const crd = parse(readResource('crds/sidecar.dev_sidecarpolicies.yaml')) as {
-    spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: Schema } } } }[] };
-  };
-  const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec;
-  if (!spec) throw new CliError('inject: the SidecarPolicy CRD has no spec schema');
-  return spec;
+/**
+ * The manifest as a stream of text, one piece at a time (the file, or stdin for `-`): documents are
+ * injected as they arrive, and the output is held back until the end (see OutputSpool).
+ */
+async function* inputStream(file: string): AsyncGenerator<string> {
+  const stream = file === '-' ? process.stdin : createReadStream(file);
+  stream.setEncoding('utf8');
+  try {
+    for await (const chunk of stream) yield chunk as string;
+  } catch (err) {
+    throw new CliError(`inject: cannot read ${file === '-' ? 'stdin' : file}: ${(err as Error).message}`);
+  }
 }
 
 /** The one SidecarPolicy in the policy file, checked; errors name the document and the field. */
@@ -89,7 +93,8 @@ export function loadPolicy(file: string, text: string): PolicyInput {
   const name = (p.metadata as { name?: unknown } | undefined)?.name;
   if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
     problems.push('metadata.name: required, a lowercase DNS name');
-  const schema = specSchema();
+  // The CRD's schema for `spec` (generated from it), so that offline policies are checked as the API server would.
+  const schema = specSchema as Schema;
   problems.push(...schemaProblems(p.spec, schema, 'spec'));
   // The CRD's CEL rules, on the spec as the API server sees it (defaulted), once its shape is right.
   if (problems.length === 0)
@@ -156,17 +161,26 @@ export function register(program: Command): void {
         process.stderr.write(
           `inject: policy ${template.policy} selects namespaces by their labels, which a manifest does not carry: namespace selection not checked (pass --namespace-labels to check it)\n`,
         );
-      const { out, notes, patches, refused } = injectManifest(
+      const spool = new OutputSpool();
+      const injector = new ManifestInjector(
         flags.filename === '-' ? 'stdin' : flags.filename,
-        await readInput(flags.filename),
         template,
         { ...flags, namespaceLabels },
+        { write: (t) => spool.write(t), note: (n) => process.stderr.write(`${n}\n`) },
       );
-      for (const n of notes) process.stderr.write(`${n}\n`);
-      if (refused.length > 0)
+      try {
+        for await (const chunk of inputStream(flags.filename)) injector.push(chunk);
+        injector.end();
+      } catch (err) {
+        spool.discard();
+        throw err;
+      }
+      if (injector.refused.length > 0) {
+        spool.discard();
         throw new CliError(
-          `inject: the webhook would refuse the pods of ${refused.join(', ')} (see above); nothing written`,
+          `inject: the webhook would refuse the pods of ${injector.refused.join(', ')} (see above); nothing written`,
         );
-      process.stdout.write(flags.patch ? `${JSON.stringify(patches, null, 2)}\n` : out);
+      }
+      await spool.drainTo(process.stdout);
     });
 }

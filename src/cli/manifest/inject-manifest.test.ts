@@ -4,7 +4,7 @@ import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { compileTemplate, type PolicyInput } from '../../inject/index.js';
-import { injectManifest } from './inject-manifest.js';
+import { injectManifest, ManifestInjector } from './inject-manifest.js';
 
 const initImage = 'ghcr.io/sidecar-operator/sidecar-operator:v0.1.0';
 const policy = parse(
@@ -52,7 +52,7 @@ describe('injectManifest: YAML 1.1, as kubectl reads it', () => {
   it('keeps octal modes octal, quoted booleans quoted and sexagesimal text as written', () => {
     const { out } = run(manifest);
     expect(out).toContain('secret: {secretName: tls, defaultMode: 0644}');
-    expect(out).toContain('defaultMode: 0400 # read-only for the owner');
+    expect(out).toContain('defaultMode: 0400   # read-only for the owner');
     expect(out).toContain(`args: [1:20, 0644, yes, "no", 0x1F, 1_000, "on", 'y', "1:20", "0644"]`);
     expect(out).toContain('- {name: ENABLED, value: "yes"}');
     expect(out).toContain('- {name: MODE, value: "off"}');
@@ -130,8 +130,8 @@ ${deployment(`      # the app
     const [head, service] = text.split('# the workload');
     expect(out.startsWith(head!)).toBe(true);
     expect(service).toBeDefined();
-    for (const c of ['# the workload', '# the app', '- name: app # main']) expect(out).toContain(c);
-    expect(out.indexOf('# the app')).toBeLessThan(out.indexOf('- name: app # main'));
+    for (const c of ['# the workload', '# the app', '- name: app   # main']) expect(out).toContain(c);
+    expect(out.indexOf('# the app')).toBeLessThan(out.indexOf('- name: app   # main'));
     expect(out.indexOf('initContainers:')).toBeLessThan(out.indexOf('# the app'));
     const keys = Object.keys(read11(out)[1].spec.template.spec);
     expect(keys).toEqual(['initContainers', 'containers', 'volumes']);
@@ -188,7 +188,7 @@ status: {}
 `;
     const { out } = run(text);
     expect(out).toContain('proxy.example/config: |-\n          concurrency: 2\n');
-    expect(out).toContain('value: |\n                {"ports": [80, 0644]}\n');
+    expect(out).toContain('value: |\n            {"ports": [80, 0644]}\n');
     expect(out).toContain('creationTimestamp: null');
     expect(out.endsWith('status: {}\n---\n')).toBe(true);
     const [before] = read11(text);
@@ -238,6 +238,102 @@ spec:
   });
 });
 
+describe('injectManifest: byte for byte where nothing changes', () => {
+  const untouched = [
+    `# config, with anchors
+apiVersion: v1
+kind: ConfigMap
+metadata: { name:   shared ,  labels: &labels {app: web,   tier: "front"} }
+data:
+  base: &base   "0644"     # an octal-looking string
+  copy: *base
+  more:    *labels
+  yes:   on
+`,
+    `apiVersion: v1
+kind: Service     # odd spacing kept
+metadata:
+    name: web
+spec:
+    ports:
+    -   port:  80
+        targetPort:   8080
+`,
+  ];
+  const workload = deployment(`      # the app, oddly spaced
+      containers:
+      -   name:    app      # main
+          image:   "registry.example/app:1"
+          args:    [ 0644 ,  yes ,  "no" ]
+      volumes:
+      -   name: data
+          emptyDir:   {}
+`);
+  const text = `${untouched[0]}---
+${workload}---
+${untouched[1]}`;
+
+  it('copies untouched documents, and the untouched lines of an injected one, as they were', () => {
+    const { out, notes } = run(text);
+    expect(notes).toEqual([
+      'm.yaml: document 0 (ConfigMap/shared): passed through: ConfigMap has no pod template',
+      'm.yaml: document 2 (Service/web): passed through: Service has no pod template',
+    ]);
+    expect(out.startsWith(`${untouched[0]}---\n`)).toBe(true);
+    expect(out.endsWith(`---\n${untouched[1]}`)).toBe(true);
+    // Every line of the workload is still there, in order; only lines were added (and the labels,
+    // a flow map, are written again with ours).
+    const lines = out.split('\n');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {6}labels: \{app: web, sidecar\.dev\/revision: "?\w+"?\}$/),
+    );
+    let at = 0;
+    for (const line of workload.split('\n').filter((l) => !l.includes('labels:'))) {
+      const found = lines.indexOf(line, at);
+      expect(found, line).toBeGreaterThanOrEqual(at);
+      at = found + 1;
+    }
+    const [, injected] = read11(out);
+    expect(names(injected.spec.template.spec.initContainers)).toEqual(['sidecar-init', 'sidecar-proxy']);
+    expect(names(injected.spec.template.spec.volumes)).toEqual(['data', 'sidecar-config']);
+  });
+
+  it('gives the same output read in pieces of any size as in one', () => {
+    const whole = run(text).out;
+    for (const size of [1, 2, 3, 7, 64, 1000]) {
+      const out: string[] = [];
+      const injector = new ManifestInjector('m.yaml', template, options, {
+        write: (t) => out.push(t),
+        note: () => undefined,
+      });
+      for (let i = 0; i < text.length; i += size) injector.push(text.slice(i, i + size));
+      injector.end();
+      expect(out.join(''), `pieces of ${size}`).toBe(whole);
+    }
+  });
+
+  it('hands over each document before the next one has been read', () => {
+    const notes: string[] = [];
+    let written = '';
+    const injector = new ManifestInjector('m.yaml', template, options, {
+      write: (t) => (written += t),
+      note: (n) => notes.push(n),
+    });
+    injector.push(`${untouched[0]}---\n`);
+    expect(notes).toEqual([
+      'm.yaml: document 0 (ConfigMap/shared): passed through: ConfigMap has no pod template',
+    ]);
+    expect(written).toBe(untouched[0]);
+    injector.push(`${workload}---\n`);
+    expect(written).toContain('sidecar-init');
+    expect(written).not.toContain('kind: Service');
+    injector.push(untouched[1]!);
+    injector.end();
+    expect(notes).toHaveLength(2);
+    expect(written.endsWith(`---\n${untouched[1]}`)).toBe(true);
+  });
+});
+
 describe('injectManifest: re-injection with a new revision', () => {
   it('removes the old sidecar and adds the new one in place, keeping the rest as written', () => {
     const next = compileTemplate(
@@ -255,7 +351,7 @@ describe('injectManifest: re-injection with a new revision', () => {
     const first = run(text).out;
     const second = injectManifest('m.yaml', first, next, options);
     expect(second.notes).toEqual([]);
-    expect(second.out).toContain('- name: app # the app');
+    expect(second.out).toContain('- name: app   # the app');
     expect(second.out).toContain('args: [0644, "yes"]');
     const [a] = read11(first);
     const [b] = read11(second.out);
@@ -397,7 +493,7 @@ describe('injectManifest --uninject', () => {
       'm.yaml: document 0 (Deployment/web): removed sidecar-operator (sidecar-init, sidecar-proxy)',
     ]);
     expect(read11(out)).toEqual(read11(text));
-    expect(out).toContain('- name: app # the app');
+    expect(out).toContain('- name: app   # the app');
     expect(out).toContain('args: [0644, "yes"]');
   });
 

@@ -9,20 +9,43 @@ const PLACE_BEFORE: Readonly<Record<string, string>> = {
 };
 
 /**
+ * A collection as it was read, before the patch edited it: what `spliceEdits` compares the edited
+ * collection with to find the text that changes.
+ */
+export interface Touched {
+  /** The JSON Pointer tokens of the collection, from the document's root. */
+  tokens: string[];
+  items: unknown[];
+  /** For a map: each pair's value as read (an `add` onto a present key replaces the value). */
+  values: Map<Pair, unknown>;
+  flow: boolean;
+}
+
+/**
  * Apply RFC 6902 operations (add, remove, replace) to a parsed document in place, so that what the
  * patch does not touch keeps its comments, key order and scalar styles. Returns false, with the
  * document possibly half-edited, when an operation's parent is not written out in the document (an
- * alias, a merge key) or does not exist: the caller then writes the value out whole.
+ * alias, a merge key) or does not exist: the caller then writes the value out whole. `touched`
+ * receives each collection the operations edit, as it was before the first edit.
  */
-export function patchDocument(doc: Document, ops: readonly PatchOperation[]): boolean {
-  return ops.every((op) => applyOp(doc, op));
+export function patchDocument(
+  doc: Document,
+  ops: readonly PatchOperation[],
+  touched = new Map<YAMLMap | YAMLSeq, Touched>(),
+): boolean {
+  return ops.every((op) => applyOp(doc, op, touched));
 }
 
-function applyOp(doc: Document, op: PatchOperation): boolean {
+function applyOp(doc: Document, op: PatchOperation, touched: Map<YAMLMap | YAMLSeq, Touched>): boolean {
   const tokens = pointerTokens(op.path);
   const last = tokens.pop();
   if (last === undefined) return false;
   const parent = nodeAt(doc, tokens);
+  if ((isMap(parent) || isSeq(parent)) && !touched.has(parent)) {
+    const values = new Map<Pair, unknown>();
+    if (isMap(parent)) for (const p of parent.items) values.set(p, p.value);
+    touched.set(parent, { tokens, items: [...parent.items], values, flow: parent.flow === true });
+  }
   const value = op.op === 'remove' ? undefined : createNode(doc, op.value);
   if (isMap(parent)) return applyToMap(doc, parent, last, op.op, value);
   if (isSeq(parent)) return applyToSeq(parent, last, op.op, value);

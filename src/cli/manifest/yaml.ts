@@ -1,4 +1,5 @@
 import {
+  Composer,
   Document,
   isAlias,
   isMap,
@@ -6,8 +7,11 @@ import {
   isSeq,
   Pair,
   parseAllDocuments,
+  Parser,
   Scalar,
   visit,
+  YAMLMap,
+  YAMLSeq,
   type DocumentOptions,
   type Node,
   type ParseOptions,
@@ -70,8 +74,30 @@ export function isEmptyDocument(doc: Document): boolean {
  */
 const NUMBER_LIKE = /^[-+.]?[0-9]/;
 
+/**
+ * Nodes made for values we add, by the value's JSON: the same sidecar goes into every pod of a
+ * manifest, and making its nodes (and writing them) once instead of once per pod is most of the work
+ * saved. Shared between documents, so never edited (`nodeAt` does not go into them).
+ */
+const made = new Map<string, Node>();
+const sharedNodes = new WeakSet<Node>();
+const MADE_LIMIT = 256;
+
 /** A node for a value we add: written so that every YAML 1.1 reader reads it back the same. */
 export function createNode(doc: Document, value: unknown): Node {
+  if (value === null || typeof value !== 'object') return makeNode(doc, value);
+  const key = JSON.stringify(value);
+  let node = made.get(key);
+  if (!node) {
+    if (made.size >= MADE_LIMIT) made.clear();
+    node = makeNode(doc, value);
+    made.set(key, node);
+    sharedNodes.add(node);
+  }
+  return node;
+}
+
+function makeNode(doc: Document, value: unknown): Node {
   const node = doc.createNode(value, { aliasDuplicateObjects: false }) as Node;
   visit(node, {
     Scalar(_key, s) {
@@ -95,13 +121,7 @@ export function writeValue(value: unknown): string {
  * Mutates `doc`; call it last.
  */
 export function writeContents(doc: Document): string {
-  visit(doc, {
-    Scalar(_key, s) {
-      const plainNonString =
-        s.type === Scalar.PLAIN && typeof s.source === 'string' && typeof s.value !== 'string';
-      if (plainNonString && s.tag === undefined && s.source !== '') s.value = new SourceText(s.source!);
-    },
-  });
+  keepSourceText(doc);
   doc.commentBefore = null;
   doc.comment = null;
   if (doc.directives) {
@@ -115,6 +135,94 @@ export function writeContents(doc: Document): string {
   return doc.toString(WRITE_OPTIONS);
 }
 
+/** Plain scalars that are not strings (`0644`, `yes`) written back with the text they were read from. */
+function keepSourceText(node: Document | Node): void {
+  visit(node, {
+    Scalar(_key, s) {
+      const plainNonString =
+        s.type === Scalar.PLAIN && typeof s.source === 'string' && typeof s.value !== 'string';
+      if (plainNonString && s.tag === undefined && s.source !== '') s.value = new SourceText(s.source!);
+    },
+  });
+}
+
+let renderDoc: Document | undefined;
+const written = new Map<string, string>();
+
+/** `node` as the lone contents of a YAML 1.1 document, without a trailing newline. */
+function render(node: Node): string {
+  renderDoc ??= new Document(null, { ...READ_OPTIONS, aliasDuplicateObjects: false });
+  renderDoc.contents = node;
+  const text = renderDoc.toString(WRITE_OPTIONS);
+  renderDoc.contents = null;
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+function indent(text: string, column: number): string {
+  const pad = ' '.repeat(column);
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : pad + line))
+    .join('\n');
+}
+
+/** What an edited collection read, or an added value, is written as; shared nodes once each. */
+function once(kind: string, node: unknown, write: () => string): string {
+  if (!sharedNodes.has(node as Node)) return write();
+  const id = `${kind}\0${sharedId(node as Node)}`;
+  let text = written.get(id);
+  if (text === undefined) {
+    if (written.size >= MADE_LIMIT) written.clear();
+    text = write();
+    written.set(id, text);
+  }
+  return text;
+}
+
+const ids = new WeakMap<Node, number>();
+let nextId = 0;
+function sharedId(node: Node): number {
+  let id = ids.get(node);
+  if (id === undefined) ids.set(node, (id = nextId++));
+  return id;
+}
+
+/** `key: value` as block lines at `column`, ending with a newline; comments on the key are not written. */
+export function writePair(key: unknown, value: unknown, column: number): string {
+  const keyNode = isScalar(key) ? new Scalar(key.value) : (key as Node);
+  if (isScalar(key)) (keyNode as Scalar).type = key.type;
+  return once(`p\0${column}\0${String(isScalar(key) ? key.value : key)}`, value, () => {
+    if (!sharedNodes.has(value as Node)) keepSourceText(value as Node);
+    const map = new YAMLMap();
+    map.items.push(new Pair(keyNode, value));
+    return `${indent(render(map), column)}\n`;
+  });
+}
+
+/** `- value` as block lines with the dash at `column`, ending with a newline. */
+export function writeItem(value: unknown, column: number): string {
+  return once(`i\0${column}`, value, () => {
+    if (!sharedNodes.has(value as Node)) keepSourceText(value as Node);
+    const seq = new YAMLSeq();
+    seq.items.push(value);
+    return `${indent(render(seq), column)}\n`;
+  });
+}
+
+/** A flow collection as it now is, on one line, without the comments around it (they stay in the text). */
+export function writeFlow(node: YAMLMap | YAMLSeq): string {
+  const { comment, commentBefore, spaceBefore } = node;
+  node.comment = undefined;
+  node.commentBefore = undefined;
+  node.spaceBefore = false;
+  keepSourceText(node);
+  try {
+    return render(node);
+  } finally {
+    Object.assign(node, { comment, commentBefore, spaceBefore });
+  }
+}
+
 /**
  * The node at a JSON Pointer's tokens, following only maps and sequences written out in full and
  * used once: undefined past an alias, a merge key or an anchor (editing an anchored node would
@@ -123,7 +231,8 @@ export function writeContents(doc: Document): string {
 export function nodeAt(doc: Document, tokens: readonly string[]): unknown {
   let node: unknown = doc.contents;
   for (const token of [...tokens, undefined]) {
-    if (isAlias(node) || ((isMap(node) || isSeq(node)) && node.anchor)) return undefined;
+    if (isAlias(node) || ((isMap(node) || isSeq(node)) && (node.anchor || sharedNodes.has(node))))
+      return undefined;
     if (token === undefined) return node;
     if (isMap(node)) {
       if (hasMergeKey(node.items)) return undefined;
@@ -139,4 +248,4 @@ function hasMergeKey(items: readonly Pair[]): boolean {
   return items.some((p) => (isScalar(p.key) ? p.key.value : p.key) === '<<');
 }
 
-export { isMap, isScalar, isSeq, Pair };
+export { Composer, isMap, isScalar, isSeq, Pair, Parser, YAMLMap, YAMLSeq };
