@@ -8,6 +8,13 @@ export const specSchema: Record<string, unknown> = {
   required: ['selector'],
   'x-kubernetes-validations': [
     {
+      rule: '(has(self.selector.namespaces) && size(self.selector.namespaces) > 0) || has(self.selector.namespaceSelector) || (has(self.compatibility) && has(self.compatibility.istioNamespaceLabels) && self.compatibility.istioNamespaceLabels)',
+      message:
+        "at least one of selector.namespaces or selector.namespaceSelector is required (or compatibility.istioNamespaceLabels, to govern only the namespaces Istio's injector would)",
+      fieldPath: '.selector',
+      reason: 'FieldValueRequired',
+    },
+    {
       rule: '!has(self.interception) || !has(self.proxy) || !has(self.proxy.ports) || !has(self.interception.inboundPort) || !([self.proxy.ports.admin, self.proxy.ports.status, self.proxy.ports.health, self.proxy.ports.metrics].exists(p, p == self.interception.inboundPort))',
       message: "must differ from the proxy's admin, status, health and metrics ports",
       fieldPath: '.interception.inboundPort',
@@ -49,15 +56,8 @@ export const specSchema: Record<string, unknown> = {
   properties: {
     selector: {
       description:
-        "Which namespaces (and optionally which pods in them) this policy governs. At least one of namespaces or namespaceSelector is required; a namespace matching either is selected. Namespaces labelled sidecar.dev/injection=disabled, kube-system, kube-public, kube-node-lease and the operator's own namespace are never selected.",
+        "Which namespaces (and optionally which pods in them) this policy governs. At least one of namespaces or namespaceSelector is required, unless compatibility.istioNamespaceLabels makes Istio's namespace labels select; a namespace matching either is selected. Namespaces labelled sidecar.dev/injection=disabled, kube-system, kube-public, kube-node-lease and the operator's own namespace are never selected.",
       type: 'object',
-      'x-kubernetes-validations': [
-        {
-          rule: '(has(self.namespaces) && size(self.namespaces) > 0) || has(self.namespaceSelector)',
-          message: 'at least one of selector.namespaces or selector.namespaceSelector is required',
-          reason: 'FieldValueRequired',
-        },
-      ],
       properties: {
         namespaces: {
           description: 'Namespaces selected by name.',
@@ -348,6 +348,13 @@ export const specSchema: Record<string, unknown> = {
           fieldPath: '.args',
           reason: 'FieldValueInvalid',
         },
+        {
+          rule: '(has(self.env) ? self.env.map(e, has(e.value) ? size(e.value) : 0).sum() : 0) + (has(self.args) ? self.args.map(a, size(a)).sum() : 0) + (has(self.command) ? self.command.map(c, size(c)).sum() : 0) <= 262144',
+          message:
+            "env values, args and command must together be at most 262144 characters (256 KiB): the policy's rendered template must fit in its injector ConfigMap",
+          fieldPath: '.env',
+          reason: 'FieldValueInvalid',
+        },
       ],
       properties: {
         image: {
@@ -383,7 +390,8 @@ export const specSchema: Record<string, unknown> = {
           items: { description: 'One argument.', type: 'string', maxLength: 4096 },
         },
         env: {
-          description: 'Environment variables of the proxy container.',
+          description:
+            'Environment variables of the proxy container. Values, args and command together are at most 262144 characters.',
           type: 'array',
           maxItems: 128,
           'x-kubernetes-list-type': 'map',
