@@ -110,7 +110,7 @@ bench: build envtest ## Run the benchmarks under bench/.
 	@for b in bench/*/run.sh; do case $$b in bench/scale/*) continue;; esac; echo "== $$b"; $$b; done
 
 .PHONY: bench-scale
-bench-scale: build envtest ## The operator at cluster size (bench/scale: pods over 10,000 namespaces, 100 policies; minutes).
+bench-scale: build envtest ## The operator at cluster size (bench/scale: pods over 10,000 namespaces, 80 policies; minutes).
 	bench/scale/run.sh
 
 ##@ Packaging

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The operator at the size of a real cluster, against a control plane the runner starts (envtest
-# binaries, `make envtest`): pods (bare, unscheduled) over 10,000 namespaces and 100 policies; the
+# binaries, `make envtest`): pods (bare, unscheduled) over 10,000 namespaces and 80 policies; the
 # real `sidecar-operator run` process is started at each size and measured: start → all Ready, RSS
 # (VmRSS, VmHWM), relist after its watches are lost, leader handover, policy edit → Ready, resync.
 # BENCH_SIZES (pods, comma-separated, default 10000,30000,50000), BENCH_NAMESPACES, BENCH_POLICIES,

@@ -20,7 +20,8 @@ import { loadKubeConfig, requestJson } from '../../dist/kube/index.js';
 const root = join(import.meta.dirname, '..', '..');
 const SIZES = (process.env.BENCH_SIZES ?? '10000,30000,50000').split(',').map(Number);
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 10000);
-const POLICIES = Number(process.env.BENCH_POLICIES ?? 100);
+// 100 policies' templates overflow the one injector ConfigMap (1 MiB): 80 fit.
+const POLICIES = Number(process.env.BENCH_POLICIES ?? 80);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const COMPARE = process.env.BENCH_COMPARE;
@@ -149,7 +150,7 @@ function resetPeak(pid) {
 }
 
 async function metrics(port) {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) }).catch(
     () => undefined,
   );
   if (!res?.ok) return undefined;
@@ -211,6 +212,9 @@ async function startOperator(dir, kubeconfigPath, identity) {
   };
 }
 
+/** The metrics of `port`, waiting out a busy moment. */
+const metricsOf = (port) => until('metrics', () => metrics(port), 60_000);
+
 async function until(what, fn, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -262,15 +266,15 @@ async function measure({ info, kc, dir, pods, run }) {
     await sleep(5_000);
     out.steady = mib(await steadyRss(a.pid, 5_000));
     // A periodic resync (every 20 s): from the first to the last of its POLICIES reconciles.
-    const base = (await metrics(a.metricsPort)).reconciles;
+    const base = (await metricsOf(a.metricsPort)).reconciles;
     const first = await until(
       'a resync',
-      async () => (await metrics(a.metricsPort)).reconciles > base && performance.now(),
+      async () => (await metricsOf(a.metricsPort)).reconciles > base && performance.now(),
       30_000,
     );
     await until(
       'the resync to end',
-      async () => (await metrics(a.metricsPort)).reconciles >= base + POLICIES,
+      async () => (await metricsOf(a.metricsPort)).reconciles >= base + POLICIES,
       60_000,
     );
     out.resync = (performance.now() - first) / 1000;
