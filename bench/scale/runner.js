@@ -338,6 +338,9 @@ async function measure({ info, kc, dir, pods, run }) {
     } finally {
       await b.stop();
     }
+  } catch (err) {
+    log(`operator ${a.pid}, last lines:\n${a.lines.slice(-15).join('\n')}`);
+    throw err;
   } finally {
     await a.stop();
   }
@@ -421,7 +424,11 @@ async function main() {
         ...(COMPARE && size <= COMPARE_MAX ? [['compare', COMPARE]] : []),
       ]) {
         for (let run = 0; run < RUNS; run++) {
-          const r = await measure({ info, kc, dir, pods: size, run });
+          const r = await measure({ info, kc, dir, pods: size, run }).catch((err) => {
+            log(`${variant} ${size}: ${err.message}`);
+            return undefined;
+          });
+          if (!r) continue;
           log(`${variant} ${size}: ${JSON.stringify(r)}`);
           results.push({ variant, size, ...r });
         }
