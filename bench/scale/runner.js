@@ -340,6 +340,7 @@ async function measure({ info, kc, dir, pods, run }) {
     }
   } catch (err) {
     log(`operator ${a.pid}, last lines:\n${a.lines.slice(-15).join('\n')}`);
+    log(`measured before it failed: ${JSON.stringify(out)}`);
     throw err;
   } finally {
     await a.stop();
