@@ -496,10 +496,7 @@ Slope of the steady RSS: ${slope('this', 'steady')} MiB per 10,000 pods now${res
   text = re.test(text) ? text.replace(re, section.trimEnd() + '\n') : `${text.trimEnd()}\n\n${section}`;
   if (process.env.BENCH_WRITE !== 'false') writeFileSync(doc, text);
   process.stdout.write(section);
-  writeFileSync(
-    join(root, 'bench', 'scale', 'last-results.json'),
-    JSON.stringify({ rates, results }, null, 1),
-  );
+  writeFileSync(join(tmpdir(), 'bench-scale-results.json'), JSON.stringify({ rates, results }, null, 1));
 }
 
 await main();
