@@ -114,7 +114,11 @@ helm-lint: envtest ## Lint and template the chart with the built helm.
 
 .PHONY: bench
 bench: build envtest ## Run the benchmarks under bench/.
-	@for b in bench/*/run.sh; do echo "== $$b"; $$b; done
+	@for b in bench/*/run.sh; do case $$b in bench/scale/*) continue;; esac; echo "== $$b"; $$b; done
+
+.PHONY: bench-scale
+bench-scale: build envtest ## The operator at cluster size (bench/scale: pods over 10,000 namespaces, 80 policies; minutes).
+	bench/scale/run.sh
 
 .PHONY: bench-peers
 bench-peers: build ## Run ours against Istio (istioctl, Istio's webhook) interleaved; builds them first (about half an hour the first time).

@@ -1,6 +1,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { apiFailure, isGone, KubeError } from './errors.js';
+import { ObjectStore } from './object-store.js';
 import { requestJson, streamWatch } from './request.js';
 
 export type InformerEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -34,8 +35,13 @@ export interface InformerOptions<T = KubernetesObject> {
    * every pod in a cluster stays small. Objects then have kind PartialObjectMetadata.
    */
   metadataOnly?: boolean;
-  /** Applied to every object before it is cached (e.g. dropping managedFields). */
+  /**
+   * Applied to every object before it is cached, after managedFields were dropped (they never are
+   * kept): e.g. keeping only what the cache's readers need.
+   */
   transform?: (obj: T) => T;
+  /** Objects per list page (default 500). */
+  pageSize?: number;
 }
 
 /** Accept headers for metadata-only lists and watches, with plain JSON as the fallback. */
@@ -44,24 +50,64 @@ export const METADATA_LIST_ACCEPT =
 export const METADATA_WATCH_ACCEPT =
   'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
+/** Objects per list page unless an informer asks otherwise. */
+export const DEFAULT_PAGE_SIZE = 500;
+
 interface ObjectList<T> {
-  items: T[];
-  metadata?: { resourceVersion?: string };
+  items: T[] | null;
+  metadata?: { resourceVersion?: string; continue?: string };
 }
 
-const keyOf = (o: KubernetesObject): string =>
-  o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? '');
+export interface PageQuery {
+  limit: number;
+  continueToken?: string;
+  /** The last resourceVersion the informer saw: the list may be served from the watch cache. */
+  notOlderThan?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
 
 /**
- * List-then-watch cache of one collection, as client-go's reflector does it: resourceVersion is
- * tracked from every event and bookmark, a 410 Gone relists (delivering the difference as events),
- * any other failure reconnects after a jittered exponential backoff, and watches end server-side
- * after a randomised timeout so they never go quietly stale.
+ * The query of one list page. The first page of a relist asks for a state not older than the last
+ * one seen (`resourceVersionMatch=NotOlderThan`), which the API server answers from its watch cache
+ * instead of a quorum read of etcd; the next pages carry only the continue token (the server fixes
+ * their resourceVersion to the first page's) and the same selectors.
+ */
+export function pageQuery(q: PageQuery): Record<string, string | number | undefined> {
+  const selectors = { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector };
+  if (q.continueToken) return { limit: q.limit, continue: q.continueToken, ...selectors };
+  if (q.notOlderThan)
+    return {
+      limit: q.limit,
+      resourceVersion: q.notOlderThan,
+      resourceVersionMatch: 'NotOlderThan',
+      ...selectors,
+    };
+  return { limit: q.limit, ...selectors };
+}
+
+/** Drops metadata.managedFields in place: often larger than the rest of the metadata, never read. */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata && 'managedFields' in obj.metadata) delete obj.metadata.managedFields;
+  return obj;
+}
+
+/**
+ * List-then-watch cache of one collection, as client-go's reflector does it: lists are paginated
+ * (`limit`/`continue`, a 410 on an expired continue token restarts the list), every object loses its
+ * managedFields before it is cached, resourceVersion is tracked from every event and bookmark, a
+ * 410 Gone relists from the last resourceVersion seen (`NotOlderThan`, served from the API server's
+ * watch cache), any other failure reconnects after a jittered exponential backoff, and watches end
+ * server-side after a randomised timeout so they never go quietly stale. A relist replaces the cache
+ * page by page, delivering the difference as events: it never holds a second copy of the collection.
  */
 export class Informer<T extends KubernetesObject> {
-  private readonly cache = new Map<string, T>();
+  private readonly store = new ObjectStore<T>();
   private readonly handlers: ((e: InformerEvent<T>) => void)[] = [];
+  /** Where the next watch starts; undefined when a relist must come first. */
   private resourceVersion: string | undefined;
+  /** The last resourceVersion seen, for a relist's `NotOlderThan`; undefined for a quorum read. */
+  private lastSeen: string | undefined;
   private running = false;
   /** Aborted by stop(): ends the current watch and any backoff sleep. */
   private stopping = new AbortController();
@@ -71,6 +117,8 @@ export class Informer<T extends KubernetesObject> {
   /** Resolves once the first list has filled the cache. */
   readonly synced: Promise<void>;
   hasSynced = false;
+  /** List pages requested, lists restarted after an expired continue token, relists. */
+  readonly stats = { pages: 0, listRestarts: 0, relists: 0 };
 
   constructor(
     private readonly kc: KubeConfig,
@@ -100,11 +148,20 @@ export class Informer<T extends KubernetesObject> {
   }
 
   list(): T[] {
-    return [...this.cache.values()];
+    return [...this.store.values()];
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+    return this.store.get(name, namespace);
+  }
+
+  /** The cached objects of one namespace, without copying. */
+  inNamespace(namespace: string): Iterable<T> {
+    return this.store.inNamespace(namespace);
+  }
+
+  get size(): number {
+    return this.store.size;
   }
 
   private emit(e: InformerEvent<T>): void {
@@ -117,14 +174,27 @@ export class Informer<T extends KubernetesObject> {
     }
   }
 
+  private prepare(raw: T): T {
+    const obj = stripManagedFields(raw);
+    return this.opts.transform ? this.opts.transform(obj) : obj;
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
+      let listing = false;
       try {
-        if (this.resourceVersion === undefined) await this.relist();
+        if (this.resourceVersion === undefined) {
+          listing = true;
+          await this.relist();
+          listing = false;
+        }
         await this.watchOnce();
         this.failures = 0;
       } catch (err) {
         if (!this.running) break;
+        // A relist from the last resourceVersion that fails (e.g. 504 "too large resource version"
+        // after the server was restored from a backup) is retried as a quorum read.
+        if (listing) this.lastSeen = undefined;
         if (isGone(err)) {
           this.opts.log?.info({ path: this.opts.path }, 'watch expired, relisting');
           this.resourceVersion = undefined;
@@ -160,46 +230,82 @@ export class Informer<T extends KubernetesObject> {
     });
   }
 
-  private async relist(): Promise<void> {
-    const list = await requestJson<ObjectList<T>>(this.kc, {
+  private fetchPage(query: PageQuery): Promise<ObjectList<T>> {
+    this.stats.pages++;
+    return requestJson<ObjectList<T>>(this.kc, {
       path: this.opts.path,
-      query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector },
+      query: pageQuery(query),
       ...(this.opts.metadataOnly ? { accept: METADATA_LIST_ACCEPT } : {}),
       signal: this.stopping.signal,
     });
-    const seen = new Set<string>();
-    // A metadata-only list of nothing comes back with `items: null`.
-    for (const raw of list.items ?? []) {
-      const item = this.opts.transform ? this.opts.transform(raw) : raw;
-      const key = keyOf(item);
-      seen.add(key);
-      const old = this.cache.get(key);
-      this.cache.set(key, item);
-      if (!old) this.emit({ type: 'ADDED', object: item });
-      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
-        this.emit({ type: 'MODIFIED', object: item, old });
+  }
+
+  /**
+   * Lists the collection page by page into the cache: each page's objects replace the cached ones as
+   * they arrive (ADDED, or MODIFIED when their resourceVersion moved), and once the last page is in,
+   * the objects no page named are removed (DELETED). Only one page is ever held besides the cache.
+   */
+  private async relist(): Promise<void> {
+    this.stats.relists++;
+    const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
+    const selectors = { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector };
+    let seen = new Set<T>();
+    let continueToken: string | undefined;
+    let notOlderThan = this.lastSeen;
+    let listRV: string | undefined;
+    for (;;) {
+      let page: ObjectList<T>;
+      try {
+        page = await this.fetchPage({ limit, continueToken, notOlderThan, ...selectors });
+      } catch (err) {
+        if (!continueToken || !isGone(err)) throw err;
+        // The continue token expired (the state it reads was compacted): list again from now.
+        this.stats.listRestarts++;
+        this.opts.log?.info({ path: this.opts.path }, 'list continue token expired, listing again');
+        seen = new Set<T>();
+        continueToken = undefined;
+        notOlderThan = undefined;
+        listRV = undefined;
+        continue;
+      }
+      listRV ??= page.metadata?.resourceVersion;
+      // A metadata-only list of nothing comes back with `items: null`.
+      this.applyPage(page.items ?? [], seen);
+      continueToken = page.metadata?.continue || undefined;
+      if (!continueToken) break;
     }
-    for (const [key, old] of [...this.cache]) {
-      if (seen.has(key)) continue;
-      this.cache.delete(key);
+    for (const old of this.store.sweep((obj) => seen.has(obj)))
       this.emit({ type: 'DELETED', object: old, old });
-    }
-    this.resourceVersion = list.metadata?.resourceVersion;
+    this.resourceVersion = this.lastSeen = listRV;
     if (!this.hasSynced) {
       this.hasSynced = true;
       this.resolveSynced();
     }
   }
 
+  /** Caches one list page's objects (marking them in `seen`) and delivers what changed. */
+  private applyPage(items: T[], seen: Set<T>): void {
+    for (const raw of items) {
+      const cached = this.store.get(raw.metadata?.name ?? '', raw.metadata?.namespace);
+      if (cached && cached.metadata?.resourceVersion === raw.metadata?.resourceVersion) {
+        // Unchanged: the cached object stays (handlers may hold it), the listed copy is dropped.
+        seen.add(cached);
+        continue;
+      }
+      const item = this.prepare(raw);
+      seen.add(item);
+      const old = this.store.set(item);
+      this.emit(old ? { type: 'MODIFIED', object: item, old } : { type: 'ADDED', object: item });
+    }
+  }
+
   private apply(type: string, obj: T): void {
-    const key = keyOf(obj);
-    const old = this.cache.get(key);
     if (type === 'DELETED') {
-      this.cache.delete(key);
+      const old = this.store.delete(obj);
       this.emit({ type, object: obj, old });
       return;
     }
-    this.cache.set(key, obj);
+    const old = this.store.set(obj);
     this.emit({ type: old ? 'MODIFIED' : 'ADDED', object: obj, old });
   }
 
@@ -228,8 +334,8 @@ export class Informer<T extends KubernetesObject> {
           return;
         }
         const rv = object.metadata?.resourceVersion;
-        if (rv) this.resourceVersion = rv;
-        if (type !== 'BOOKMARK') this.apply(type, this.opts.transform ? this.opts.transform(object) : object);
+        if (rv) this.resourceVersion = this.lastSeen = rv;
+        if (type !== 'BOOKMARK') this.apply(type, this.prepare(object));
       },
     );
     if (failure) throw failure;

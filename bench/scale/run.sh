@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The operator at the size of a real cluster, against a control plane the runner starts (envtest
+# binaries, `make envtest`): pods (bare, unscheduled) over 10,000 namespaces and 80 policies; the
+# real `sidecar-operator run` process is started at each size and measured: start → all Ready, RSS
+# (VmRSS, VmHWM), relist after its watches are lost, leader handover, policy edit → Ready, resync.
+# BENCH_SIZES (pods, comma-separated, default 10000,30000,50000), BENCH_NAMESPACES, BENCH_POLICIES,
+# BENCH_RUNS (runs per size), BENCH_COMPARE (another checkout whose dist/ is measured beside this
+# one; BENCH_COMPARE_MAX: only at sizes up to this), BENCH_WRITE=false (print, do not write docs/benchmarks.md). Runs niced.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+tsc -p tsconfig.build.json >/dev/null || echo "warning: tsc reported errors; benchmarking what was emitted" >&2
+exec nice -n 10 node bench/scale/runner.js "$@"
