@@ -341,10 +341,14 @@ describe('upgrade from the shared injector ConfigMap of an older release', () =>
     );
     expect(operator.isLeader()).toBe(false);
 
-    // The older leader goes: the new one writes the policy's own ConfigMap and removes the shared one.
+    // The older leader goes, releasing the Lease as a leader that stops does (a deleted Lease would be
+    // taken only once its last record, an hour long, expired): the new one writes the policy's own
+    // ConfigMap and removes the shared one.
     await requestJson(kc, {
-      method: 'DELETE',
+      method: 'PATCH',
       path: `/apis/coordination.k8s.io/v1/namespaces/${opNs}/leases/sidecar-operator-leader`,
+      body: { spec: { holderIdentity: '', leaseDurationSeconds: 1 } },
+      contentType: 'application/merge-patch+json',
     });
     await eventually(
       async () => {
