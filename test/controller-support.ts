@@ -95,9 +95,9 @@ export async function waitReady(
     async () => {
       const p = await getPolicy(kc, name);
       const ready = condition(p, 'Ready');
-      return ready?.status === status && p?.status?.observedGeneration === p?.metadata?.generation
-        ? p
-        : undefined;
+      if (ready?.status === status && p?.status?.observedGeneration === p?.metadata?.generation) return p;
+      // Said when it times out: where the policy stands.
+      throw new Error(`Ready=${ready?.status ?? '?'} ${ready?.reason ?? ''}: ${ready?.message ?? ''}`);
     },
     { what: `policy ${name} Ready=${status}`, timeoutMs },
   );

@@ -9,7 +9,7 @@ const root = join(import.meta.dirname, '..');
 
 // A process that starts a control plane with the compiled harness, prints what it started, and waits.
 const script = `
-import { ControlPlane } from ${JSON.stringify(join(root, 'dist', 'envtest', 'index.js'))};
+import { ControlPlane } from ${JSON.stringify(join(root, 'dist', 'dev', 'envtest', 'index.js'))};
 const cp = new ControlPlane({ controllerManager: true });
 const info = await cp.start();
 console.log(JSON.stringify({ pids: cp.pids(), dir: info.dir }));

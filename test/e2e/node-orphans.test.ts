@@ -52,9 +52,9 @@ function leftovers(dir: string): string[] {
 }
 
 const script = (archives: string[], app: string): string => `
-import { NodeCluster } from ${JSON.stringify(join(ROOT, 'dist', 'envtest', 'node.js'))};
+import { NodeCluster } from ${JSON.stringify(join(ROOT, 'dist', 'dev', 'envtest', 'node.js'))};
 import { CoreV1Api } from '@kubernetes/client-node';
-import { loadKubeConfig } from ${JSON.stringify(join(ROOT, 'dist', 'envtest', 'kubeconfig.js'))};
+import { loadKubeConfig } from ${JSON.stringify(join(ROOT, 'dist', 'dev', 'envtest', 'kubeconfig.js'))};
 const node = new NodeCluster({ images: ${JSON.stringify(archives)} });
 const info = await node.start();
 const core = loadKubeConfig(info.adminKubeconfig).makeApiClient(CoreV1Api);

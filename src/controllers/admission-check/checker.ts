@@ -68,12 +68,14 @@ function checksCounter(registry: Registry): Counter<'result'> {
 }
 
 /**
- * What matters of a namespace and policy for the verdict: the policy's revision and the namespace's
- * labels (Pod Security's among them), our own mark aside, which the same reconcile may be writing.
+ * What matters of a namespace and policy for the verdict: the policy's revision, the namespace's
+ * labels (Pod Security's among them; our own mark aside, which the same reconcile may be writing) and
+ * the CA the API server trusts for the policy's webhook (a dry run calls it: before cainjector or a
+ * rotation writes the caBundle, the call fails, and that verdict must not outlive the fix).
  */
-function fingerprintOf(revision: string, ns: V1Namespace): string {
+function fingerprintOf(revision: string, ns: V1Namespace, webhook: string): string {
   const { [POLICY_LABEL]: _mark, ...labels } = ns.metadata?.labels ?? {};
-  return canonicalJson({ revision, labels });
+  return canonicalJson({ revision, labels, webhook });
 }
 
 /**
@@ -103,6 +105,8 @@ export class AdmissionChecker {
     policy: { name: string; uid: string },
     template: CompiledTemplate,
     namespaces: readonly V1Namespace[],
+    /** What the API server trusts of the policy's webhook (its caBundles): part of every verdict. */
+    webhook = '',
   ): ObservedNamespace[] {
     let entries = this.policies.get(policy.name);
     if (!entries) this.policies.set(policy.name, (entries = new Map<string, Entry>()));
@@ -111,7 +115,7 @@ export class AdmissionChecker {
     const now = this.o.clock().getTime();
     return namespaces.map((ns) => {
       const namespace = ns.metadata?.name ?? '';
-      const fingerprint = fingerprintOf(template.revision, ns);
+      const fingerprint = fingerprintOf(template.revision, ns, webhook);
       let e = entries.get(namespace);
       if (!e) entries.set(namespace, (e = { wanted: fingerprint }));
       e.wanted = fingerprint;

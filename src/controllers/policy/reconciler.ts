@@ -256,7 +256,7 @@ export class PolicyReconciler {
       return { enabled: true, namespaces: governed.map((namespace) => ({ namespace })) };
     const namespaces = governed.flatMap((n) => this.o.namespaces.get(n) ?? []);
     const ref = { name: policy.metadata?.name ?? '', uid: policy.metadata?.uid ?? '' };
-    const observed = checker.observe(ref, template, namespaces);
+    const observed = checker.observe(ref, template, namespaces, this.o.webhooks.trust(ref.name));
     checker.kick();
     return { enabled: true, namespaces: observed };
   }

@@ -87,6 +87,14 @@ export class WebhookConfigurations {
   }
 
   /** Whether a configuration of `name` is cached (a leftover once the policy is gone). */
+  /**
+   * What the API server trusts of the policy's webhook as watched (its caBundles): an admission
+   * verdict that depended on calling it is stale once they change (cainjector, a rotation).
+   */
+  trust(name: string): string {
+    return (this.o.cache.get(name)?.webhooks ?? []).map((w) => w.clientConfig.caBundle ?? '').join(',');
+  }
+
   has(name: string): boolean {
     return this.o.cache.get(name) !== undefined;
   }
