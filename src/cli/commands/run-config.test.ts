@@ -33,6 +33,7 @@ function leaves(v: unknown, prefix = ''): Map<string, unknown> {
 /** Values that shape the chart's Kubernetes objects and never reach the operator. */
 const NOT_OPERATOR_SETTINGS = [
   /^replicaCount$/,
+  /^shutdownDelaySeconds$/,
   /^image\./,
   /^imagePullSecrets$/,
   /^(name|fullname)Override$/,
