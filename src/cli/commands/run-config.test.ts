@@ -33,7 +33,6 @@ function leaves(v: unknown, prefix = ''): Map<string, unknown> {
 /** Values that shape the chart's Kubernetes objects and never reach the operator. */
 const NOT_OPERATOR_SETTINGS = [
   /^replicaCount$/,
-  /^shutdownDelaySeconds$/,
   /^image\./,
   /^imagePullSecrets$/,
   /^(name|fullname)Override$/,
