@@ -57,6 +57,12 @@ export interface OperatorSettings {
   retryPeriodMs: number;
   /** Every policy is reconciled at this interval whatever happened. */
   resyncPeriodMs: number;
+  /**
+   * On SIGTERM, how long the webhook goes on answering (not ready, closing each connection after its
+   * answer) once leadership is given up, before it stops listening: the API server and kube-proxy
+   * stop sending a deleted pod admissions only after its endpoint is removed everywhere.
+   */
+  shutdownDelayMs: number;
   /** Concurrent reconciles. */
   workers: number;
   /** Reconcile only the policies matching this label selector. */
@@ -117,6 +123,7 @@ export const DEFAULTS: Readonly<Omit<OperatorSettings, Optional>> = {
   renewDeadlineMs: 10_000,
   retryPeriodMs: 2_000,
   resyncPeriodMs: 300_000,
+  shutdownDelayMs: 0,
   workers: 4,
   certSource: 'self',
   secretName: DEFAULT_SECRET_NAME,
@@ -260,6 +267,12 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     kind: 'duration',
     arg: 'd',
     description: 'interval between lease attempts',
+  },
+  'shutdown-delay': {
+    setting: 'shutdownDelayMs',
+    kind: 'duration',
+    arg: 'd',
+    description: 'on SIGTERM, keep answering admissions this long after giving up leadership, then drain',
   },
   'resync-period': {
     setting: 'resyncPeriodMs',

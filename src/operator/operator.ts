@@ -90,8 +90,12 @@ export async function startOperator(config: OperatorConfig): Promise<OperatorHan
       await running.idle();
     },
     async stop() {
+      // Leadership first (another replica may lead at once), then the webhook keeps answering while
+      // this pod's endpoint goes away everywhere, then it drains and stops.
+      serving.drain();
       if (elector) await elector.stop();
       else await leader.follow();
+      if (c.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, c.shutdownDelayMs));
       await serving.stop();
       await closeClient(kc);
       log.info('operator stopped');

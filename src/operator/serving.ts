@@ -18,6 +18,8 @@ export interface Serving {
   ports: { port: number; probePort?: number };
   /** The serving material last loaded, if any. */
   material(): ServingMaterial | undefined;
+  /** Not ready from now on, each answer closing its connection; still listening. */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export async function startServing(
   return {
     ports,
     material: () => material,
+    drain: () => server.drain(),
     async stop() {
       await server.stop();
       await stopWatches(2000);

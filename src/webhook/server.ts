@@ -190,13 +190,18 @@ export class WebhookServer {
    * `shutdownTimeoutMs`.
    */
   async stop(): Promise<void> {
-    this.draining = true;
-    this.updateReady();
+    this.drain();
     const servers = [this.server, this.probe].filter((s): s is Listener => s !== undefined);
     this.server = undefined;
     this.probe = undefined;
     await Promise.all(servers.map((s) => close(s, this.opts.shutdownTimeoutMs ?? 10_000)));
     this.log.info('webhook server stopped');
+  }
+
+  /** Reports not ready and closes each connection after its answer, still listening. */
+  drain(): void {
+    this.draining = true;
+    this.updateReady();
   }
 
   /** Connection count and silent-connection bounds on one listener. */
