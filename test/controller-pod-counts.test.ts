@@ -29,8 +29,9 @@ cleanupWebhooksAfterAll(kc, () => [policy]);
 
 beforeAll(async () => {
   const opNs = await testNamespace('no-pods-op');
-  // What the chart grants with podCounting.enabled=false: no permission on pods at all.
-  const chart = await renderRoles(opNs, ['podCounting.enabled=false']);
+  // What the chart grants with podCounting.enabled=false (and the admission check, which creates dry-run
+  // pods, off): no permission on pods at all.
+  const chart = await renderRoles(opNs, ['podCounting.enabled=false', 'admissionCheck.enabled=false']);
   const roleRef = (kind: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name: user });
   const subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }];
   const rules = (kind: string): V1PolicyRule[] =>
@@ -51,6 +52,7 @@ beforeAll(async () => {
   operator = await startTestOperator(opNs, id, {
     leaderElect: false,
     podCounts: false,
+    admissionCheck: false,
     kc: await userKubeConfig(user),
   });
 });
