@@ -733,10 +733,23 @@ spec:
       'two operator replicas Ready again',
     );
     // The new replicas elect a leader and serve again: doctor is healthy once more.
-    await eventually(async () => ((await doctor('-n', APP_NS)).code === 0 ? true : undefined), {
-      what: 'doctor healthy after scaling back',
-      timeoutMs: 90_000,
-    });
+    await eventually(
+      async () => {
+        const d = await doctor('-n', APP_NS);
+        if (d.code === 0) return true;
+        // Said when it times out: what doctor still reports.
+        throw new Error(
+          d.stdout
+            .split('\n')
+            .filter((l) => !l.startsWith('PASS'))
+            .join('\n'),
+        );
+      },
+      {
+        what: 'doctor healthy after scaling back',
+        timeoutMs: 90_000,
+      },
+    );
   });
 
   it('helm uninstall: no webhook configuration, namespace mark or finalizer left; pods in the namespace still start', async () => {
