@@ -128,8 +128,8 @@ function chooseTarget(
 interface Draft {
   ns: V1Namespace;
   after: V1Namespace;
-  /** The policy as changed by the steps (a namespace added to its list), when it is. */
-  patched?: SidecarPolicy;
+  /** The policy whose `selector.namespaces` the steps add this namespace to, when they do. */
+  addedTo?: string;
   steps: string[];
 }
 
@@ -148,33 +148,22 @@ function takeOver(ns: V1Namespace, target: SidecarPolicy): Draft {
       steps: [`kubectl label namespace ${name} ${set} --overwrite`, ...off],
     };
   }
-  const patched: SidecarPolicy = {
-    ...target,
-    spec: {
-      ...target.spec,
-      selector: { ...target.spec.selector, namespaces: [...(target.spec.selector.namespaces ?? []), name] },
-    },
+  return {
+    ns,
+    after: relabelled(ns, {}),
+    addedTo: nameOf(target),
+    steps: [selectByName(target, name), ...off],
   };
-  return { ns, after: relabelled(ns, {}), patched, steps: [selectByName(target, name), ...off] };
 }
 
 /** Who governs each namespace once every draft ran. */
 function governorsAfter(inputs: MigrationInputs, drafts: readonly Draft[]): Map<string, string> {
-  const patchedNames = new Map<string, SidecarPolicy>();
-  for (const d of drafts) {
-    if (!d.patched) continue;
-    const name = nameOf(d.patched);
-    const prev = patchedNames.get(name) ?? d.patched;
-    const namespaces = new Set([
-      ...(prev.spec.selector.namespaces ?? []),
-      ...(d.patched.spec.selector.namespaces ?? []),
-    ]);
-    patchedNames.set(name, {
-      ...prev,
-      spec: { ...prev.spec, selector: { ...prev.spec.selector, namespaces: [...namespaces] } },
-    });
-  }
-  const policies = inputs.policies.map((p) => patchedNames.get(nameOf(p)) ?? p);
+  const policies = inputs.policies.map((p): SidecarPolicy => {
+    const added = drafts.filter((d) => d.addedTo === nameOf(p)).map((d) => nameOf(d.ns));
+    if (added.length === 0) return p;
+    const namespaces = [...new Set([...(p.spec.selector.namespaces ?? []), ...added])];
+    return { ...p, spec: { ...p.spec, selector: { ...p.spec.selector, namespaces } } };
+  });
   const afterNs = new Map(drafts.map((d) => [nameOf(d.ns), d.after]));
   const namespaces = inputs.namespaces.map((n) => afterNs.get(nameOf(n)) ?? n);
   return governors(policies, namespaces, inputs.operatorNamespace);
@@ -249,17 +238,13 @@ export function planMigration(inputs: MigrationInputs): MigrationPlan {
   const ungoverned: string[] = [];
   for (const ns of held) {
     const name = nameOf(ns);
-    const governor =
-      now.get(name) ??
-      (ns.metadata?.labels?.[POLICY_LABEL] !== undefined ? ns.metadata.labels[POLICY_LABEL] : undefined);
+    const governor = now.get(name) ?? ns.metadata?.labels?.[POLICY_LABEL];
     const policy = inputs.policies.find((p) => nameOf(p) === governor);
     if (policy) {
-      drafts.push({
-        ns,
-        after: relabelled(ns, {}),
-        steps: moveNamespace(ns, policy),
-        ...patchOf(policy, ns),
-      });
+      const steps = moveNamespace(ns, policy);
+      // A namespace held only by Istio's label is first added to the policy's list by name.
+      const byName = steps.some((step) => step.startsWith('kubectl patch sidecarpolicy'));
+      drafts.push({ ns, after: relabelled(ns, {}), steps, ...(byName ? { addedTo: nameOf(policy) } : {}) });
     } else if (target.policy) {
       drafts.push(takeOver(ns, target.policy));
     } else {
@@ -284,8 +269,7 @@ export function planMigration(inputs: MigrationInputs): MigrationPlan {
       );
     const notes: string[] = [];
     const policyAfter = after.get(name);
-    const intended =
-      now.get(name) ?? (d.patched ? nameOf(d.patched) : target.policy ? nameOf(target.policy) : undefined);
+    const intended = now.get(name) ?? d.addedTo ?? (target.policy ? nameOf(target.policy) : undefined);
     const steps = [...d.steps];
     if (d.steps.length > 0 || pods.length > 0) {
       if (policyAfter === undefined)
@@ -308,22 +292,6 @@ export function planMigration(inputs: MigrationInputs): MigrationPlan {
     };
   });
   return { namespaces, injectors: injectorsLeft(inputs, drafts), problems };
-}
-
-/** When moving a governed namespace selects it by name, the policy as that step leaves it. */
-function patchOf(policy: SidecarPolicy, ns: V1Namespace): { patched?: SidecarPolicy } {
-  const steps = moveNamespace(ns, policy);
-  if (!steps.some((s) => s.startsWith('kubectl patch sidecarpolicy'))) return {};
-  const name = nameOf(ns);
-  return {
-    patched: {
-      ...policy,
-      spec: {
-        ...policy.spec,
-        selector: { ...policy.spec.selector, namespaces: [...(policy.spec.selector.namespaces ?? []), name] },
-      },
-    },
-  };
 }
 
 /** Whether the plan leaves anything to do (the command's exit status). */

@@ -256,16 +256,7 @@ export class LeaderElector {
         const path = this.path.replace(/\/[^/]+$/, '');
         await requestJson(this.o.kc, { method: 'POST', path, body, signal: this.requestSignal() });
       } else {
-        await requestJson(this.o.kc, {
-          method: 'PATCH',
-          path: this.path,
-          body: [
-            { op: 'test', path: '/metadata/resourceVersion', value: lease.metadata?.resourceVersion ?? '' },
-            { op: 'replace', path: '/spec', value: body.spec },
-          ],
-          contentType: 'application/json-patch+json',
-          signal: this.requestSignal(),
-        });
+        await this.patchSpec(lease, body.spec, this.requestSignal());
       }
       return 'written';
     } catch (err) {
@@ -274,6 +265,20 @@ export class LeaderElector {
       if (isNotFound(err)) return 'gone';
       throw err;
     }
+  }
+
+  /** Replaces the Lease's spec if it is still the version read (a JSON Patch under a test). */
+  private async patchSpec(lease: V1Lease, spec: V1Lease['spec'], signal?: AbortSignal): Promise<void> {
+    await requestJson(this.o.kc, {
+      method: 'PATCH',
+      path: this.path,
+      body: [
+        { op: 'test', path: '/metadata/resourceVersion', value: lease.metadata?.resourceVersion ?? '' },
+        { op: 'replace', path: '/spec', value: spec },
+      ],
+      contentType: 'application/json-patch+json',
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** Gives the lease up: empty holder, so any candidate may take it at once. */
@@ -285,15 +290,7 @@ export class LeaderElector {
       const body = this.body(lease, false, now);
       body.spec = { ...body.spec, holderIdentity: '', leaseDurationSeconds: 1 };
       // The same JSON Patch as a renewal: only the Lease as read is released, and RBAC needs only patch.
-      await requestJson(this.o.kc, {
-        method: 'PATCH',
-        path: this.path,
-        body: [
-          { op: 'test', path: '/metadata/resourceVersion', value: lease.metadata?.resourceVersion ?? '' },
-          { op: 'replace', path: '/spec', value: body.spec },
-        ],
-        contentType: 'application/json-patch+json',
-      });
+      await this.patchSpec(lease, body.spec);
       this.o.log.info({ lease: this.o.name }, 'lease released');
     } catch (err) {
       this.o.log.warn({ err }, 'lease not released');
