@@ -1,16 +1,15 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyPath } from '../src/api/index.js';
+import { MAIN, run, type Run } from '../src/dev/envtest/node-tools.js';
 import type { MigrationPlan } from '../src/doctor/index.js';
 import { requestJson } from '../src/kube/index.js';
 import { admin, createPolicy, podSpec, shortId } from './controller-support.js';
 import { envtest, testNamespace } from './support.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 const exec = promisify(execFile);
 
 const id = shortId();
@@ -22,20 +21,16 @@ const core = kc.makeApiClient(CoreV1Api);
 let shop = '';
 let books = '';
 
-function migrate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [MAIN, 'migrate', '--kubeconfig', envtest().adminKubeconfigPath, '--policy', policy, ...args],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function migrate(...args: string[]): Promise<Run> {
+  return run(process.execPath, [
+    MAIN,
+    'migrate',
+    '--kubeconfig',
+    envtest().adminKubeconfigPath,
+    '--policy',
+    policy,
+    ...args,
+  ]);
 }
 
 async function planFor(namespace: string): Promise<{ code: number; plan: MigrationPlan }> {

@@ -80,7 +80,7 @@ const COVERED_ELSEWHERE: { command: RegExp; test: string; contains: string }[] =
   {
     command: /^sidecar-operator migrate --policy \S+$/,
     test: 'test/migrate-cli.test.ts',
-    contains: "'migrate', '--kubeconfig', envtest().adminKubeconfigPath, '--policy', policy",
+    contains: "    'migrate',\n    '--kubeconfig',\n    envtest().adminKubeconfigPath,\n    '--policy',",
   },
   {
     command: /^sidecar-operator doctor --output json$/,
