@@ -27,7 +27,6 @@ function complete(line: string): string[] {
   return r.stdout.split('\n').filter(Boolean).sort();
 }
 
-
 describe('bash completion', () => {
   it('offers the subcommands, then each one’s visible flags and choices', () => {
     expect(complete('sidecar-operator ')).toEqual(['doctor', 'proxy-config']);
