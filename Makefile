@@ -120,6 +120,10 @@ bench: build envtest ## Run the benchmarks under bench/.
 bench-scale: build envtest ## The operator at cluster size (bench/scale: pods over 10,000 namespaces, 80 policies; minutes).
 	bench/scale/run.sh
 
+.PHONY: bench-replica
+bench-replica: build envtest ## One replica's memory: compiled tree, shipped bundle, chart settings (bench/replica; minutes).
+	bench/replica/run.sh
+
 .PHONY: bench-peers
 bench-peers: build ## Run ours against Istio (istioctl, Istio's webhook) interleaved; builds them first (about half an hour the first time).
 	bench/peers/compare.sh

@@ -204,6 +204,49 @@ describe('chart', () => {
     expect(pinned.args).toContain('--init-image=registry.example/so:v2.3.4');
   });
 
+  it('sizes Node for the container: the old generation from the memory limit, the semi-space, malloc arenas', async () => {
+    const runtime = async (...set: string[]): Promise<Record<string, string>> => {
+      const dep = docs((await helm('template', RELEASE, CHART, '-n', NS, ...set)).stdout).find(
+        (d) => d.kind === 'Deployment',
+      )!;
+      const env = (
+        dep.spec!.template as { spec: { containers: { env: { name: string; value?: string }[] }[] } }
+      ).spec.containers[0]!.env;
+      return Object.fromEntries(
+        env
+          .filter((e) => e.name === 'NODE_OPTIONS' || e.name === 'MALLOC_ARENA_MAX')
+          .map((e) => [e.name, e.value!]),
+      );
+    };
+    // 256Mi by default: three quarters of it.
+    expect(await runtime()).toEqual({
+      NODE_OPTIONS: '--max-old-space-size=192 --max-semi-space-size=1',
+      MALLOC_ARENA_MAX: '2',
+    });
+    expect((await runtime('--set', 'resources.limits.memory=1Gi')).NODE_OPTIONS).toBe(
+      '--max-old-space-size=768 --max-semi-space-size=1',
+    );
+    // A limit in another unit is not guessed at; an explicit size wins; extra options are appended.
+    expect((await runtime('--set', 'resources.limits.memory=300M')).NODE_OPTIONS).toBe(
+      '--max-semi-space-size=1',
+    );
+    expect(
+      (await runtime('--set', 'runtime.maxOldSpaceMiB=100', '--set', 'runtime.nodeOptions=--trace-gc'))
+        .NODE_OPTIONS,
+    ).toBe('--max-old-space-size=100 --max-semi-space-size=1 --trace-gc');
+    // All off: Node's own defaults, nothing set.
+    expect(
+      await runtime(
+        '--set',
+        'runtime.maxOldSpaceMiB=0',
+        '--set',
+        'runtime.maxSemiSpaceMiB=0',
+        '--set',
+        'runtime.mallocArenaMax=0',
+      ),
+    ).toEqual({});
+  });
+
   it('mounts the webhook client CA and passes its file and names only when webhook.clientAuth is set', async () => {
     type PodSpec = {
       containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];

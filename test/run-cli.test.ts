@@ -76,4 +76,12 @@ describe('sidecar-operator run', () => {
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(run.ms).toBeLessThan(15_000);
   });
+
+  it('says what is missing when the webhook has no address (exit 2, one line), before touching the cluster', async () => {
+    const run = await runCli(['run', '--kubeconfig', '/nonexistent/kubeconfig'], 20_000);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      'sidecar-operator: run: one of --service-name or --webhook-url is required',
+    ]);
+  });
 });

@@ -11,6 +11,8 @@ import process from 'node:process';
 import { setTimeout } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { stringify } from 'yaml';
+import { spread } from '../lib/process.js';
+import { bigPod, review, tenContainerPod } from '../lib/reviews.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const [peers, tmp] = process.argv.slice(2);
@@ -24,70 +26,6 @@ const injectDir = join(peers, 'inject');
 const main = join(root, 'dist', 'cli', 'main.js');
 
 // ---- inputs: the same AdmissionReviews and manifests for both
-
-/** A 10-container pod as a Deployment's ReplicaSet creates it (the pod of bench/webhook). */
-function tenContainerPod() {
-  const containers = Array.from({ length: 10 }, (_, i) => ({
-    name: `app-${i}`,
-    image: `registry.example/team/app-${i}:1.${i}.0`,
-    ports: [{ name: 'http', containerPort: 8080 + i, protocol: 'TCP' }],
-    env: Array.from({ length: 5 }, (_, j) => ({ name: `VAR_${j}`, value: `value-${i}-${j}` })),
-    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
-    readinessProbe: { httpGet: { path: '/ready', port: 8080 + i }, periodSeconds: 5 },
-    volumeMounts: [{ name: `data-${i}`, mountPath: `/data/${i}` }],
-  }));
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: 'web-7c9f8d6b5-',
-      namespace: 'apps',
-      labels: { app: 'web', 'pod-template-hash': '7c9f8d6b5' },
-      ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7c9f8d6b5', uid: 'r-1', controller: true },
-      ],
-    },
-    spec: {
-      containers,
-      volumes: containers.map((_, i) => ({ name: `data-${i}`, emptyDir: {} })),
-      serviceAccountName: 'web',
-    },
-  };
-}
-
-/** One container with 1,500 environment variables: about 64 KB. */
-function bigPod() {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'big', namespace: 'apps', labels: { app: 'big' } },
-    spec: {
-      containers: [
-        {
-          name: 'app',
-          image: 'registry.example/app:1',
-          env: Array.from({ length: 1500 }, (_, j) => ({ name: `VAR_${j}`, value: `v-${j}` })),
-        },
-      ],
-    },
-  };
-}
-
-const review = (pod) =>
-  JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '0f6c3a4e-1b7c-4c55-9d7f-2f0c1f1e9b11',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'apps',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-      object: pod,
-      dryRun: false,
-    },
-  });
 
 /** 500 Deployments and 500 Pods (the manifest of bench/inject). */
 function manifest(docs) {
@@ -334,12 +272,7 @@ for (const s of Object.values(servers)) s.stop();
 
 // ---- the report
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
 const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-/** `median (min–max)`, or the one value. */
-const spread = (xs, fmt) =>
-  xs.length === 1 ? fmt(xs[0]) : `${fmt(median(xs))} (${fmt(sorted(xs)[0])}–${fmt(sorted(xs).at(-1))})`;
 /**
  * Per-round ratios (each round ran both), `better` being how many times better ours is: Istio/ours
  * for times and memory, ours/Istio for throughput.

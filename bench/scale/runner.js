@@ -1,7 +1,7 @@
 // Run by bench/scale/run.sh on the project's Node (24) against the built dist/. Starts its own
 // control plane (the envtest binaries) and the operator as its own process (`dist/cli/main.js run`).
-/* global AbortSignal, URL */
-import { execFileSync, spawn } from 'node:child_process';
+/* global URL */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
-import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetch } from 'undici';
 import { policyPath } from '../../dist/api/index.js';
 import { ControlPlane } from '../../dist/dev/envtest/index.js';
-import { freePort } from '../../dist/dev/envtest/process.js';
 import { loadKubeConfig, requestJson } from '../../dist/kube/index.js';
+import { LEASE, metrics, OP_NS, startOperator, treeCommand } from '../lib/operator.js';
+import { memory, resetPeak, steadyRss, until } from '../lib/process.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const SIZES = (process.env.BENCH_SIZES ?? '10000,30000,50000').split(',').map(Number);
@@ -27,8 +27,6 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const COMPARE = process.env.BENCH_COMPARE;
 /** Sizes above this are measured for this checkout only (the other may need gigabytes there). */
 const COMPARE_MAX = Number(process.env.BENCH_COMPARE_MAX ?? Infinity);
-const OP_NS = 'sidecar-system';
-const LEASE = 'sidecar-operator-leader';
 const log = (msg) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const mib = (kib) => Math.round(kib / 1024);
 
@@ -138,94 +136,8 @@ function podObject(namespace, name, app) {
   };
 }
 
-function memory(pid) {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
-}
-
-/** Resets VmHWM to the current RSS, so the next peak read is the next phase's own. */
-function resetPeak(pid) {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
-
-async function metrics(port) {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) }).catch(
-    () => undefined,
-  );
-  if (!res?.ok) return undefined;
-  const text = await res.text();
-  const sum = (name) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(name))
-      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-  return {
-    reconciles: sum('controller_runtime_reconcile_total'),
-    leader: sum('leader_election_master_status'),
-  };
-}
-
-/** One `sidecar-operator run` process of the dist under `dir`. */
-async function startOperator(dir, kubeconfigPath, identity) {
-  const [webhookPort, metricsPort] = [await freePort(), await freePort()];
-  const args = [
-    join(dir, 'dist', 'cli', 'main.js'),
-    'run',
-    '--kubeconfig',
-    kubeconfigPath,
-    '--namespace',
-    OP_NS,
-    '--webhook-url',
-    `https://127.0.0.1:${webhookPort}`,
-    '--webhook-host',
-    '127.0.0.1',
-    '--webhook-port',
-    String(webhookPort),
-    '--metrics-port',
-    String(metricsPort),
-    '--identity',
-    identity,
-    '--resync-period',
-    '20s',
-    '--lease-duration',
-    '15s',
-    '--log-level',
-    'warn',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
-  for (const s of [child.stdout, child.stderr])
-    s.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    pid: child.pid,
-    metricsPort,
-    lines,
-    started: performance.now(),
-    async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
 /** The metrics of `port`, waiting out a busy moment. */
 const metricsOf = (port) => until('metrics', () => metrics(port), 60_000);
-
-async function until(what, fn, timeoutMs) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve()
-      .then(fn)
-      .catch(() => false);
-    if (v) return v;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const ready = (p) =>
   p.status?.observedGeneration === p.metadata?.generation &&
@@ -247,18 +159,9 @@ async function allReady(kc, op, pods, timeoutMs = 600_000) {
   );
 }
 
-/** Samples VmRSS every 100 ms for `ms`; returns the median (KiB). */
-async function steadyRss(pid, ms) {
-  const samples = [];
-  for (const end = performance.now() + ms; performance.now() < end; await sleep(100))
-    samples.push(memory(pid).rss);
-  samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1];
-}
-
 async function measure({ info, kc, dir, pods, run }) {
   const out = {};
-  const a = await startOperator(dir, info.adminKubeconfigPath, `bench-a-${run}`);
+  const a = await startOperator(treeCommand(dir), info.adminKubeconfigPath, `bench-a-${run}`);
   try {
     await allReady(kc, a, pods);
     out.startToReady = (performance.now() - a.started) / 1000;
@@ -318,7 +221,7 @@ async function measure({ info, kc, dir, pods, run }) {
     await allReady(kc, a, pods, 120_000);
     out.readyAfterRelist = (performance.now() - back) / 1000;
     // Leader handover: a second replica waits on the Lease; the leader is stopped (it releases it).
-    const b = await startOperator(dir, info.adminKubeconfigPath, `bench-b-${run}`);
+    const b = await startOperator(treeCommand(dir), info.adminKubeconfigPath, `bench-b-${run}`);
     try {
       await until('the standby serving', () => metrics(b.metricsPort), 60_000);
       await sleep(3_000);
@@ -398,7 +301,7 @@ async function main() {
       }),
     );
     // The first start writes everything (ConfigMap, webhooks, namespace marks): not measured.
-    const warm = await startOperator(root, info.adminKubeconfigPath, 'bench-warm');
+    const warm = await startOperator(treeCommand(root), info.adminKubeconfigPath, 'bench-warm');
     t0 = performance.now();
     await allReady(kc, warm, 0);
     log(`first start (everything written) ${((performance.now() - t0) / 1000).toFixed(1)} s`);

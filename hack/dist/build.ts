@@ -1,5 +1,5 @@
 // Builds the CLI as a single-file executable per platform (Node's single executable applications):
-// esbuild bundles src/cli/main.ts and what it imports into one CommonJS file, `node
+// hack/bundle.ts bundles src/cli/main.ts and what it imports into one CommonJS file, `node
 // --experimental-sea-config` turns that into a blob, and postject puts the blob into a copy of the
 // pinned Node binary for the platform. The result needs no Node on the machine that runs it.
 //
@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { bundle } from '../bundle.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OUT = join(ROOT, 'release');
@@ -67,54 +67,12 @@ function inputsHash(): string {
     ...filesUnder(join(ROOT, 'src')).filter((f) => !f.endsWith('.test.ts')),
     ...filesUnder(join(ROOT, 'crds')),
     ...filesUnder(join(ROOT, 'hack', 'dist')),
+    join(ROOT, 'hack', 'bundle.ts'),
     join(ROOT, 'package.json'),
     join(ROOT, 'package-lock.json'),
   ];
   for (const f of files) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
   return h.digest('hex');
-}
-
-/**
- * What the bundle changes: the version is a constant (package.json is not beside the executable;
- * the CRD's schema is already a generated module), and src/dev (the demo and the test control
- * plane, which need a checkout) is left out.
- */
-function bundlePlugin(): Plugin {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  return {
-    name: 'single-file',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]src[\\/]operator[\\/]package-version\.ts$/ }, () => ({
-        loader: 'ts',
-        contents: `export const version: string = ${JSON.stringify(pkg.version)};`,
-      }));
-      b.onResolve({ filter: /[\\/]dev[\\/]/ }, (args) =>
-        join(args.resolveDir, args.path).startsWith(join(ROOT, 'src', 'dev'))
-          ? { path: args.path, namespace: 'left-out' }
-          : undefined,
-      );
-      b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
-        loader: 'js',
-        contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not part of the single-file executable`)}), { code: 'ERR_MODULE_NOT_FOUND' });`,
-      }));
-    },
-  };
-}
-
-async function bundle(file: string): Promise<void> {
-  const result = await build({
-    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
-    outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: `node${NODE_VERSION.split('.')[0]}`,
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    plugins: [bundlePlugin()],
-  });
-  if (result.errors.length > 0) throw new Error(`esbuild: ${result.errors.length} errors`);
 }
 
 /** The Node binary for the target, from npm's package of it. */
@@ -218,7 +176,7 @@ for (const t of TARGETS.filter((x) => wanted.length === 0 || wanted.includes(x.n
   const stamp = join(WORK, `${t.name}.inputs`);
   const current = existsSync(stamp) && readFileSync(stamp, 'utf8') === hash;
   if (!current && !bundled) {
-    await bundle(bundleFile);
+    await bundle({ shape: 'single', outfile: bundleFile }, Number(NODE_VERSION.split('.')[0]));
     bundled = true;
   }
   const exe = buildTarget(t, bundleFile, hash);

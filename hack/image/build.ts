@@ -33,6 +33,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { bundle } from '../bundle.ts';
 import { parseDockerfile, type RuntimeStage } from './dockerfile.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -166,35 +167,26 @@ function layerOf(dirs: string[], out: string): void {
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Production node_modules for package-lock.json, cached by the lock file's content. */
-function productionModules(): string {
-  const lock = readFileSync(join(repo, 'package-lock.json'));
-  const dir = join(cache, `node-modules-${sha256(lock).slice(0, 12)}`);
-  if (existsSync(join(dir, '.complete'))) return join(dir, 'node_modules');
-  log('installing production node_modules (npm ci --omit=dev)');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(join(repo, 'package.json'), join(dir, 'package.json'));
-  copyFileSync(join(repo, 'package-lock.json'), join(dir, 'package-lock.json'));
-  run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir });
-  writeFileSync(join(dir, '.complete'), '');
-  return join(dir, 'node_modules');
+/**
+ * The Dockerfile's build stage: the bundle of hack/bundle.ts (src/dev left out), cached by what it is
+ * made of (sources, lockfile, package.json, the bundler).
+ */
+async function bundleDir(): Promise<string> {
+  const h = hashTree(join(repo, 'src'), undefined, '', (rel) => rel.endsWith('.test.ts'));
+  for (const f of ['package.json', 'package-lock.json', join('hack', 'bundle.ts')])
+    h.update(`${f}\0`).update(readFileSync(join(repo, f)));
+  const dir = join(cache, `bundle-${h.digest('hex').slice(0, 16)}`);
+  if (existsSync(join(dir, 'main.mjs'))) return dir;
+  log('bundling the CLI (hack/bundle.ts)');
+  rmSync(`${dir}.tmp`, { recursive: true, force: true });
+  await bundle({ shape: 'split', outdir: `${dir}.tmp` });
+  renameSync(`${dir}.tmp`, dir);
+  return dir;
 }
 
-/**
- * What the Dockerfile's build stage removes from dist before the runtime stage copies it: the demo
- * and the test harness (src/dev), which the operator never loads.
- */
-const notInImage = (rel: string): boolean => rel === 'dev';
-
 /** Where each COPY source of the runtime stage comes from in a build without Docker. */
-function copySource(from: string | undefined, src: string): string {
-  if (from === 'deps' && src === '/app/node_modules') return productionModules();
-  if (from === 'build' && src === '/src/dist') {
-    if (!existsSync(join(repo, 'dist', 'cli', 'main.js')))
-      throw new Error('dist/ is not built: run make build');
-    return join(repo, 'dist');
-  }
+function copySource(from: string | undefined, src: string, bundled: string): string {
+  if (from === 'build' && src === '/src/bundle') return bundled;
   if (from === undefined && !src.startsWith('/')) return join(repo, src);
   throw new Error(`Dockerfile: the local build cannot follow COPY ${from ? `--from=${from} ` : ''}${src}`);
 }
@@ -230,13 +222,10 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
   const nodeVersion = run(nodeBinary, ['--version']).trim();
   const ref = opts.brokenPath ? BROKEN_OPERATOR_IMAGE : OPERATOR_IMAGE;
   const copies = stage.copies.filter((c) => !(opts.brokenPath && c.dest.startsWith('/usr/local/bin')));
-  // The cache key: every input, without staging anything (production modules by their lock file).
-  const sources = copies.map((c) => ({ ...c, path: copySource(c.from, c.src) }));
-  const inputs = sources.map((c) =>
-    c.from === 'deps'
-      ? `${c.dest} ${c.path}`
-      : `${c.dest} ${hashTree(c.path, undefined, '', c.from === 'build' ? notInImage : undefined).digest('hex')}`,
-  );
+  // The cache key: every input, without staging anything.
+  const bundled = await bundleDir();
+  const sources = copies.map((c) => ({ ...c, path: copySource(c.from, c.src, bundled) }));
+  const inputs = sources.map((c) => `${c.dest} ${hashTree(c.path).digest('hex')}`);
   const key = sha256([ref, 'layers: base, app', dockerfile, base, nodeVersion, ...inputs].join('\n')).slice(
     0,
     16,
@@ -252,7 +241,6 @@ async function buildOperator(opts: { brokenPath: boolean }): Promise<[string, st
     const dest = join(stageDir, copy.dest);
     mkdirSync(dirname(dest), { recursive: true });
     cpSync(copy.path, dest, { recursive: true, dereference: true });
-    if (copy.from === 'build') rmSync(join(dest, 'dev'), { recursive: true, force: true });
   }
   if (stage.workdir) mkdirSync(join(stageDir, stage.workdir), { recursive: true });
   // Readable by the image's non-root user whatever the checkout's umask was.

@@ -6,7 +6,7 @@ export type LogFormat = 'json' | 'text';
  * The one root logger; components get children (`{component: 'controller', policy}` …).
  * Secret material never reaches the output: keys and certificates are redacted wherever they sit.
  */
-export function createLogger(opts: { level?: string; format?: LogFormat } = {}): Logger {
+export async function createLogger(opts: { level?: string; format?: LogFormat } = {}): Promise<Logger> {
   const redact = {
     paths: [
       '*.keyPem',
@@ -20,11 +20,13 @@ export function createLogger(opts: { level?: string; format?: LogFormat } = {}):
     censor: '[redacted]',
   };
   if (opts.format === 'text') {
-    return pino({
-      level: opts.level ?? 'info',
-      redact,
-      transport: { target: 'pino-pretty', options: { colorize: process.stderr.isTTY, destination: 2 } },
-    });
+    // Loaded only when asked for, and run on this thread: a transport would start a worker thread
+    // (about 15 MiB) that finds pino-pretty by name, which a bundle does not have.
+    const { default: pretty } = await import('pino-pretty');
+    return pino(
+      { level: opts.level ?? 'info', redact },
+      pretty({ colorize: process.stderr.isTTY, destination: 2, sync: true }),
+    );
   }
   return pino({ level: opts.level ?? 'info', redact }, pino.destination(2));
 }

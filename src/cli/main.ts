@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   // Compiled code of the modules is cached on disk (the system's temporary directory) across runs:
   // start-up is most of a short command's time. Nothing happens where that directory is not writable.
   (await import('node:module')).enableCompileCache?.();
-  const { CommanderError } = await import('commander');
+  const { CommanderError, InvalidArgumentError } = await import('commander');
   const { buildProgram } = await import('./program.js');
   const { CliError, formatError } = await import('./errors.js');
   const debug = process.argv.includes('--debug');
@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     const program = await buildProgram(process.argv);
     await program.parseAsync(process.argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
+    // Commander prints its own errors before throwing them; an argument error thrown by our code
+    // (an InvalidArgumentError raised outside option parsing) it never saw, so it is printed here.
+    if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
       process.exitCode = err.exitCode;
     } else {
       process.stderr.write(`sidecar-operator: ${formatError(err, debug)}\n`);

@@ -64,14 +64,11 @@ describe('the operator image', () => {
     for (const copy of stage.copies) expect(entries.has(copy.dest), copy.dest).toBe(true);
     expect(entries.get('/usr/local/bin/sidecar-operator')).toMatch(/^-rwxr-xr-x/);
     expect(entries.has('/usr/local/bin/node')).toBe(true);
-    expect(entries.has('/app/dist/cli/main.js')).toBe(true);
-    // The demo and the test harness stay out of the image (the Dockerfile's build stage removes them).
-    expect(entries.has('/app/dist/operator/index.js')).toBe(true);
-    expect([...entries.keys()].filter((p) => p.startsWith('/app/dist/dev'))).toEqual([]);
+    // The bundle (hack/bundle.ts) and nothing else of the build: no compiled tree, no node_modules.
+    expect(entries.has('/app/main.mjs')).toBe(true);
+    expect([...entries.keys()].some((p) => /^\/app\/chunks\/.+\.mjs$/.test(p))).toBe(true);
+    expect([...entries.keys()].filter((p) => /^\/app\/(dist|node_modules)(\/|$)/.test(p))).toEqual([]);
     expect([...entries.keys()].some((p) => /\/sbin\/iptables-restore$/.test(p))).toBe(true);
-    // Production dependencies only.
-    expect(entries.has('/app/node_modules/@kubernetes/client-node')).toBe(true);
-    expect(entries.has('/app/node_modules/vitest')).toBe(false);
   });
 
   it('is named once: the chart, the init container default, make docker-build and the local build agree', () => {

@@ -65,3 +65,33 @@ runAsGroup: 65532
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/*
+NODE_OPTIONS of a replica, from .Values.runtime: the old generation from maxOldSpaceMiB, or three
+quarters of resources.limits.memory when that is given in Mi or Gi; the semi-space; extra options.
+*/}}
+{{- define "sidecar-operator.nodeOptions" -}}
+{{- $r := .Values.runtime -}}
+{{- $opts := list -}}
+{{- $old := 0 -}}
+{{- if kindIs "invalid" $r.maxOldSpaceMiB -}}
+{{- $limit := toString (dig "limits" "memory" "" .Values.resources) -}}
+{{- if hasSuffix "Mi" $limit -}}
+{{- $old = div (mul (atoi (trimSuffix "Mi" $limit)) 3) 4 -}}
+{{- else if hasSuffix "Gi" $limit -}}
+{{- $old = div (mul (atoi (trimSuffix "Gi" $limit)) 3072) 4 -}}
+{{- end -}}
+{{- else -}}
+{{- $old = int $r.maxOldSpaceMiB -}}
+{{- end -}}
+{{- if gt (int $old) 0 -}}
+{{- $opts = append $opts (printf "--max-old-space-size=%d" (int $old)) -}}
+{{- end -}}
+{{- if gt (int $r.maxSemiSpaceMiB) 0 -}}
+{{- $opts = append $opts (printf "--max-semi-space-size=%d" (int $r.maxSemiSpaceMiB)) -}}
+{{- end -}}
+{{- with $r.nodeOptions -}}
+{{- $opts = append $opts . -}}
+{{- end -}}
+{{- join " " $opts -}}
+{{- end -}}

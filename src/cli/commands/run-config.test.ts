@@ -40,6 +40,8 @@ const NOT_OPERATOR_SETTINGS = [
   /^webhook\.servicePort$/,
   /^certificates\.certManager\./,
   /^resources\./,
+  // Node's own settings (NODE_OPTIONS, MALLOC_ARENA_MAX), read by the runtime before the operator.
+  /^runtime\./,
   /^podDisruptionBudget\./,
   /^podAntiAffinity$/,
   /^pod(Labels|Annotations)$/,

@@ -8,6 +8,7 @@ import {
   type OperatorSettings,
 } from '../../operator/index.js';
 import { addDeprecatedAlias, formatDuration, parseDuration } from '../flags.js';
+import { CliError } from '../errors.js';
 import { createLogger, type LogFormat } from '../logger.js';
 
 /** The parsed flags, by commander's attribute names (`--cert-secret` → certSecret). */
@@ -76,7 +77,7 @@ function settingsFromFlags(f: RunFlags): Partial<OperatorSettings> {
 export function configFromFlags(f: RunFlags, log: OperatorConfig['log']): OperatorConfig {
   const { kubeconfig, context, ...settings } = settingsFromFlags(f);
   if (!settings.serviceName && !settings.webhookUrl) {
-    throw new InvalidArgumentError('one of --service-name or --webhook-url is required');
+    throw new CliError('run: one of --service-name or --webhook-url is required', 2);
   }
   return {
     log,
@@ -96,7 +97,7 @@ export function register(program: Command): void {
     attribute: 'operatorNamespace',
   });
   run.action(async (flags: RunFlags) => {
-    const log = createLogger({ level: flags.logLevel as string, format: flags.logFormat as LogFormat });
+    const log = await createLogger({ level: flags.logLevel as string, format: flags.logFormat as LogFormat });
     const config = configFromFlags(flags, log);
     const handle = await startOperator(config);
     await new Promise<void>((resolve) => {

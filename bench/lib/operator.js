@@ -1,0 +1,91 @@
+/* global AbortSignal */
+// A real `sidecar-operator run` process for benchmarks, against a control plane the benchmark started.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { fetch } from 'undici';
+import { freePort } from '../../dist/dev/envtest/process.js';
+
+export const OP_NS = 'sidecar-system';
+export const LEASE = 'sidecar-operator-leader';
+
+/** The command that runs the CLI of the compiled tree under `dir` (a checkout). */
+export const treeCommand = (dir) => [process.execPath, join(dir, 'dist', 'cli', 'main.js')];
+
+/**
+ * One `run` process: `command` is the CLI (argv before the subcommand), `env` what it adds to the
+ * environment. The webhook listens on 127.0.0.1 over HTTPS with the certificate it issues itself.
+ */
+export async function startOperator(command, kubeconfigPath, identity, { env = {}, resync = '20s' } = {}) {
+  const [webhookPort, metricsPort] = [await freePort(), await freePort()];
+  const [bin, ...pre] = command;
+  const args = [
+    ...pre,
+    'run',
+    '--kubeconfig',
+    kubeconfigPath,
+    '--operator-namespace',
+    OP_NS,
+    '--webhook-url',
+    `https://127.0.0.1:${webhookPort}`,
+    '--webhook-host',
+    '127.0.0.1',
+    '--webhook-port',
+    String(webhookPort),
+    '--metrics-port',
+    String(metricsPort),
+    // Read by the benchmark without a token.
+    '--metrics-auth',
+    'none',
+    '--identity',
+    identity,
+    '--resync-period',
+    resync,
+    '--lease-duration',
+    '15s',
+    '--log-level',
+    'warn',
+  ];
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const lines = [];
+  for (const s of [child.stdout, child.stderr])
+    s.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+  let status;
+  const exited = new Promise((r) => child.once('exit', r)).then((code) => (status = code));
+  return {
+    /** Why it is no longer running (with its last lines), or undefined while it runs. */
+    gone: () =>
+      status === undefined ? undefined : `the operator exited (${status}):\n${lines.slice(-10).join('\n')}`,
+    pid: child.pid,
+    webhookPort,
+    metricsPort,
+    lines,
+    started: performance.now(),
+    async stop() {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Reconciles so far and whether it leads, from its /metrics (plain HTTP probe port); undefined if down. */
+export async function metrics(port) {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) }).catch(
+    () => undefined,
+  );
+  if (!res?.ok) return undefined;
+  const text = await res.text();
+  const sum = (name) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(name))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return {
+    reconciles: sum('controller_runtime_reconcile_total'),
+    leader: sum('leader_election_master_status'),
+  };
+}
