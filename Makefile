@@ -124,8 +124,12 @@ bench-scale: build envtest ## The operator at cluster size (bench/scale: pods ov
 bench-replica: build envtest ## One replica's memory: compiled tree, shipped bundle, chart settings (bench/replica; minutes).
 	bench/replica/run.sh
 
+.PHONY: bench-workers
+bench-workers: build ## One webhook process against node:cluster workers sharing its port (bench/workers; a minute or two).
+	bench/workers/run.sh
+
 .PHONY: bench-peers
-bench-peers: build ## Run ours against Istio (istioctl, Istio's webhook) interleaved; builds them first (about half an hour the first time).
+bench-peers: build envtest ## Run ours against Istio (istioctl, Istio's webhook) interleaved; builds them first (about half an hour the first time).
 	bench/peers/compare.sh
 
 ##@ Packaging

@@ -1,16 +1,36 @@
 /* global AbortSignal */
 // A real `sidecar-operator run` process for benchmarks, against a control plane the benchmark started.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fetch } from 'undici';
+import { parseAllDocuments } from 'yaml';
+import { findBinaries } from '../../dist/dev/envtest/index.js';
 import { freePort } from '../../dist/dev/envtest/process.js';
 
 export const OP_NS = 'sidecar-system';
 export const LEASE = 'sidecar-operator-leader';
 
+// What the chart's Deployment gives a replica's Node (values.yaml `runtime`, rendered by helm with
+// the default values), so that "shipped" is measured as installed.
+export function shippedEnvironment(root) {
+  const rendered = execFileSync(
+    findBinaries().helm,
+    ['template', 'bench', join(root, 'charts', 'sidecar-operator')],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const deployment = parseAllDocuments(rendered)
+    .map((d) => d.toJS())
+    .find((o) => o?.kind === 'Deployment');
+  const env = deployment.spec.template.spec.containers[0].env ?? [];
+  return Object.fromEntries(
+    env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].includes(e.name)).map((e) => [e.name, e.value]),
+  );
+}
 /** The command that runs the CLI of the compiled tree under `dir` (a checkout). */
 export const treeCommand = (dir) => [process.execPath, join(dir, 'dist', 'cli', 'main.js')];
 

@@ -10,7 +10,9 @@ import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { setTimeout } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { build } from 'esbuild';
 import { stringify } from 'yaml';
+import { shippedEnvironment } from '../lib/operator.js';
 import { spread } from '../lib/process.js';
 import { bigPod, review, tenContainerPod } from '../lib/reviews.js';
 
@@ -24,6 +26,7 @@ const ca = readFileSync(certFile, 'utf8');
 const istioctl = join(peers, 'bin', 'istioctl');
 const injectDir = join(peers, 'inject');
 const main = join(root, 'dist', 'cli', 'main.js');
+const shipped = shippedEnvironment(root);
 
 // ---- inputs: the same AdmissionReviews and manifests for both
 
@@ -85,9 +88,29 @@ function rssOf(pid) {
   return { rss: kib('VmRSS') * 1024, peak: kib('VmHWM') * 1024 };
 }
 
+/**
+ * Ours as the image ships it: the webhook server bundled with its dependencies (as hack/bundle.ts
+ * bundles the CLI), under the chart's runtime settings (NODE_OPTIONS, MALLOC_ARENA_MAX).
+ */
 async function startOurs() {
-  const child = fork(join(root, 'bench', 'webhook', 'server.js'), [certFile, keyFile], {
+  const server = join(tmp, 'server.mjs');
+  await build({
+    entryPoints: [join(root, 'bench', 'webhook', 'server.js')],
+    outfile: server,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  });
+  const child = fork(server, [certFile, keyFile], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, ...shipped },
   });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   return {
@@ -219,7 +242,10 @@ const cli = {
     istio: istioInject(files.big),
     proxy: /sidecar-proxy|istio-proxy/,
   },
-  startup: { ours: [process.execPath, main, 'version'], istio: [istioctl, 'version', '--remote=false'] },
+  startup: {
+    ours: [process.execPath, main, 'version', '--client'],
+    istio: [istioctl, 'version', '--remote=false'],
+  },
 };
 
 // ---- the run
@@ -313,7 +339,13 @@ ours (\`bench/peers/istio-webhook\`) wired as istiod wires \`inject.NewWebhook\`
 values and mesh config of \`istioctl manifest generate\`, native sidecars on (ours runs in Native mode). Both
 servers answer over HTTPS (same certificate, keep-alive) the same AdmissionReview from the same load
 generator (autocannon, ${DURATION} s per round); ours is \`bench/webhook/server.js\` (the operator's webhook server,
-info-level JSON logs), Istio's logs its info lines too. Ours answers with ${patchOps.ours} operations, Istio with ${patchOps.istio}.
+info-level JSON logs) bundled as the image ships the CLI, under the chart's runtime settings (\`${Object.entries(
+  shipped,
+)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(
+    ' ',
+  )}\`), Istio's logs its info lines too. Ours answers with ${patchOps.ours} operations, Istio with ${patchOps.istio}.
 
 Each cell is the median (min–max) over the rounds; the ratio is how many times better ours is
 (Istio/ours for times and memory, ours/Istio for throughput), per round.
@@ -324,7 +356,7 @@ ${table}
 
 Commands, per round: \`node dist/cli/main.js inject -f manifest.yaml --policy policy.yaml\` against
 \`istioctl kube-inject -f manifest.yaml --revision default --injectConfigFile inject/config --meshConfigFile inject/mesh --valuesFile inject/values\`
-(output to a file; wall and peak RSS from \`/usr/bin/time\`), and \`node dist/cli/main.js version\` against
+(output to a file; wall and peak RSS from \`/usr/bin/time\`), and \`node dist/cli/main.js version --client\` against
 \`istioctl version --remote=false\`. RSS of the replicas is \`VmRSS\` (idle) and \`VmHWM\` (peak) of the server
 process.
 `;

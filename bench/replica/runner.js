@@ -16,11 +16,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import autocannon from 'autocannon';
-import { parseAllDocuments } from 'yaml';
 import { policyPath } from '../../dist/api/index.js';
-import { ControlPlane, findBinaries } from '../../dist/dev/envtest/index.js';
+import { ControlPlane } from '../../dist/dev/envtest/index.js';
 import { loadKubeConfig, requestJson } from '../../dist/kube/index.js';
-import { LEASE, metrics, OP_NS, startOperator, treeCommand } from '../lib/operator.js';
+import { LEASE, metrics, OP_NS, shippedEnvironment, startOperator, treeCommand } from '../lib/operator.js';
 import { memory, resetPeak, sleep, spread, steadyRss, until } from '../lib/process.js';
 import { review, tenContainerPod } from '../lib/reviews.js';
 
@@ -33,25 +32,7 @@ const PODS = Number(process.env.PODS ?? 500);
 const log = (msg) => process.stderr.write(`[replica ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const mib = (kib) => kib / 1024;
 
-// What the chart's Deployment gives a replica's Node (values.yaml `runtime`, rendered by helm with
-// the default values), so that "shipped" is measured as installed.
-function shippedEnvironment() {
-  const rendered = execFileSync(
-    findBinaries().helm,
-    ['template', 'bench', join(root, 'charts', 'sidecar-operator')],
-    {
-      encoding: 'utf8',
-    },
-  );
-  const deployment = parseAllDocuments(rendered)
-    .map((d) => d.toJS())
-    .find((o) => o?.kind === 'Deployment');
-  const env = deployment.spec.template.spec.containers[0].env ?? [];
-  return Object.fromEntries(
-    env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].includes(e.name)).map((e) => [e.name, e.value]),
-  );
-}
-const shippedEnv = shippedEnvironment();
+const shippedEnv = shippedEnvironment(root);
 
 const tmp = mkdtempSync(join(tmpdir(), 'bench-replica-'));
 execFileSync(process.execPath, [join(root, 'hack', 'bundle.ts'), join(tmp, 'bundle')], { stdio: 'inherit' });

@@ -35,7 +35,8 @@ const server = new WebhookServer({
   registry: new Registry(),
   operatorNamespace: 'sidecar-system',
   host: '127.0.0.1',
-  port: 0,
+  // BENCH_PORT: a fixed port, shared by the workers of bench/workers (node:cluster hands them one socket).
+  port: Number(process.env.BENCH_PORT ?? 0),
   ...(events ? { events } : {}),
 });
 server.setCertificate({ certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') });
