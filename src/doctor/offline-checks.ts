@@ -13,18 +13,31 @@ export interface PolicyFileInputs {
   initImage: string;
 }
 
-/** `[registry[:port]/]path[:tag][@sha256:digest]`, as the kubelet parses an image reference. */
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const IMAGE = new RegExp(
-  `^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\\d+)?/)?` +
-    `${COMPONENT}(?:/${COMPONENT})*(?::([\\w][\\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?$`,
-);
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN =
+  /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/;
+const TAG = /^\w[\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-/** Why an image reference is wrong or loose: invalid (fail), or not pinned (warn). */
+/**
+ * Why an image reference is wrong (`invalid`) or loose (`unpinned`), read as the kubelet reads
+ * `[registry[:port]/]path[:tag][@digest]`: the first segment is a registry only when it has a dot,
+ * a port or is localhost; path segments are lower case.
+ */
 export function imageProblem(image: string): { invalid?: string; unpinned?: string } {
-  const m = IMAGE.exec(image);
-  if (!m) return { invalid: `${image} is not an image reference` };
-  const [, tag, digest] = m;
+  const bad = { invalid: `${image} is not an image reference` };
+  const [named, digest, ...rest] = image.split('@');
+  if (rest.length > 0 || named === undefined || (digest !== undefined && !DIGEST.test(digest))) return bad;
+  const segments = named.split('/');
+  const first = segments[0] ?? '';
+  if (segments.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    if (!DOMAIN.test(first)) return bad;
+    segments.shift();
+  }
+  const last = segments.pop() ?? '';
+  const [repo, tag, ...more] = last.split(':');
+  if (more.length > 0 || repo === undefined || (tag !== undefined && !TAG.test(tag))) return bad;
+  if (![...segments, repo].every((c) => COMPONENT.test(c))) return bad;
   if (digest !== undefined) return {};
   if (tag === undefined) return { unpinned: `${image} has no tag (it means :latest)` };
   if (tag === 'latest') return { unpinned: `${image} is :latest` };
@@ -137,13 +150,16 @@ export function checkPolicyFile(inputs: PolicyFileInputs): CheckResult[] {
   const out = [
     pass(`policy-file:${inputs.file}`, `SidecarPolicy ${name} passes the CRD's schema and CEL rules`),
   ];
+  const images = imageChecks(name, p, inputs.initImage);
+  out.push(selectorCheck(name, p), images, capabilitiesCheck(name, p));
+  // An invalid image is what compiling would refuse too: said once, by the images check.
+  if (images.status === 'fail') return out;
   let template: CompiledTemplate;
   try {
     template = compileTemplate(p, { nativeSidecars: true, initImage: inputs.initImage });
   } catch (err) {
     return [...out, fail('SO197', `policy-compile:${name}`, `does not compile: ${(err as Error).message}`)];
   }
-  out.push(selectorCheck(name, p), imageChecks(name, p, inputs.initImage), capabilitiesCheck(name, p));
   out.push(sizeCheck(name, template));
   return out;
 }
