@@ -15,6 +15,7 @@ import { loadKubeConfig } from '../../kube/index.js';
 import { DEFAULT_INIT_IMAGE } from '../../operator/version.js';
 import { CliError } from '../errors.js';
 import { readPolicyFile } from '../manifest/policy-file.js';
+import { progressNote } from '../progress.js';
 import {
   addClusterOptions,
   durationOption,
@@ -71,23 +72,13 @@ const PROGRESS_AFTER_MS = 1000;
 
 /**
  * Text results as they come, on stdout; on a terminal, what a slow step waits for on stderr (one
- * line, cleared when the step ends), so stdout stays the report.
+ * line, erased when the step ends), so stdout stays the report.
  */
 function textListener(colour: boolean, progress: boolean): DoctorListener {
+  const note = progressNote((s) => process.stderr.write(s), PROGRESS_AFTER_MS);
   return {
     result: (r) => process.stdout.write(formatResult(r, colour)),
-    step: (what) => {
-      if (!progress) return () => undefined;
-      let shown = false;
-      const timer = setTimeout(() => {
-        shown = true;
-        process.stderr.write(`… ${what}`);
-      }, PROGRESS_AFTER_MS);
-      return () => {
-        clearTimeout(timer);
-        if (shown) process.stderr.write('\r\x1b[K');
-      };
-    },
+    ...(progress ? { step: note } : {}),
   };
 }
 
