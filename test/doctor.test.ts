@@ -11,6 +11,7 @@ import {
   type V1Lease,
   type V1MutatingWebhookConfiguration,
 } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INJECTION_LABEL, POLICY_LABEL, policyPath, STATUS_ANNOTATION } from '../src/api/index.js';
 import { createSelfSignedCA, issueServingCertificate } from '../src/certs/authority.js';
@@ -76,6 +77,8 @@ const core = kc.makeApiClient(CoreV1Api);
 const admission = kc.makeApiClient(AdmissionregistrationV1Api);
 let opNs = '';
 let appNs = '';
+/** The JSON lines the test's first operator logs. */
+const operatorLog: string[] = [];
 /** Where a `run` process leads alone, to be frozen. */
 let leadNs = '';
 let operator: OperatorHandle | undefined;
@@ -128,8 +131,12 @@ beforeAll(async () => {
   opNs = await testNamespace('doctor-op');
   appNs = await testNamespace('doctor-app');
   leadNs = await testNamespace('doctor-lead');
-  // Leading, as a deployed operator does: doctor checks the Lease it holds.
-  operator = await startTestOperator(opNs, shard, { leaderElect: true });
+  // Leading, as a deployed operator does: doctor checks the Lease it holds. Its log is kept, to see
+  // what it says of doctor's dry runs.
+  operator = await startTestOperator(opNs, shard, {
+    leaderElect: true,
+    log: pino({ level: 'info' }, { write: (line: string) => void operatorLog.push(line) }),
+  });
   webhookPort = operator.webhookPort;
   await createPolicy(kc, policy, shard, { selector: { namespaces: [appNs] } });
   await eventually(async () => ((await governed()) ? true : undefined), {
@@ -231,7 +238,10 @@ describe('sidecar-operator doctor', () => {
     const injections = metric(operator!, 'sidecar_webhook_injected_pods_total');
     const requests = metric(operator!, 'sidecar_webhook_admission_requests_total');
     const before = [await injections(), await requests()];
+    const logged = operatorLog.length;
     for (let i = 0; i < 5; i++) expect((await doctor()).code).toBe(0);
+    // Nor logged as injections (a dry run is logged at debug only).
+    expect(operatorLog.slice(logged).filter((l) => l.includes('"result":"injected"'))).toEqual([]);
     // The webhook did see doctor's reviews (the direct one and the API server's dry-run create).
     expect(await requests()).toBeGreaterThanOrEqual(before[1]! + 10);
     expect(await injections()).toBe(before[0]);
@@ -427,6 +437,10 @@ describe('sidecar-operator doctor', () => {
       });
     const injected = await pod('injected');
     expect(injected.metadata?.annotations?.[STATUS_ANNOTATION]).toBeDefined();
+    // A real injection is logged (so that the five runs above logging none means something).
+    expect(operatorLog.some((l) => l.includes('"result":"injected"') && l.includes('"pod":"injected"'))).toBe(
+      true,
+    );
     await pod('skipped', { 'sidecar.dev/inject': 'false' });
 
     const ok = await doctor('--pod', 'injected');
