@@ -59,13 +59,14 @@ export function checkOperatorNamespace(inputs: DoctorInputs): CheckResult {
     return warn(
       'SO110',
       name,
-      `several namespaces hold injector template ConfigMaps (${inputs.operatorNamespaceCandidates.join(', ')})`,
+      `several namespaces hold the operator's injector template ConfigMaps or Deployments (${inputs.operatorNamespaceCandidates.join(', ')})`,
       fix,
     );
   }
   if (ns === undefined) {
-    const what = 'no injector template ConfigMap (sidecar-injector-<policy>) found';
-    // With no policy there is nothing to render, so nothing to find the operator by.
+    const what =
+      'no injector template ConfigMap (sidecar-injector-<policy>) and no operator Deployment found';
+    // With no policy there is nothing to render; with no Deployment the operator runs outside the cluster.
     if (inputs.policies.length === 0) return warn('SO111', name, `${what}: no policy has been rendered`, fix);
     return fail(
       'SO111',

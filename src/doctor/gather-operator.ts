@@ -14,6 +14,24 @@ import { containerTrouble } from './runtime-checks.js';
 /** The chart's leaderElection.leaseName, and `run`'s --lease-name, by default. */
 export const DEFAULT_LEASE_NAME = 'sidecar-operator-leader';
 
+/** The label the chart puts on the operator's Deployments. */
+export const OPERATOR_SELECTOR = 'app.kubernetes.io/part-of=sidecar-operator';
+
+/**
+ * Namespaces holding an operator Deployment: where to look when no injector template exists yet (an
+ * operator that never reconciled, or was scaled to 0 before it did). Empty without the right to list.
+ */
+export async function deploymentNamespaces(kc: KubeConfig): Promise<string[]> {
+  try {
+    const list = await kc
+      .makeApiClient(AppsV1Api)
+      .listDeploymentForAllNamespaces({ labelSelector: OPERATOR_SELECTOR });
+    return [...new Set(list.items.map((d) => d.metadata?.namespace ?? ''))].sort();
+  } catch {
+    return [];
+  }
+}
+
 /** The leader election Lease: who holds it and when it was last renewed. */
 export async function readLease(kc: KubeConfig, namespace: string, name: string): Promise<LeaderLease> {
   const out: LeaderLease = { namespace, name, found: false };
@@ -51,7 +69,7 @@ export async function readWorkload(
   const core = kc.makeApiClient(CoreV1Api);
   const deployments = await kc
     .makeApiClient(AppsV1Api)
-    .listNamespacedDeployment({ namespace, labelSelector: 'app.kubernetes.io/part-of=sidecar-operator' });
+    .listNamespacedDeployment({ namespace, labelSelector: OPERATOR_SELECTOR });
   const out: OperatorWorkload = { deployments: [], replicas: [] };
   for (const d of deployments.items) {
     const match = d.spec?.selector?.matchLabels ?? {};

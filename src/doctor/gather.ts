@@ -25,7 +25,7 @@ import { resolveNamespaceMarks, selectsNamespace } from '../render/namespace-mar
 import { carriesOtherMesh, isForeignInjector, type MeshInputs } from './mesh-checks.js';
 import type { AdmissionDryRun, DoctorInputs, WebhookProbe } from './inputs.js';
 import { postReview, probeTls, type Dial } from './probe.js';
-import { DEFAULT_LEASE_NAME, readLease, readWorkload } from './gather-operator.js';
+import { DEFAULT_LEASE_NAME, deploymentNamespaces, readLease, readWorkload } from './gather-operator.js';
 import { containerTrouble } from './runtime-checks.js';
 
 export interface GatherOptions {
@@ -108,7 +108,7 @@ export async function gatherOperator(
 ): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   inputs.policies = (await requestJson<{ items: SidecarPolicy[] }>(kc, { path: policyPath() })).items;
-  await findOperator(core, opts, inputs);
+  await findOperator(kc, core, opts, inputs);
   const mwcs = await kc
     .makeApiClient(AdmissionregistrationV1Api)
     .listMutatingWebhookConfiguration({ labelSelector: MANAGED_SELECTOR });
@@ -215,10 +215,17 @@ async function readTemplates(core: CoreV1Api, namespace: string): Promise<Parsed
   return parsed;
 }
 
-async function findOperator(core: CoreV1Api, opts: GatherOptions, inputs: DoctorInputs): Promise<void> {
+async function findOperator(
+  kc: KubeConfig,
+  core: CoreV1Api,
+  opts: GatherOptions,
+  inputs: DoctorInputs,
+): Promise<void> {
   let ns = opts.operatorNamespace;
   if (ns === undefined) {
-    const names = await operatorNamespaces(core);
+    let names = await operatorNamespaces(core);
+    // Nothing rendered yet: the operator's Deployment still says where it runs.
+    if (names.length === 0) names = await deploymentNamespaces(kc);
     if (names.length === 1) ns = names[0];
     else inputs.operatorNamespaceCandidates = names;
   }
