@@ -14,7 +14,7 @@ import {
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INJECTION_LABEL, POLICY_LABEL, policyPath, STATUS_ANNOTATION } from '../src/api/index.js';
-import { createSelfSignedCA, issueServingCertificate } from '../src/certs/authority.js';
+import { createSelfSignedCA, issueLeaf, issueServingCertificate } from '../src/certs/authority.js';
 import { createAuthority } from '../src/dev/envtest/pki.js';
 import { requestJson } from '../src/kube/index.js';
 import type { OperatorHandle } from '../src/operator/index.js';
@@ -592,7 +592,57 @@ describe('sidecar-operator doctor', () => {
       expect((await doctor()).code).toBe(0);
     });
 
-    it('reports an expired certificate (fail SO130)', async () => {
+    it('reports the expired certificate the webhook serves from its Secret (fail SO130)', async () => {
+      // Nothing leads here, so nothing renews it: the operator's Secret gets a serving certificate,
+      // signed by its CA, that expired an hour ago; the webhook loads it and serves it.
+      const name = 'sidecar-operator-certs';
+      const original = await core.readNamespacedSecret({ name, namespace: opNs });
+      const pem = (k: string) => Buffer.from(original.data?.[k] ?? '', 'base64').toString();
+      const now = Date.now();
+      const leaf = await issueLeaf({
+        ca: { certPem: pem('ca.crt'), keyPem: pem('ca.key') },
+        subject: 'CN=sidecar-operator',
+        ipAddresses: ['127.0.0.1'],
+        usage: 'server',
+        notBefore: new Date(now - 2 * 3_600_000),
+        notAfter: new Date(now - 3_600_000),
+      });
+      const b64 = (s: string) => Buffer.from(s).toString('base64');
+      const put = async (data: Record<string, string>) => {
+        const current = await core.readNamespacedSecret({ name, namespace: opNs });
+        await core.replaceNamespacedSecret({ name, namespace: opNs, body: { ...current, data } });
+      };
+      await put({ ...original.data, 'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem) });
+      try {
+        const found = await eventually(
+          async () => {
+            const d = await doctor();
+            return find(d.checks, 'certificate-expiry').status === 'fail' ? d : undefined;
+          },
+          { what: 'the expired certificate served', timeoutMs: 30_000, intervalMs: 500 },
+        );
+        const expiry = find(found.checks, 'certificate-expiry');
+        expect(expiry).toMatchObject({ code: 'SO130', docs: 'docs/doctor.md#so130' });
+        expect(expiry.reason).toBe(
+          `certificate served for ${policy} expired at ${new Date(Math.floor((now - 3_600_000) / 1000) * 1000).toISOString()}: the API server refuses the webhook`,
+        );
+        expect(find(found.checks, `webhook-ca-bundle:${policy}`)).toMatchObject({
+          status: 'fail',
+          code: 'SO121',
+        });
+        expect(find(found.checks, `webhook-ca-bundle:${policy}`).reason).toMatch(/CERT_HAS_EXPIRED/);
+        expect(found.code).toBe(2);
+      } finally {
+        await put(original.data ?? {});
+      }
+      await eventually(async () => ((await doctor()).code === 0 ? true : undefined), {
+        what: 'the valid certificate served again',
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
+    });
+
+    it('reports an expired CA in the certificate Secret it is pointed at (fail SO130)', async () => {
       // Nothing leads here, so nothing renews it: a certificate Secret whose CA and leaf have expired.
       const now = Date.now();
       const ca = await createSelfSignedCA({
