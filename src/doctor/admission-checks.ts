@@ -21,14 +21,20 @@ export function checkPodsAdmissible(inputs: DoctorInputs): CheckResult[] {
     if (!inputs.scope.includes(policy) || !c) continue;
     const name = `pods-admissible:${policy}`;
     if (c.status === 'True') out.push(pass(name, c.message));
-    else if (c.status === 'False') out.push(fail(name, c.message, refusalFix(policy, c.message)));
+    else if (c.status === 'False') out.push(fail('SO158', name, c.message, refusalFix(policy, c.message)));
     else if (c.reason === Reason.AdmissionCheckDisabled)
       out.push(
-        warn(name, c.message, 'install with admissionCheck.enabled=true (run --admission-check=true)'),
+        warn(
+          'SO159',
+          name,
+          c.message,
+          'install with admissionCheck.enabled=true (run --admission-check=true)',
+        ),
       );
     else
       out.push(
         warn(
+          'SO159',
           name,
           `${c.reason}: ${c.message}`,
           `kubectl describe sp ${policy}, and the operator logs; the check retries within a minute`,
@@ -65,6 +71,7 @@ export function checkNamespacePodSecurity(inputs: DoctorInputs): CheckResult | u
       `Pod Security enforce level ${level ?? 'none (privileged)'} admits sidecar-init's capabilities`,
     );
   return fail(
+    'SO157',
     name,
     `namespace ${ns} enforces Pod Security "${level}": every pod policy ${governing.metadata?.name ?? ''} injects there is refused`,
     podSecurityWaysOut(level),

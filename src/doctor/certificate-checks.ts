@@ -32,6 +32,7 @@ export function checkCertificateExpiry(inputs: DoctorInputs): CheckResult {
   if (dates.length === 0) {
     const why = inputs.certificate?.problem ?? 'no webhook was reached and no certificate Secret was read';
     return warn(
+      'SO132',
       name,
       `not checked: ${why}`,
       'pass --operator-namespace, or --webhook-url to reach the webhook',
@@ -42,12 +43,14 @@ export function checkCertificateExpiry(inputs: DoctorInputs): CheckResult {
   const at = soonest.notAfter.toISOString();
   if (ms <= 0)
     return fail(
+      'SO130',
       name,
       `${soonest.what} expired at ${at}: the API server refuses the webhook`,
       'the operator renews it at 2/3 of its lifetime: check that it runs and leads, and its CertificateReady condition',
     );
   if (ms < EXPIRY_WARNING_MS)
     return warn(
+      'SO131',
       name,
       `${soonest.what} expires in ${left(ms)} (${at})`,
       'check that the operator renews it (CertificateReady condition, operator logs)',

@@ -1,3 +1,5 @@
+import { docsAnchor, type Code } from './codes.js';
+
 /** The outcome of one doctor check: what was looked at, how it stands, why, and what to do. */
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -8,15 +10,33 @@ export interface CheckResult {
   reason: string;
   /** What to do about a warn or fail; absent when there is nothing to do. */
   fix?: string;
+  /** A warn's or fail's stable code (see codes.ts); absent on a pass. */
+  code?: Code;
+  /** Where the code is explained: docs/doctor.md#<code>. */
+  docs?: string;
 }
 
 export const pass = (name: string, reason: string): CheckResult => ({ name, status: 'pass', reason });
 
-export const warn = (name: string, reason: string, fix?: string): CheckResult =>
-  fix === undefined ? { name, status: 'warn', reason } : { name, status: 'warn', reason, fix };
+function flagged(
+  status: 'warn' | 'fail',
+  code: Code,
+  name: string,
+  reason: string,
+  fix?: string,
+): CheckResult {
+  const out: CheckResult = { name, status, reason };
+  if (fix !== undefined) out.fix = fix;
+  out.code = code;
+  out.docs = docsAnchor(code);
+  return out;
+}
 
-export const fail = (name: string, reason: string, fix?: string): CheckResult =>
-  fix === undefined ? { name, status: 'fail', reason } : { name, status: 'fail', reason, fix };
+export const warn = (code: Code, name: string, reason: string, fix?: string): CheckResult =>
+  flagged('warn', code, name, reason, fix);
+
+export const fail = (code: Code, name: string, reason: string, fix?: string): CheckResult =>
+  flagged('fail', code, name, reason, fix);
 
 const RANK: Record<CheckStatus, number> = { pass: 0, warn: 1, fail: 2 };
 

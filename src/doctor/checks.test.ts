@@ -200,6 +200,8 @@ describe('doctor: the webhook’s answer to a review', () => {
       name: 'webhook-review:mesh',
       status: 'fail',
       reason: 'POST https://10.0.0.5/inject/mesh answered HTTP 503: not ready',
+      code: 'SO126',
+      docs: 'docs/doctor.md#so126',
     });
   });
 });

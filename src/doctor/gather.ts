@@ -1,9 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import {
   AdmissionregistrationV1Api,
-  AppsV1Api,
   CoreV1Api,
-  DiscoveryV1Api,
   VersionApi,
   type KubeConfig,
   type V1MutatingWebhookConfiguration,
@@ -25,8 +23,9 @@ import {
 } from '../render/injector-configmap.js';
 import { resolveNamespaceMarks, selectsNamespace } from '../render/namespace-marks.js';
 import { carriesOtherMesh, isForeignInjector, type MeshInputs } from './mesh-checks.js';
-import type { AdmissionDryRun, DoctorInputs, OperatorWorkload, WebhookProbe } from './inputs.js';
+import type { AdmissionDryRun, DoctorInputs, WebhookProbe } from './inputs.js';
 import { postReview, probeTls, type Dial } from './probe.js';
+import { DEFAULT_LEASE_NAME, deploymentNamespaces, readLease, readWorkload } from './gather-operator.js';
 import { containerTrouble } from './runtime-checks.js';
 
 export interface GatherOptions {
@@ -38,9 +37,14 @@ export interface GatherOptions {
   /** Where to reach the webhook instead of its clientConfig (e.g. a port-forward): https://host:port. */
   webhookUrl?: string;
   certSecret?: string;
+  /** The operator's leader election Lease (its --lease-name). */
+  leaseName?: string;
   now: Date;
   timeoutMs?: number;
 }
+
+/** Marks the pods doctor sends in dry runs, so that logs and audit records can tell them apart. */
+export const DOCTOR_PROBE_ANNOTATION = 'sidecar.dev/doctor-probe';
 
 const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 
@@ -49,10 +53,10 @@ function message(err: unknown): string {
   return f.code ? `${f.code} ${f.message}` : f.message;
 }
 
-/** The whole cluster-side picture the checks need. Never throws for what a check can report. */
-export async function gatherInputs(kc: KubeConfig, opts: GatherOptions): Promise<DoctorInputs> {
-  const inputs: DoctorInputs = {
-    now: opts.now,
+/** Inputs with nothing gathered yet. */
+export function emptyInputs(now: Date): DoctorInputs {
+  return {
+    now,
     groupVersions: [],
     crdInstalled: false,
     operatorNamespaceCandidates: [],
@@ -61,38 +65,83 @@ export async function gatherInputs(kc: KubeConfig, opts: GatherOptions): Promise
     webhookConfigurations: [],
     probes: new Map(),
   };
-  const core = kc.makeApiClient(CoreV1Api);
+}
+
+/** The whole cluster-side picture the checks need, stage after stage. Never throws for what a check can report. */
+export async function gatherInputs(kc: KubeConfig, opts: GatherOptions): Promise<DoctorInputs> {
+  const inputs = emptyInputs(opts.now);
+  await gatherCluster(kc, inputs);
+  if (inputs.connectError !== undefined || !inputs.crdInstalled) return inputs;
+  await gatherOperator(kc, opts, inputs);
+  for (const policy of inputs.scope) {
+    const probe = await gatherProbe(opts, inputs, policy);
+    if (probe) inputs.probes.set(policy, probe);
+  }
+  await gatherAdmission(kc, inputs);
+  await gatherTarget(kc, opts, inputs);
+  return inputs;
+}
+
+/** Stage 1: the API server answers, which APIs it serves, whether the CRD is installed. */
+export async function gatherCluster(kc: KubeConfig, inputs: DoctorInputs): Promise<void> {
   try {
     inputs.serverVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
   } catch (err) {
     inputs.connectError = message(err);
-    return inputs;
+    return;
   }
   const apis = await requestJson<{ groups?: { versions?: { groupVersion: string }[] }[] }>(kc, {
     path: '/apis',
   });
   inputs.groupVersions = (apis.groups ?? []).flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion));
   inputs.crdInstalled = inputs.groupVersions.includes(API_VERSION);
-  if (!inputs.crdInstalled) return inputs;
+}
+
+/**
+ * Stage 2: the policies, the operator (templates, certificate Secret, Deployments, Lease, /readyz of
+ * its pods), its webhook configurations, the --namespace and --pod, and the policies in scope.
+ */
+export async function gatherOperator(
+  kc: KubeConfig,
+  opts: GatherOptions,
+  inputs: DoctorInputs,
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
   inputs.policies = (await requestJson<{ items: SidecarPolicy[] }>(kc, { path: policyPath() })).items;
-  await findOperator(core, opts, inputs);
+  await findOperator(kc, core, opts, inputs);
   const mwcs = await kc
     .makeApiClient(AdmissionregistrationV1Api)
     .listMutatingWebhookConfiguration({ labelSelector: MANAGED_SELECTOR });
   inputs.webhookConfigurations = mwcs.items;
-  if (inputs.operatorNamespace !== undefined)
-    inputs.workload = await readWorkload(kc, inputs.operatorNamespace, mwcs.items);
+  if (inputs.operatorNamespace !== undefined) {
+    const timeoutMs = opts.timeoutMs ?? 5_000;
+    inputs.workload = await readWorkload(kc, inputs.operatorNamespace, mwcs.items, timeoutMs);
+    inputs.lease = await readLease(kc, inputs.operatorNamespace, opts.leaseName ?? DEFAULT_LEASE_NAME);
+  }
   if (opts.namespace !== undefined) inputs.namespace = await readNamespace(core, opts.namespace);
   if (opts.pod !== undefined) inputs.pod = await readPod(core, opts.namespace ?? 'default', opts.pod);
   inputs.scope = scopeOf(inputs, opts);
-  const reviewNs = opts.namespace ?? 'default';
-  for (const policy of inputs.scope) {
-    const mwc = mwcs.items.find((m) => m.metadata?.name === policy);
-    if (mwc) inputs.probes.set(policy, await probeWebhook(mwc, policyOf(inputs, policy), reviewNs, opts));
-  }
-  inputs.admission = await admissionDryRun(core, inputs);
-  inputs.mesh = await gatherMesh(kc, core, inputs, opts);
-  return inputs;
+}
+
+/** Stage 3, once per policy in scope: a TLS probe and a dry-run review of its webhook (the slow part). */
+export async function gatherProbe(
+  opts: GatherOptions,
+  inputs: DoctorInputs,
+  policy: string,
+): Promise<WebhookProbe | undefined> {
+  const mwc = inputs.webhookConfigurations.find((m) => m.metadata?.name === policy);
+  if (!mwc) return undefined;
+  return probeWebhook(mwc, policyOf(inputs, policy), opts.namespace ?? 'default', opts);
+}
+
+/** Stage 3, last: a pod created with dryRun=All through the API server. */
+export async function gatherAdmission(kc: KubeConfig, inputs: DoctorInputs): Promise<void> {
+  inputs.admission = await admissionDryRun(kc.makeApiClient(CoreV1Api), inputs);
+}
+
+/** Stage 4: the governed namespaces' pods and other meshes' injectors. */
+export async function gatherTarget(kc: KubeConfig, opts: GatherOptions, inputs: DoctorInputs): Promise<void> {
+  inputs.mesh = await gatherMesh(kc, kc.makeApiClient(CoreV1Api), inputs, opts);
 }
 
 /** Governed namespaces whose pods are listed for other meshes' sidecars, at most. */
@@ -119,10 +168,13 @@ async function gatherMesh(
       if (policy !== undefined) mesh.governed.set(name, { policy, object: ns });
     }
     const names = [...mesh.governed.keys()].sort();
+    const governedPods: NonNullable<DoctorInputs['governedPods']> = [];
     for (const namespace of names.slice(0, MESH_NAMESPACE_LIMIT)) {
       const pods = (await core.listNamespacedPod({ namespace })).items as Pod[];
       mesh.meshedPods.push(...pods.filter(carriesOtherMesh));
+      governedPods.push({ namespace, policy: mesh.governed.get(namespace)!.policy, pods });
     }
+    if (names.length <= MESH_NAMESPACE_LIMIT) inputs.governedPods = governedPods;
     if (names.length > MESH_NAMESPACE_LIMIT) mesh.namespacesNotListed = names.length - MESH_NAMESPACE_LIMIT;
     const mwcs = await kc.makeApiClient(AdmissionregistrationV1Api).listMutatingWebhookConfiguration();
     mesh.foreignWebhooks = mwcs.items.filter(isForeignInjector);
@@ -163,10 +215,17 @@ async function readTemplates(core: CoreV1Api, namespace: string): Promise<Parsed
   return parsed;
 }
 
-async function findOperator(core: CoreV1Api, opts: GatherOptions, inputs: DoctorInputs): Promise<void> {
+async function findOperator(
+  kc: KubeConfig,
+  core: CoreV1Api,
+  opts: GatherOptions,
+  inputs: DoctorInputs,
+): Promise<void> {
   let ns = opts.operatorNamespace;
   if (ns === undefined) {
-    const names = await operatorNamespaces(core);
+    let names = await operatorNamespaces(core);
+    // Nothing rendered yet: the operator's Deployment still says where it runs.
+    if (names.length === 0) names = await deploymentNamespaces(kc);
     if (names.length === 1) ns = names[0];
     else inputs.operatorNamespaceCandidates = names;
   }
@@ -222,53 +281,6 @@ async function readPod(core: CoreV1Api, namespace: string, name: string): Promis
   return { name, found: true, pod: pod as Pod, status: pod.status, logs };
 }
 
-/**
- * The operator's Deployments (the chart labels them part-of sidecar-operator) and the ready endpoints
- * of the Service its webhook configurations call. Empty when the operator runs outside the cluster.
- */
-async function readWorkload(
-  kc: KubeConfig,
-  namespace: string,
-  mwcs: V1MutatingWebhookConfiguration[],
-): Promise<OperatorWorkload> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const deployments = await kc
-    .makeApiClient(AppsV1Api)
-    .listNamespacedDeployment({ namespace, labelSelector: 'app.kubernetes.io/part-of=sidecar-operator' });
-  const out: OperatorWorkload = { deployments: [] };
-  for (const d of deployments.items) {
-    const match = d.spec?.selector?.matchLabels ?? {};
-    const selector = Object.entries(match)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const pods = selector ? (await core.listNamespacedPod({ namespace, labelSelector: selector })).items : [];
-    const problems = pods.flatMap((p) => {
-      const trouble = (p.status?.containerStatuses ?? [])
-        .map((s) => containerTrouble(s))
-        .find((t) => t !== undefined);
-      return trouble ? [`pod ${p.metadata?.name}: ${trouble}`] : [];
-    });
-    out.deployments.push({
-      name: d.metadata?.name ?? '',
-      replicas: d.spec?.replicas ?? 1,
-      ready: d.status?.readyReplicas ?? 0,
-      problems,
-    });
-  }
-  const svc = mwcs.map((m) => m.webhooks?.[0]?.clientConfig?.service).find((s) => s?.namespace === namespace);
-  if (svc?.name) {
-    const slices = await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({
-      namespace,
-      labelSelector: `kubernetes.io/service-name=${svc.name}`,
-    });
-    const readyEndpoints = slices.items
-      .flatMap((s) => s.endpoints ?? [])
-      .filter((e) => e.conditions?.ready !== false).length;
-    out.service = { name: svc.name, readyEndpoints };
-  }
-  return out;
-}
-
 function policyOf(inputs: DoctorInputs, name: string): SidecarPolicy | undefined {
   return inputs.policies.find((p) => p.metadata?.name === name);
 }
@@ -291,7 +303,12 @@ function minimalPod(policy: SidecarPolicy | undefined, namespace: string): V1Pod
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { generateName: 'sidecar-doctor-', namespace, labels: { ...labels } },
+    metadata: {
+      generateName: 'sidecar-doctor-',
+      namespace,
+      labels: { ...labels },
+      annotations: { [DOCTOR_PROBE_ANNOTATION]: 'true' },
+    },
     spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
   };
 }

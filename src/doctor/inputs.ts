@@ -75,6 +75,37 @@ export interface OperatorWorkload {
     problems: string[];
   }[];
   service?: { name: string; readyEndpoints: number };
+  /** /readyz of each pod of the operator's Deployments, through the API server's pods proxy. */
+  replicas?: ReplicaReadiness[];
+}
+
+/** What one operator pod's /readyz answered through the pods proxy, or why it could not be asked. */
+export interface ReplicaReadiness {
+  pod: string;
+  httpStatus?: number;
+  /** The start of the answer: the pod's own words, or the API server's Status when the proxy failed. */
+  body?: string;
+  /** Set when it was not asked (no IP yet, no port) or the request failed. */
+  error?: string;
+}
+
+/** The leader election Lease the operator's replicas campaign for. */
+export interface LeaderLease {
+  namespace: string;
+  name: string;
+  found: boolean;
+  holder?: string;
+  renewTime?: Date;
+  durationSeconds?: number;
+  /** Why it could not be read (other than not found). */
+  error?: string;
+}
+
+/** The pods of one governed namespace that doctor lists to tell missed injections from skipped ones. */
+export interface NamespacePods {
+  namespace: string;
+  policy: string;
+  pods: Pod[];
 }
 
 /** Everything the checks look at, gathered first (by `gather.ts`), so the checks are pure. */
@@ -102,6 +133,10 @@ export interface DoctorInputs {
   pod?: PodInputs;
   /** The operator's Deployments and webhook endpoints, when it runs in the cluster. */
   workload?: OperatorWorkload;
+  /** The leader Lease in the operator's namespace. */
+  lease?: LeaderLease;
+  /** Pods of the governed namespaces (--namespace narrows them), when they could be listed. */
+  governedPods?: NamespacePods[];
   /** Other meshes' pods and injectors in the governed namespaces (--namespace narrows them). */
   mesh?: MeshInputs;
   /** The operator's certificate Secret: summary, or why it is not usable. */

@@ -144,4 +144,24 @@ describe('checkOtherMeshes', () => {
     const [r] = checkOtherMeshes(inputs({ error: '403 forbidden' }), []);
     expect(r).toMatchObject({ name: 'other-meshes', status: 'warn' });
   });
+
+  it('fails a pod that carries our sidecar and another mesh’s (SO183), apart from pods with only theirs', () => {
+    const both: Pod = {
+      ...meshedPod('api-0', { kind: 'StatefulSet', name: 'api' }),
+      spec: {
+        initContainers: [{ name: 'istio-init' }, { name: 'sidecar-init' }],
+        containers: [{ name: 'app' }, { name: 'istio-proxy' }, { name: 'sidecar-proxy' }],
+      },
+    };
+    const rs = checkOtherMeshes(inputs({ meshedPods: [both, meshedPod('db-0')] }), [policy()]);
+    const two = rs.find((r) => r.name === 'two-meshes:shop');
+    expect(two).toMatchObject({ status: 'fail', code: 'SO183' });
+    expect(two?.reason).toBe(
+      "1 pod(s) in shop carry both our sidecar and Istio's (api-0): two proxies capture the same traffic",
+    );
+    expect(two?.fix).toBe(
+      'first kubectl label namespace shop istio-injection-, then kubectl -n shop rollout restart statefulset/api',
+    );
+    expect(rs.find((r) => r.name === 'meshed-pods:shop')?.reason).toMatch(/^1 pod in shop .*: db-0;/);
+  });
 });

@@ -1,9 +1,9 @@
 import type { V1MutatingWebhook, V1MutatingWebhookConfiguration, V1Namespace } from '@kubernetes/client-node';
 import type { SidecarPolicy } from '../api/index.js';
-import type { Pod } from '../inject/index.js';
+import { findProxy, type Pod } from '../inject/index.js';
 import { FOREIGN_MESH_CONTAINERS } from '../inject/meshed.js';
 import { matchesSelector } from '../inject/selector.js';
-import { pass, warn, type CheckResult } from './check.js';
+import { fail, pass, warn, type CheckResult } from './check.js';
 
 /**
  * What another mesh leaves in the namespaces our policies govern: pods carrying its sidecar (they
@@ -131,6 +131,7 @@ function webhookChecks(mesh: MeshInputs, policies: readonly SidecarPolicy[]): Ch
       });
       out.push(
         warn(
+          'SO181',
           `mesh-webhook:${config}/${hook.name}`,
           `another mesh's injector (MutatingWebhookConfiguration ${config}, webhook ${hook.name}) is called for ` +
             `namespace${overlap.length > 1 ? 's' : ''} ${overlap.join(', ')}${objectSel ? ' (for the pods its objectSelector matches)' : ''}, ` +
@@ -146,9 +147,36 @@ function webhookChecks(mesh: MeshInputs, policies: readonly SidecarPolicy[]): Ch
   return out;
 }
 
+/**
+ * Pods carrying our sidecar and another mesh's: two proxies capture the same traffic (one injector
+ * ran before the other, or the pod was edited). Each is named, with the command that re-creates it.
+ */
+function twoMeshChecks(mesh: MeshInputs): CheckResult[] {
+  const both = mesh.meshedPods.filter((p) => findProxy(p.spec) !== undefined);
+  const byNs = new Map<string, Pod[]>();
+  for (const pod of both) {
+    const ns = pod.metadata?.namespace ?? '';
+    byNs.set(ns, [...(byNs.get(ns) ?? []), pod]);
+  }
+  return [...byNs]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([ns, pods]) => {
+      const meshes = [...new Set(pods.map(meshOf))].join(' and ');
+      const names = pods.map((p) => p.metadata?.name ?? '').sort();
+      const off = mesh.governed.has(ns) ? unlabel(mesh.governed.get(ns)!.object) : undefined;
+      const commands = [...new Set(pods.map(restartCommand))].sort().slice(0, 10);
+      return fail(
+        'SO183',
+        `two-meshes:${ns}`,
+        `${pods.length} pod(s) in ${ns} carry both our sidecar and ${meshes}'s (${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}): two proxies capture the same traffic`,
+        `${off ? `first ${off}, then ` : ''}${commands.join('; ')}`,
+      );
+    });
+}
+
 function podChecks(mesh: MeshInputs): CheckResult[] {
   const byNs = new Map<string, Pod[]>();
-  for (const pod of mesh.meshedPods) {
+  for (const pod of mesh.meshedPods.filter((p) => findProxy(p.spec) === undefined)) {
     const ns = pod.metadata?.namespace ?? '';
     byNs.set(ns, [...(byNs.get(ns) ?? []), pod]);
   }
@@ -163,6 +191,7 @@ function podChecks(mesh: MeshInputs): CheckResult[] {
       const commands = [...new Set(pods.map(restartCommand))].sort();
       const off = unlabel(mesh.governed.get(ns)!.object);
       return warn(
+        'SO180',
         `meshed-pods:${ns}`,
         `${pods.length} pod${pods.length > 1 ? 's' : ''} in ${ns} (governed by ${policy}) carr${pods.length > 1 ? 'y' : 'ies'} ${meshes}'s sidecar: ${shown}; ` +
           'the webhook skips them (AlreadyMeshed) until they are re-created without it',
@@ -177,10 +206,11 @@ export function checkOtherMeshes(
   policies: readonly SidecarPolicy[],
 ): CheckResult[] {
   if (!mesh) return [];
-  const out = [...podChecks(mesh), ...webhookChecks(mesh, policies)];
+  const out = [...twoMeshChecks(mesh), ...podChecks(mesh), ...webhookChecks(mesh, policies)];
   if (mesh.error !== undefined)
     out.push(
       warn(
+        'SO182',
         'other-meshes',
         `cannot tell what other meshes leave here: ${mesh.error}`,
         'run doctor with rights to list namespaces, pods and mutatingwebhookconfigurations',

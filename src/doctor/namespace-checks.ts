@@ -22,7 +22,7 @@ export function checkNamespace(inputs: DoctorInputs): CheckResult | undefined {
   const ns = target.name;
   const name = `namespace:${ns}`;
   const obj = target.object;
-  if (!obj) return fail(name, `namespace ${ns} does not exist`);
+  if (!obj) return fail('SO150', name, `namespace ${ns} does not exist`);
   const early = neverOrOptedOut(inputs, obj);
   if (early) return early;
   return governance(inputs, obj);
@@ -35,6 +35,7 @@ function neverOrOptedOut(inputs: DoctorInputs, obj: V1Namespace): CheckResult | 
   const labels = obj.metadata?.labels ?? {};
   if (NEVER_INJECTED_NAMESPACES.includes(ns) || ns === inputs.operatorNamespace)
     return warn(
+      'SO151',
       name,
       `${ns} is ${ns === inputs.operatorNamespace ? 'the operator’s own namespace' : 'a system namespace'}: never injected`,
       'run workloads in another namespace',
@@ -46,6 +47,7 @@ function neverOrOptedOut(inputs: DoctorInputs, obj: V1Namespace): CheckResult | 
     const also =
       selecting.length > 0 ? ` (selected by ${selecting.join(', ')}, which must leave it alone)` : '';
     return warn(
+      'SO152',
       name,
       `opted out: labelled ${INJECTION_LABEL}=${INJECTION_DISABLED}${also}`,
       `kubectl label namespace ${ns} ${INJECTION_LABEL}-`,
@@ -70,11 +72,13 @@ function governance(inputs: DoctorInputs, obj: V1Namespace): CheckResult {
   if (!expected) {
     if (mark.policy !== undefined)
       return fail(
+        'SO153',
         name,
         `labelled ${POLICY_LABEL}=${mark.policy}, but no policy selects it: a stale mark`,
         'the operator removes it when it runs; or kubectl label namespace ' + ns + ` ${POLICY_LABEL}-`,
       );
     return warn(
+      'SO154',
       name,
       `no policy selects ${ns} (${inputs.policies.length} polic${inputs.policies.length === 1 ? 'y' : 'ies'} checked): pods here are not injected`,
       'add it to a policy’s spec.selector.namespaces, or give it labels a spec.selector.namespaceSelector matches',
@@ -84,12 +88,14 @@ function governance(inputs: DoctorInputs, obj: V1Namespace): CheckResult {
   const why = `selected by ${expected.policy}${losers.length > 0 ? `, which wins over ${losers.join(', ')} (higher priority, then older)` : ''}`;
   if (mark.policy !== expected.policy)
     return fail(
+      'SO155',
       name,
       `${why}, but labelled ${POLICY_LABEL}=${mark.policy ?? '(none)'}: the operator has not marked it, so the webhook is not called for it`,
       'check that the operator runs and leads; its logs name the failure',
     );
   if (expected.revision !== '' && mark.revision !== expected.revision)
     return warn(
+      'SO156',
       name,
       `${why}; annotation ${REVISION_ANNOTATION}=${mark.revision ?? '(none)'} lags the policy’s revision ${expected.revision}`,
       'the operator updates it when it reconciles',

@@ -11,6 +11,7 @@ import {
 } from '../inject/index.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 import type { DoctorInputs } from './inputs.js';
+import { restartCommand } from './mesh-checks.js';
 
 const RECREATE = 'recreate it (kubectl rollout restart on its workload, or delete the pod)';
 
@@ -47,19 +48,22 @@ function checkSidecar(name: string, pod: Pod, template: CompiledTemplate): Check
   const status = parseStatus(pod.metadata?.annotations);
   if (status === undefined)
     return warn(
+      'SO162',
       name,
       'has containers named like the sidecar but no sidecar.dev/status annotation: not injected by this operator',
       RECREATE,
     );
   if (status.policy !== template.policy || status.revision !== template.revision)
     return warn(
+      'SO163',
       name,
       `sidecar outdated: injected by ${describe(status)}, current is ${template.policy} revision ${template.revision}`,
-      'restart its workload (kubectl rollout restart), or set spec.rollout.strategy: Restart on the policy',
+      `${restartCommand(pod)} (or set spec.rollout.strategy: Restart on the policy)`,
     );
   const foreign = foreignImages(pod, template);
   if (foreign !== undefined)
     return fail(
+      'SO164',
       name,
       `its sidecar is not the one ${describe(status)} injects: ${foreign}; the pod's traffic may not be captured`,
       RECREATE,
@@ -73,19 +77,21 @@ export function checkPod(inputs: DoctorInputs): CheckResult | undefined {
   if (!target) return undefined;
   const ns = inputs.namespace?.name ?? 'default';
   const name = `pod:${ns}/${target.name}`;
-  if (!target.found || !target.pod) return fail(name, `pod ${target.name} does not exist in namespace ${ns}`);
+  if (!target.found || !target.pod)
+    return fail('SO160', name, `pod ${target.name} does not exist in namespace ${ns}`);
   const pod = target.pod;
   const status = parseStatus(pod.metadata?.annotations);
   const template = governingTemplate(inputs);
   if (template === undefined) {
     if (findProxy(pod.spec) && status !== undefined)
       return pass(name, `injected by ${describe(status)}; no policy governs the namespace now`);
-    return warn(name, 'no sidecar: no policy governs its namespace (see the namespace check)');
+    return warn('SO161', name, 'no sidecar: no policy governs its namespace (see the namespace check)');
   }
   const present = sidecarPresence(pod.spec, template);
   if (present.state === 'complete') return checkSidecar(name, pod, template);
   if (present.state === 'partial')
     return fail(
+      'SO165',
       name,
       `half a sidecar: ${present.found.join(' and ')} without ${present.missing.join(' and ')}; the pod's traffic is not captured`,
       RECREATE,
@@ -98,9 +104,10 @@ export function checkPod(inputs: DoctorInputs): CheckResult | undefined {
   });
   if (decision.inject)
     return warn(
+      'SO166',
       name,
       `no sidecar${claim}, but it would get one if created now (${decision.reason}): it was created before its namespace was governed, or while the webhook was unreachable with failurePolicy Ignore`,
-      RECREATE,
+      restartCommand(pod),
     );
-  return warn(name, `not injected${claim}: ${decision.message} (${decision.reason})`);
+  return warn('SO167', name, `not injected${claim}: ${decision.message} (${decision.reason})`);
 }

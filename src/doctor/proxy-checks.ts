@@ -41,10 +41,12 @@ export function checkProxyConfig(inputs: DoctorInputs): CheckResult | undefined 
   if (path === undefined) {
     if (written)
       return warn(
+        'SO168',
         name,
         `sidecar-init writes ${written.file}, but the proxy is not told to read it (no --config-path)`,
       );
     return warn(
+      'SO168',
       name,
       'the proxy is given no configuration file: only an image that configures itself (bootstrap mode None) starts like that',
       'check the proxy’s logs; with Envoy, set spec.proxy.bootstrap.mode to Default, Template or Xds',
@@ -58,12 +60,14 @@ export function checkProxyConfig(inputs: DoctorInputs): CheckResult | undefined 
   const mount = mountFor(pod, path);
   if (!mount)
     return fail(
+      'SO169',
       name,
       `the proxy reads ${path}, which lies on no volume it mounts: the file cannot exist and the proxy exits`,
       RESTART,
     );
   if (mount.name === CONFIG_VOLUME_NAME)
     return fail(
+      'SO169',
       name,
       `the proxy reads ${path} from its memory volume, but nothing writes it there (injected before the operator rendered proxy configurations?)`,
       RESTART,

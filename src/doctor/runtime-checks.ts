@@ -66,6 +66,7 @@ export function checkSidecarRuntime(inputs: DoctorInputs): CheckResult | undefin
   const initTrouble = init && containerTrouble(init, target.logs?.[INIT_CONTAINER_NAME]);
   if (initTrouble)
     return fail(
+      'SO170',
       at.name,
       `${INIT_CONTAINER_NAME} cannot set up the pod: ${initTrouble}; the proxy and the application never start`,
       `read ${logsOf(at, INIT_CONTAINER_NAME)} --previous; it needs NET_ADMIN and NET_RAW (Pod Security baseline refuses them) and the iptables program in its image`,
@@ -96,6 +97,7 @@ function proxyRuntime(at: Subject): CheckResult {
   if (!proxy) {
     const phase = at.inputs.status?.phase ?? 'Pending';
     return warn(
+      'SO171',
       at.name,
       `the proxy has not started yet (pod ${phase})`,
       `kubectl describe pod -n ${at.ns} ${at.pod}`,
@@ -104,6 +106,7 @@ function proxyRuntime(at: Subject): CheckResult {
   const trouble = containerTrouble(proxy, at.inputs.logs?.[PROXY_CONTAINER_NAME]);
   if (trouble)
     return fail(
+      'SO172',
       at.name,
       `the proxy cannot start: ${trouble}; the pod's traffic goes nowhere and it will not become ready`,
       `read ${logsOf(at, PROXY_CONTAINER_NAME)} --previous, and the configuration it gets (sidecar-operator proxy-config bootstrap --pod ${at.pod} -n ${at.ns}); check the policy's spec.proxy`,
@@ -111,6 +114,7 @@ function proxyRuntime(at: Subject): CheckResult {
   const restarts = proxy.restartCount > 0 ? ` (restarted ${proxy.restartCount} time(s))` : '';
   if (!proxy.ready)
     return warn(
+      'SO173',
       at.name,
       `the proxy runs but is not ready${restarts}: its readiness endpoint answers no`,
       `read ${logsOf(at, PROXY_CONTAINER_NAME)}`,
@@ -133,6 +137,7 @@ export function checkOperatorWorkload(inputs: DoctorInputs): CheckResult | undef
   if (w.deployments.length === 0)
     return service && service.readyEndpoints === 0
       ? fail(
+          'SO115',
           name,
           `the webhook Service ${ns}/${service.name} has no ready endpoints and no operator Deployment was found in ${ns}: ${consequence}`,
         )
@@ -142,6 +147,7 @@ export function checkOperatorWorkload(inputs: DoctorInputs): CheckResult | undef
   if (bad.status !== 'pass') return bad;
   if (service && service.readyEndpoints === 0)
     return fail(
+      'SO115',
       name,
       `the operator's replicas are ready, but the webhook Service ${ns}/${service.name} has no ready endpoints: ${consequence}`,
       `compare the Service's selector with the pods' labels (kubectl get endpointslices -n ${ns} -l kubernetes.io/service-name=${service.name})`,
@@ -159,6 +165,7 @@ function deploymentResult(
   const scale = `kubectl scale deployment/${d.name} -n ${ns} --replicas=2 (or helm upgrade with the chart's replicaCount)`;
   if (d.replicas === 0)
     return fail(
+      'SO112',
       name,
       `Deployment ${ns}/${d.name} is scaled to 0: no replica serves the webhook or reconciles policies; ${consequence}`,
       scale,
@@ -166,12 +173,14 @@ function deploymentResult(
   const why = d.problems.length > 0 ? `: ${d.problems.join('; ')}` : '';
   if (d.ready === 0)
     return fail(
+      'SO113',
       name,
       `Deployment ${ns}/${d.name} has 0 of ${d.replicas} replicas ready${why}; ${consequence}`,
       `kubectl describe pods -n ${ns}; kubectl logs -n ${ns} deploy/${d.name}`,
     );
   if (d.ready < d.replicas)
     return warn(
+      'SO114',
       name,
       `Deployment ${ns}/${d.name} has ${d.ready} of ${d.replicas} replicas ready${why}`,
       `kubectl describe pods -n ${ns}`,

@@ -18,6 +18,7 @@ export function checkWebhookConfigurations(inputs: DoctorInputs): CheckResult[] 
     if (!mwc) {
       out.push(
         fail(
+          'SO120',
           name,
           `MutatingWebhookConfiguration ${policy} does not exist: the API server never calls the injector for this policy`,
           'the operator recreates it when it runs and leads: check the operator pods and logs',
@@ -39,6 +40,7 @@ export function checkWebhookConfigurations(inputs: DoctorInputs): CheckResult[] 
     if (live.has(policy)) continue;
     out.push(
       warn(
+        'SO147',
         `webhook-configuration:${policy}`,
         `labelled ${MANAGED} but no SidecarPolicy ${policy} exists: left behind, it may block pod creation`,
         `kubectl delete mutatingwebhookconfiguration ${policy}`,
@@ -56,16 +58,18 @@ export function checkCaBundle(policy: string, probe: WebhookProbe): CheckResult 
   const name = `webhook-ca-bundle:${policy}`;
   if (probe.caBundleEmpty)
     return fail(
+      'SO122',
       name,
       'clientConfig.caBundle is empty: the API server cannot trust the webhook',
       'the operator writes it: check its CertificateReady condition and logs',
     );
   if (probe.unreachable !== undefined)
-    return warn(name, `not verified: ${probe.unreachable}`, UNREACHABLE_FIX);
+    return warn('SO125', name, `not verified: ${probe.unreachable}`, UNREACHABLE_FIX);
   const tls = probe.tls;
-  if (!tls) return warn(name, 'not verified: no TLS probe was made');
+  if (!tls) return warn('SO125', name, 'not verified: no TLS probe was made');
   if (tls.connectError !== undefined)
     return fail(
+      'SO123',
       name,
       `cannot connect to the webhook at ${tls.address}: ${tls.connectError}`,
       probe.via === 'service'
@@ -74,12 +78,14 @@ export function checkCaBundle(policy: string, probe: WebhookProbe): CheckResult 
     );
   if (tls.chainVerified !== true)
     return fail(
+      'SO121',
       name,
       `the certificate served at ${tls.address} (${tls.peerSubject ?? 'no subject'}) does not verify against the caBundle: ${tls.chainError ?? 'unknown reason'}; the API server rejects every call`,
       'let the operator re-sync the caBundle (it rewrites it from its certificate Secret); if something else writes caBundle (a GitOps tool, a chart), stop it',
     );
   if (tls.hostnameError !== undefined)
     return fail(
+      'SO124',
       name,
       `the served certificate is not valid for ${tls.expectedHost}: ${tls.hostnameError}`,
       'the serving certificate must name the webhook Service (or the URL host)',
@@ -93,11 +99,17 @@ export function checkCaBundle(policy: string, probe: WebhookProbe): CheckResult 
 /** The webhook answers a dry-run AdmissionReview with a patch. */
 export function checkReview(policy: string, probe: WebhookProbe): CheckResult {
   const name = `webhook-review:${policy}`;
-  if (probe.unreachable !== undefined) return warn(name, `not tried: ${probe.unreachable}`, UNREACHABLE_FIX);
+  if (probe.unreachable !== undefined)
+    return warn('SO125', name, `not tried: ${probe.unreachable}`, UNREACHABLE_FIX);
   const r = probe.review;
-  if (!r) return warn(name, 'not tried: the webhook could not be reached over TLS');
+  if (!r) return warn('SO125', name, 'not tried: the webhook could not be reached over TLS');
   if (r.error !== undefined)
-    return fail(name, `POST ${probe.url}: ${r.error}`, 'check that the operator runs and its /readyz is 200');
+    return fail(
+      'SO126',
+      name,
+      `POST ${probe.url}: ${r.error}`,
+      'check that the operator runs and its /readyz is 200',
+    );
   if (r.httpStatus === 401)
     // The webhook serves only callers with the API server's client certificate (webhook.clientAuth):
     // doctor has none. The admission dry-run through the API server checks the real caller.
@@ -106,15 +118,17 @@ export function checkReview(policy: string, probe: WebhookProbe): CheckResult {
       `POST ${probe.url} answered 401 to a caller without the API server's client certificate: only the API server is served (see mutating-admission-webhook for its own calls)`,
     );
   if (r.httpStatus !== 200)
-    return fail(name, `POST ${probe.url} answered HTTP ${r.httpStatus}: ${r.message ?? ''}`.trim());
+    return fail('SO126', name, `POST ${probe.url} answered HTTP ${r.httpStatus}: ${r.message ?? ''}`.trim());
   if (r.allowed !== true)
     return fail(
+      'SO126',
       name,
       `the webhook refused a minimal pod: ${r.message ?? 'no message'}`,
       'check the operator logs; failurePolicy decides what the API server does then',
     );
   if ((r.patchOps ?? 0) === 0)
     return warn(
+      'SO127',
       name,
       `the webhook admitted a minimal pod without injecting it${r.message ? `: ${r.message}` : ''}`,
     );
@@ -130,14 +144,17 @@ export function checkAdmissionPlugin(inputs: DoctorInputs): CheckResult {
   const a = inputs.admission;
   if (!a)
     return warn(
+      'SO129',
       name,
       'not verified: no governed namespace to create a dry-run pod in (the API server flags cannot be read)',
       'rerun with --namespace <a namespace a policy governs>',
     );
   const where = `a dry-run pod in namespace ${a.namespace} (policy ${a.policy})`;
   if (a.error !== undefined) {
-    if (a.errorCode === 403) return warn(name, `not verified: not allowed to create ${where}: ${a.error}`);
+    if (a.errorCode === 403)
+      return warn('SO129', name, `not verified: not allowed to create ${where}: ${a.error}`);
     return fail(
+      'SO128',
       name,
       `${where} was refused: ${a.error}`,
       /failed calling webhook/i.test(a.error)
@@ -147,6 +164,7 @@ export function checkAdmissionPlugin(inputs: DoctorInputs): CheckResult {
   }
   if (a.mutated === true) return pass(name, `${where} came back injected: the API server calls the webhook`);
   return fail(
+    'SO128',
     name,
     `${where} came back without a sidecar: the MutatingAdmissionWebhook admission plugin is off, the webhook is unreachable with failurePolicy Ignore, or its selectors do not match`,
     'check --enable-admission-plugins / --disable-admission-plugins on the API server, and the webhook checks above',

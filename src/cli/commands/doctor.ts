@@ -1,8 +1,21 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { exitCodeOf, formatJson, formatText, gatherInputs, runChecks } from '../../doctor/index.js';
+import {
+  checkPolicyFile,
+  exitCodeOf,
+  formatJson,
+  formatResult,
+  formatSummary,
+  streamDoctor,
+  type CheckResult,
+  type DoctorListener,
+} from '../../doctor/index.js';
 import { loadKubeConfig } from '../../kube/index.js';
+import { DEFAULT_INIT_IMAGE } from '../../operator/version.js';
 import { CliError } from '../errors.js';
+import { readPolicyFile } from '../manifest/policy-file.js';
+import { progressNote } from '../progress.js';
 import {
   addClusterOptions,
   durationOption,
@@ -20,6 +33,9 @@ interface DoctorFlags {
   operatorNamespace?: string;
   webhookUrl?: string;
   certSecret?: string;
+  leaseName: string;
+  filename?: string;
+  offline?: boolean;
   /** Milliseconds. */
   timeout: number;
   output: 'text' | 'json' | 'yaml';
@@ -44,7 +60,55 @@ Examples:
 
   # for scripts
   $ sidecar-operator doctor --output json | jq '.checks[] | select(.status != "pass")'
+
+  # a policy file, before it is applied (no cluster needed)
+  $ sidecar-operator doctor --offline -f policy.yaml
+
+Every warning and failure has a code (SO1xx), explained in docs/doctor.md#<code>.
 `;
+
+/** A step slower than this shows what it waits for, on a terminal. */
+const PROGRESS_AFTER_MS = 1000;
+
+/**
+ * Text results as they come, on stdout; on a terminal, what a slow step waits for on stderr (one
+ * line, erased when the step ends), so stdout stays the report.
+ */
+function textListener(colour: boolean, progress: boolean): DoctorListener {
+  const note = progressNote((s) => process.stderr.write(s), PROGRESS_AFTER_MS);
+  return {
+    result: (r) => process.stdout.write(formatResult(r, colour)),
+    ...(progress ? { step: note } : {}),
+  };
+}
+
+function report(results: CheckResult[], output: DoctorFlags['output'], streamed: boolean): void {
+  if (output === 'json') process.stdout.write(formatJson(results));
+  else if (output === 'yaml') process.stdout.write(stringify(JSON.parse(formatJson(results))));
+  else if (streamed) process.stdout.write(formatSummary(results, process.stdout.isTTY === true));
+  else
+    process.stdout.write(
+      results.map((r) => formatResult(r, process.stdout.isTTY === true)).join('') +
+        formatSummary(results, process.stdout.isTTY === true),
+    );
+  process.exitCode = exitCodeOf(results);
+}
+
+/** `--offline -f policy.yaml`: the checks of a policy file that need no cluster. */
+function offline(file: string, output: DoctorFlags['output']): void {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new CliError(`doctor: cannot read ${file}: ${(err as Error).message}`);
+  }
+  const read = readPolicyFile(text);
+  report(
+    checkPolicyFile({ file, problems: read.problems, policy: read.policy, initImage: DEFAULT_INIT_IMAGE }),
+    output,
+    false,
+  );
+}
 
 export function register(program: Command): void {
   const cmd = program
@@ -67,6 +131,9 @@ export function register(program: Command): void {
       'reach the webhook here instead of its clientConfig (a port-forward to its Service); the certificate is still checked for the name the API server uses',
     )
     .option('--cert-secret <name>', 'the operator’s certificate Secret', 'sidecar-operator-certs')
+    .option('--lease-name <name>', 'the operator’s leader election Lease', 'sidecar-operator-leader')
+    .option('-f, --filename <file>', 'check this SidecarPolicy file without a cluster (implies --offline)')
+    .option('--offline', 'check only what needs no cluster: the policy file given with -f')
     // A plain number was milliseconds before.
     .addOption(durationOption('timeout', 'time allowed for each connection to the webhook', 5000, 'ms'))
     .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
@@ -74,30 +141,36 @@ export function register(program: Command): void {
     .action(async (flags: DoctorFlags) => {
       const timeoutMs = flags.timeout;
       if (timeoutMs <= 0) throw new CliError('doctor: --timeout must be more than 0', 2);
+      if (flags.offline === true || flags.filename !== undefined) {
+        if (flags.filename === undefined)
+          throw new CliError('doctor: --offline checks a policy file: pass -f <file>', 2);
+        offline(flags.filename, flags.output);
+        return;
+      }
       if (flags.webhookUrl !== undefined && !/^https:\/\/[^/]+/.test(flags.webhookUrl))
         throw new CliError(`doctor: --webhook-url must be https://host:port, not "${flags.webhookUrl}"`, 2);
       const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
+      const text = flags.output === 'text';
+      const listener = text
+        ? textListener(process.stdout.isTTY === true, process.stderr.isTTY === true)
+        : { result: () => undefined };
       try {
-        const inputs = await gatherInputs(kc, {
-          namespace: flags.namespace,
-          pod: flags.pod,
-          policy: flags.policy,
-          operatorNamespace: flags.operatorNamespace,
-          webhookUrl: flags.webhookUrl,
-          certSecret: flags.certSecret,
-          timeoutMs,
-          now: new Date(),
-        });
-        const results = runChecks(inputs);
-        const json = (): string => formatJson(results);
-        process.stdout.write(
-          flags.output === 'json'
-            ? json()
-            : flags.output === 'yaml'
-              ? stringify(JSON.parse(json()))
-              : formatText(results, process.stdout.isTTY === true),
+        const results = await streamDoctor(
+          kc,
+          {
+            namespace: flags.namespace,
+            pod: flags.pod,
+            policy: flags.policy,
+            operatorNamespace: flags.operatorNamespace,
+            webhookUrl: flags.webhookUrl,
+            certSecret: flags.certSecret,
+            leaseName: flags.leaseName,
+            timeoutMs,
+            now: new Date(),
+          },
+          listener,
         );
-        process.exitCode = exitCodeOf(results);
+        report(results, flags.output, text);
       } finally {
         await kc.closeConnections();
       }

@@ -1,16 +1,12 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
-import { API_VERSION, KIND, withDefaults, type SidecarPolicySpec } from '../../api/index.js';
-import { specSchema } from '../../api/generated/spec-schema.js';
 import { compileTemplate, type CompiledTemplate, type PolicyInput } from '../../inject/index.js';
-import { schemaProblems, type Schema } from '../../inject/validate.js';
 import { CliError } from '../errors.js';
 import { DEFAULT_INIT_IMAGE } from '../../operator/version.js';
-import { celProblems } from '../manifest/cel-rules.js';
+import { readPolicyFile } from '../manifest/policy-file.js';
 import { ManifestInjector } from '../manifest/inject-manifest.js';
 import { OutputSpool } from '../manifest/output-spool.js';
-import { isEmptyDocument, readDocuments } from '../manifest/yaml.js';
 
 interface InjectFlags {
   filename: string;
@@ -72,35 +68,10 @@ async function* inputStream(file: string): AsyncGenerator<string> {
 
 /** The one SidecarPolicy in the policy file, checked; errors name the document and the field. */
 export function loadPolicy(file: string, text: string): PolicyInput {
-  const fail = (i: number, what: string): never => {
-    throw new CliError(`inject: ${file}: document ${i}: ${what}`);
-  };
-  const all = readDocuments(text);
-  const broken = all.findIndex((d) => d.errors.length > 0);
-  if (broken >= 0) fail(broken, all[broken]!.errors[0]!.message.split('\n')[0]!);
-  // Empty documents (a trailing `---`, comments only) are skipped, as kubectl skips them.
-  const docs = [...all.entries()].filter(([, d]) => !isEmptyDocument(d));
-  if (docs.length !== 1)
-    fail(docs[1]?.[0] ?? 0, `expected exactly one SidecarPolicy, found ${docs.length} documents`);
-  const [i, doc] = docs[0]!;
-  const policy = doc.toJS() as unknown;
-  if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return fail(i, 'not an object');
-  const p = policy as Record<string, unknown>;
-  // Every problem at once, as the API server lists them, so that one run shows all there is to fix.
-  const problems: string[] = [];
-  if (p.apiVersion !== API_VERSION) problems.push(`apiVersion: must be ${API_VERSION}`);
-  if (p.kind !== KIND) problems.push(`kind: must be ${KIND}`);
-  const name = (p.metadata as { name?: unknown } | undefined)?.name;
-  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
-    problems.push('metadata.name: required, a lowercase DNS name');
-  // The CRD's schema for `spec` (generated from it), so that offline policies are checked as the API server would.
-  const schema = specSchema as Schema;
-  problems.push(...schemaProblems(p.spec, schema, 'spec'));
-  // The CRD's CEL rules, on the spec as the API server sees it (defaulted), once its shape is right.
-  if (problems.length === 0)
-    problems.push(...celProblems(withDefaults(p.spec as SidecarPolicySpec), schema, 'spec'));
-  if (problems.length > 0) fail(i, problems.join('; '));
-  return policy as PolicyInput;
+  const read = readPolicyFile(text);
+  if (read.policy === undefined)
+    throw new CliError(`inject: ${file}: document ${read.document}: ${read.problems.join('; ')}`);
+  return read.policy;
 }
 
 function parseBool(flag: string, value: string): boolean {
