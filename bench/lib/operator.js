@@ -31,6 +31,15 @@ export function shippedEnvironment(root) {
     env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].includes(e.name)).map((e) => [e.name, e.value]),
   );
 }
+/**
+ * The CLI as the image ships it: the bundle of hack/bundle.ts under `dir` (a checkout), built into
+ * `out`; returns the command that runs it.
+ */
+export function bundleCommand(dir, out) {
+  execFileSync(process.execPath, [join(dir, 'hack', 'bundle.ts'), out], { stdio: 'inherit' });
+  return [process.execPath, join(out, 'main.mjs')];
+}
+
 /** The command that runs the CLI of the compiled tree under `dir` (a checkout). */
 export const treeCommand = (dir) => [process.execPath, join(dir, 'dist', 'cli', 'main.js')];
 

@@ -10,7 +10,6 @@
 // Env: ROUNDS (3), DURATION (10), POLICIES (10), NAMESPACES (50), PODS (500), VARIANTS (all),
 // EXTRA_VARIANTS (JSON: name → environment of the bundle),
 // BENCH_WRITE=false (print only; else the "Replica memory" section of docs/benchmarks.md).
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,15 @@ import autocannon from 'autocannon';
 import { policyPath } from '../../dist/api/index.js';
 import { ControlPlane } from '../../dist/dev/envtest/index.js';
 import { loadKubeConfig, requestJson } from '../../dist/kube/index.js';
-import { LEASE, metrics, OP_NS, shippedEnvironment, startOperator, treeCommand } from '../lib/operator.js';
+import {
+  bundleCommand,
+  LEASE,
+  metrics,
+  OP_NS,
+  shippedEnvironment,
+  startOperator,
+  treeCommand,
+} from '../lib/operator.js';
 import { memory, resetPeak, sleep, spread, steadyRss, until } from '../lib/process.js';
 import { review, tenContainerPod } from '../lib/reviews.js';
 
@@ -35,17 +42,16 @@ const mib = (kib) => kib / 1024;
 const shippedEnv = shippedEnvironment(root);
 
 const tmp = mkdtempSync(join(tmpdir(), 'bench-replica-'));
-execFileSync(process.execPath, [join(root, 'hack', 'bundle.ts'), join(tmp, 'bundle')], { stdio: 'inherit' });
-const bundleCommand = [process.execPath, join(tmp, 'bundle', 'main.mjs')];
+const bundled = bundleCommand(root, join(tmp, 'bundle'));
 const ALL = {
   tree: { command: treeCommand(root), env: {} },
-  bundle: { command: bundleCommand, env: {} },
-  shipped: { command: bundleCommand, env: shippedEnv },
+  bundle: { command: bundled, env: {} },
+  shipped: { command: bundled, env: shippedEnv },
   // EXTRA_VARIANTS='{"name": {"ENV": "value"}}': the bundle under other settings, to choose them.
   ...Object.fromEntries(
     Object.entries(JSON.parse(process.env.EXTRA_VARIANTS ?? '{}')).map(([name, env]) => [
       name,
-      { command: bundleCommand, env },
+      { command: bundled, env },
     ]),
   ),
 };

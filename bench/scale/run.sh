@@ -5,7 +5,9 @@
 # (VmRSS, VmHWM), relist after its watches are lost, leader handover, policy edit → Ready, resync.
 # BENCH_SIZES (pods, comma-separated, default 10000,30000,50000), BENCH_NAMESPACES, BENCH_POLICIES,
 # BENCH_RUNS (runs per size), BENCH_COMPARE (another checkout whose dist/ is measured beside this
-# one; BENCH_COMPARE_MAX: only at sizes up to this), BENCH_WRITE=false (print, do not write docs/benchmarks.md). Runs niced.
+# one; BENCH_COMPARE_MAX: only at sizes up to this), BENCH_TREE=true (also this checkout's compiled tree,
+# beside the image's bundle that is measured by default), BENCH_WRITE=false (print, do not write
+# docs/benchmarks.md). Runs niced.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/node_modules/.bin:$PATH"

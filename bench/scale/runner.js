@@ -2,7 +2,7 @@
 // control plane (the envtest binaries) and the operator as its own process (`dist/cli/main.js run`).
 /* global URL */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,15 @@ import { fetch } from 'undici';
 import { policyPath } from '../../dist/api/index.js';
 import { ControlPlane } from '../../dist/dev/envtest/index.js';
 import { loadKubeConfig, requestJson } from '../../dist/kube/index.js';
-import { LEASE, metrics, OP_NS, startOperator, treeCommand } from '../lib/operator.js';
+import {
+  bundleCommand,
+  LEASE,
+  metrics,
+  OP_NS,
+  shippedEnvironment,
+  startOperator,
+  treeCommand,
+} from '../lib/operator.js';
 import { memory, resetPeak, steadyRss, until } from '../lib/process.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -25,6 +33,13 @@ const POLICIES = Number(process.env.BENCH_POLICIES ?? 80);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const COMPARE = process.env.BENCH_COMPARE;
+/** BENCH_TREE=true: also this checkout's compiled tree (what the image ran before its bundle). */
+const TREE = process.env.BENCH_TREE === 'true';
+/** The operator as installed: the image's bundle under the chart's runtime settings. */
+const SHIPPED = {
+  command: bundleCommand(root, mkdtempSync(join(tmpdir(), 'bench-scale-bundle-'))),
+  env: shippedEnvironment(root),
+};
 /** Sizes above this are measured for this checkout only (the other may need gigabytes there). */
 const COMPARE_MAX = Number(process.env.BENCH_COMPARE_MAX ?? Infinity);
 const log = (msg) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -159,9 +174,11 @@ async function allReady(kc, op, pods, timeoutMs = 600_000) {
   );
 }
 
-async function measure({ info, kc, dir, pods, run }) {
+async function measure({ info, kc, variant, pods, run }) {
   const out = {};
-  const a = await startOperator(treeCommand(dir), info.adminKubeconfigPath, `bench-a-${run}`);
+  const a = await startOperator(variant.command, info.adminKubeconfigPath, `bench-a-${run}`, {
+    env: variant.env,
+  });
   try {
     await allReady(kc, a, pods);
     out.startToReady = (performance.now() - a.started) / 1000;
@@ -221,7 +238,9 @@ async function measure({ info, kc, dir, pods, run }) {
     await allReady(kc, a, pods, 120_000);
     out.readyAfterRelist = (performance.now() - back) / 1000;
     // Leader handover: a second replica waits on the Lease; the leader is stopped (it releases it).
-    const b = await startOperator(treeCommand(dir), info.adminKubeconfigPath, `bench-b-${run}`);
+    const b = await startOperator(variant.command, info.adminKubeconfigPath, `bench-b-${run}`, {
+      env: variant.env,
+    });
     try {
       await until('the standby serving', () => metrics(b.metricsPort), 60_000);
       await sleep(3_000);
@@ -301,7 +320,9 @@ async function main() {
       }),
     );
     // The first start writes everything (ConfigMap, webhooks, namespace marks): not measured.
-    const warm = await startOperator(treeCommand(root), info.adminKubeconfigPath, 'bench-warm');
+    const warm = await startOperator(SHIPPED.command, info.adminKubeconfigPath, 'bench-warm', {
+      env: SHIPPED.env,
+    });
     t0 = performance.now();
     await allReady(kc, warm, 0);
     log(`first start (everything written) ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -323,12 +344,13 @@ async function main() {
       have = size;
       rates[size] = (size - from) / ((performance.now() - t0) / 1000);
       log(`${size} pods (${Math.round(rates[size])}/s)`);
-      for (const [variant, dir] of [
-        ['this', root],
-        ...(COMPARE && size <= COMPARE_MAX ? [['compare', COMPARE]] : []),
+      for (const [variant, spec] of [
+        ['this', SHIPPED],
+        ...(TREE ? [['tree', { command: treeCommand(root), env: {} }]] : []),
+        ...(COMPARE && size <= COMPARE_MAX ? [['compare', { command: treeCommand(COMPARE), env: {} }]] : []),
       ]) {
         for (let run = 0; run < RUNS; run++) {
-          const r = await measure({ info, kc, dir, pods: size, run }).catch((err) => {
+          const r = await measure({ info, kc, variant: spec, pods: size, run }).catch((err) => {
             log(`${variant} ${size}: ${err.message}`);
             return undefined;
           });
@@ -347,7 +369,12 @@ async function main() {
 function report(info, rates, results) {
   const cpu = cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? 'unknown CPU';
   const rows = [];
-  for (const variant of ['this', 'compare']) {
+  const LABEL = {
+    this: 'now (image bundle, chart settings)',
+    tree: 'now (compiled tree)',
+    compare: 'before',
+  };
+  for (const variant of ['this', 'tree', 'compare']) {
     for (const size of SIZES) {
       const rs = results.filter((r) => r.variant === variant && r.size === size);
       if (rs.length === 0) continue;
@@ -357,7 +384,7 @@ function report(info, rates, results) {
           d,
         );
       rows.push(
-        `| ${variant === 'this' ? 'now' : 'before'} | ${size.toLocaleString('en')} | ${col('startToReady', 1)} | ${col('startPeak')} | ${col('steady')} | ${col('relistPeak')} | ${col('handover', 1)} | ${col('handoverPeak')} | ${range(
+        `| ${LABEL[variant]} | ${size.toLocaleString('en')} | ${col('startToReady', 1)} | ${col('startPeak')} | ${col('steady')} | ${col('relistPeak')} | ${col('handover', 1)} | ${col('handoverPeak')} | ${range(
           rs.flatMap((r) => r.edits),
           2,
         )} | ${col('resync', 2)} |`,
@@ -384,7 +411,10 @@ transactions in flight (the API server itself admitted about 50 pods/s on this l
     .filter(([k]) => k !== 'namespaces')
     .map(([k, v]) => `${Math.round(v)}/s up to ${Number(k).toLocaleString('en')}`)
     .join(', ')}; namespaces ${Math.round(rates.namespaces)}/s). The operator
-is the real \`sidecar-operator run\` process (leader election on, 4 workers, resync every 20 s); RSS is
+is the real \`sidecar-operator run\` process as the image runs it (\`hack/bundle.ts\`, with the chart's
+\`${Object.entries(SHIPPED.env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}\`; leader election on, 4 workers, resync every 20 s); RSS is
 its VmRSS and VmHWM from /proc. Times in seconds, memory in MiB; median (min–max) where runs repeat.
 
 | build | pods | start → all Ready | peak at start | steady | peak at relist | handover → new leader reconciled | its peak | edit → Ready | resync |
