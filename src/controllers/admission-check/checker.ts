@@ -170,7 +170,7 @@ export class AdmissionChecker {
     started.running = job.fingerprint;
     let verdict: NamespaceVerdict;
     try {
-      verdict = verdictOf(await this.dryRun(job), job.labels);
+      verdict = verdictOf(await this.dryRun(job), job.labels, job.policy.name);
     } catch (err) {
       verdict = { state: 'unknown', message: `not checked: ${(err as Error).message}` };
     }

@@ -41,6 +41,21 @@ describe('verdictOf', () => {
       'Internal error occurred: failed calling webhook "x.example": connection refused',
     );
     expect(verdictOf(webhook, undefined).state).toBe('refused');
+    expect(verdictOf(webhook, undefined, 'mesh').state).toBe('refused');
+  });
+
+  it('gives no verdict when the policy’s own webhook did not answer (no replica serving yet)', () => {
+    const own = failure(
+      500,
+      'InternalError',
+      'Internal error occurred: failed calling webhook "mesh.sidecar.dev": failed to call webhook: Post "https://sidecar-operator.sidecar-system.svc:443/inject/mesh?timeout=10s": dial tcp 10.0.0.1:443: connect: connection refused',
+    );
+    expect(verdictOf(own, undefined, 'mesh')).toMatchObject({
+      state: 'unknown',
+      message: expect.stringContaining("the operator's own webhook did not answer"),
+    });
+    // Another policy's webhook failing is the namespace's problem: pods there are refused.
+    expect(verdictOf(own, undefined, 'other').state).toBe('refused');
   });
 
   it('gives no verdict for answers that say nothing about the pod', () => {

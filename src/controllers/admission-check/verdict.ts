@@ -1,5 +1,6 @@
 import type { ApiFailure } from '../../kube/index.js';
 import type { NamespaceVerdict, RefusingPodSecurity } from '../../status/index.js';
+import { webhookName } from '../../render/webhook-configuration.js';
 import { POD_SECURITY_ENFORCE_LABEL } from './representative-pod.js';
 
 /** Longest server message kept per namespace (the condition names a few). */
@@ -39,17 +40,22 @@ export function refusingPodSecurity(
  * The verdict of one dry-run create: no failure is admitted; admission's refusals (4xx, and a
  * failing webhook call, which the API server answers 500 and which refuses every pod under
  * failurePolicy Fail) are refused with the server's message; anything else (no answer, other 5xx,
- * throttling, the cases above) is unknown and tried again sooner.
+ * throttling, the cases above) is unknown and tried again sooner. A failing call to the policy's own
+ * webhook is unknown too: it says that no replica answered (the operator starting, scaled to 0),
+ * not that the namespace refuses the policy's pods — the operator's health is reported apart.
  */
 export function verdictOf(
   failure: ApiFailure | undefined,
   labels: Record<string, string> | undefined,
+  policy?: string,
 ): NamespaceVerdict {
   if (!failure) return { state: 'admitted' };
   const message = failure.message.slice(0, MAX_MESSAGE);
   const known = NO_VERDICT.find((k) => k.pattern.test(failure.message));
   if (known) return { state: 'unknown', message: `${known.why}: ${message}` };
   const webhookCall = failure.code === 500 && /failed calling webhook/.test(failure.message);
+  if (webhookCall && policy !== undefined && failure.message.includes(`webhook "${webhookName(policy)}"`))
+    return { state: 'unknown', message: `the operator's own webhook did not answer: ${message}` };
   const admission =
     failure.code >= 400 && failure.code < 500 && ![401, 404, 408, 409, 429].includes(failure.code);
   if (!admission && !webhookCall) {
