@@ -91,6 +91,8 @@ export class AdmissionChecker {
   private readonly queue = new Map<string, Job>();
   private running = 0;
   private stopped = false;
+  /** Policies to reconcile again once an unknown verdict is stale (so that it is checked again). */
+  private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly checks: Counter<'result'>;
 
   constructor(private readonly o: AdmissionCheckerOptions) {
@@ -147,6 +149,8 @@ export class AdmissionChecker {
 
   /** The policy is gone: its verdicts and queued checks too. */
   forget(policy: string): void {
+    clearTimeout(this.retries.get(policy));
+    this.retries.delete(policy);
     this.policies.delete(policy);
     for (const [key, job] of this.queue) if (job.policy.name === policy) this.queue.delete(key);
   }
@@ -154,6 +158,8 @@ export class AdmissionChecker {
   stop(): void {
     this.stopped = true;
     this.queue.clear();
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
   }
 
   private fresh(result: Result | undefined, fingerprint: string, now: number): boolean {
@@ -180,10 +186,27 @@ export class AdmissionChecker {
     if (this.stopped || !e || e.wanted !== job.fingerprint) return;
     const before = e.result?.verdict;
     e.result = { fingerprint: job.fingerprint, verdict, at: this.o.clock().getTime() };
+    // Nothing else would look again before the next resync: the policy is reconciled once the
+    // unknown verdict is stale, which checks the namespace again.
+    if (verdict.state === 'unknown') this.retryLater(job.policy.name);
     if (canonicalJson(before ?? null) === canonicalJson(verdict)) return;
     this.o.log.debug({ policy: job.policy.name, namespace: job.namespace, verdict }, 'admission verdict');
     this.record(job, before, verdict);
     this.o.onChange(job.policy.name);
+  }
+
+  private retryLater(policy: string): void {
+    if (this.retries.has(policy)) return;
+    const timer = setTimeout(
+      () => {
+        this.retries.delete(policy);
+        if (!this.stopped) this.o.onChange(policy);
+      },
+      // Just past the verdict's freshness, so that the reconcile finds it stale.
+      (this.o.retryAfterMs ?? 30_000) + 100,
+    );
+    timer.unref?.();
+    this.retries.set(policy, timer);
   }
 
   /** The API server's answer to a dry-run create: undefined when admitted. */
