@@ -91,6 +91,23 @@ function checkExprs(exprs: string[]): ExprVerdict[] {
     .map((l) => JSON.parse(l) as ExprVerdict);
 }
 
+interface EvalVerdict {
+  expr: string;
+  error?: string;
+  samples: { labels: Record<string, string>; value: number | null }[];
+}
+
+/** Each expression evaluated by Prometheus' engine at `at` over `series` (promtool's notation, 1m apart). */
+function evaluate(series: Record<string, string>, at: string, exprs: string[]): EvalVerdict[] {
+  const input = JSON.stringify({ interval: '1m', series, at, exprs });
+  const r = spawnSync(checker(), ['eval'], { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`promql-check eval exited ${r.status}: ${r.stderr}${r.stdout}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as EvalVerdict);
+}
+
 function scrape(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
@@ -212,6 +229,83 @@ describe('PrometheusRule', () => {
     expect(by('SidecarPolicyOutdatedPods')).toMatchObject({ for: '2d', labels: { team: 'platform' } });
     expect(by('SidecarPolicyOutdatedPods').expr).toContain('{service="so", state="outdated"}');
     expect(by('SidecarWebhookAdmissionLatencyHigh').expr).toMatch(/> 0\.25$/);
+  });
+
+  it('each alert fires on the series it is for, and none on a healthy operator', async () => {
+    const docs = await helmTemplate('--set', 'metrics.prometheusRule.enabled=true');
+    const rules = rulesOf(
+      docs.find((d) => d.kind === 'PrometheusRule')!.spec as { groups: { rules: Rule[] }[] },
+    );
+    const exprs = rules.map((r) => r.expr);
+    // As Prometheus labels what the chart's ServiceMonitor scrapes; one hour of samples a minute apart.
+    const series = (name: string, labels: Record<string, string>, values: string) => {
+      const all = { job: `${RELEASE}-sidecar-operator`, namespace: NS, ...labels };
+      return [
+        `${name}{${Object.entries(all)
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(',')}}`,
+        values,
+      ] as const;
+    };
+    const latency = (fast: string, slow: string) => [
+      series(
+        'sidecar_webhook_admission_duration_seconds_bucket',
+        { pod: 'a', result: 'injected', le: '0.005' },
+        fast,
+      ),
+      series(
+        'sidecar_webhook_admission_duration_seconds_bucket',
+        { pod: 'a', result: 'injected', le: '0.5' },
+        fast,
+      ),
+      series(
+        'sidecar_webhook_admission_duration_seconds_bucket',
+        { pod: 'a', result: 'injected', le: '1' },
+        slow,
+      ),
+      series(
+        'sidecar_webhook_admission_duration_seconds_bucket',
+        { pod: 'a', result: 'injected', le: '+Inf' },
+        slow,
+      ),
+    ];
+    const healthy = Object.fromEntries([
+      series('sidecar_webhook_ready', { pod: 'a' }, '1x60'),
+      series('sidecar_webhook_ready', { pod: 'b' }, '1x60'),
+      series('sidecar_certificate_expiry_seconds', { pod: 'a', kind: 'leaf' }, '2592000-60x60'),
+      series('sidecar_certificate_expiry_seconds', { pod: 'a', kind: 'ca' }, '20000000-60x60'),
+      series('sidecar_policy_ready', { pod: 'a', policy: 'mesh' }, '1x60'),
+      series('sidecar_policy_pods', { pod: 'a', policy: 'mesh', state: 'outdated' }, '0x60'),
+      ...latency('0+100x60', '0+100x60'),
+    ]);
+    const verdicts = evaluate(healthy, '60m', exprs);
+    expect(verdicts.filter((v) => v.error)).toEqual([]);
+    expect(verdicts.filter((v) => v.samples.length > 0).map((v) => v.expr)).toEqual([]);
+
+    const broken = Object.fromEntries([
+      series('sidecar_webhook_ready', { pod: 'a' }, '0x60'),
+      series('sidecar_certificate_expiry_seconds', { pod: 'a', kind: 'leaf' }, '259200-60x60'),
+      series('sidecar_certificate_expiry_seconds', { pod: 'a', kind: 'ca' }, '20000000-60x60'),
+      series('sidecar_policy_ready', { pod: 'a', policy: 'mesh' }, '1x60'),
+      series('sidecar_policy_ready', { pod: 'a', policy: 'edge' }, '0x60'),
+      series('sidecar_policy_pods', { pod: 'a', policy: 'mesh', state: 'outdated' }, '2x60'),
+      series('sidecar_policy_pods', { pod: 'a', policy: 'edge', state: 'outdated' }, '0x60'),
+      // 10% of reviews under 5 ms, the rest between 0.5 s and 1 s.
+      ...latency('0+10x60', '0+100x60'),
+    ]);
+    const firing = Object.fromEntries(
+      evaluate(broken, '60m', exprs).map((v, i) => [rules[i]!.alert, v.samples.map((x) => x.labels)]),
+    );
+    expect(firing).toEqual({
+      SidecarOperatorWebhookDown: [{}],
+      SidecarOperatorCertificateExpiringSoon: [{ kind: 'leaf' }],
+      SidecarPolicyNotReady: [{ policy: 'edge' }],
+      SidecarPolicyOutdatedPods: [{ policy: 'mesh' }],
+      SidecarWebhookAdmissionLatencyHigh: [{}],
+    });
+    // Nothing scraped at all (the Service has no endpoints): the webhook is down, nothing else is said.
+    const nothing = evaluate({ 'up{job="other"}': '1x60' }, '60m', exprs).map((v) => v.samples.length);
+    expect(nothing).toEqual([1, 0, 0, 0, 0]);
   });
 
   it('the check is real: a broken selector fails it', async () => {

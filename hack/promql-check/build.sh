@@ -13,7 +13,7 @@ log() { printf 'promql-check: %s\n' "$*" >&2; }
 
 command -v go >/dev/null || { log "go is required to build the PromQL checker"; exit 1; }
 
-sources=(go.mod go.sum main.go)
+sources=(go.mod go.sum main.go memstore.go)
 hash=$(cd "$here" && cat "${sources[@]}" | sha256sum | cut -c1-12)
 cache=${SIDECAR_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sidecar-operator/tools}
 bin="$cache/promql-check-$PROMETHEUS_MODULE_VERSION-$hash"
