@@ -308,6 +308,16 @@ describe('PrometheusRule', () => {
     expect(nothing).toEqual([1, 0, 0, 0, 0]);
   });
 
+  it('refuses values Prometheus would not take', async () => {
+    // Go-style fractions are fine elsewhere in the chart, not in a rule's `for`.
+    await expect(helmTemplate('--set', 'metrics.prometheusRule.outdatedPodsFor=1.5h')).rejects.toThrow(
+      /outdatedPodsFor/,
+    );
+    await expect(helmTemplate('--set', 'metrics.prometheusRule.certificateExpiryDays=0')).rejects.toThrow(
+      /certificateExpiryDays/,
+    );
+  });
+
   it('the check is real: a broken selector fails it', async () => {
     const docs = await helmTemplate(
       '--set',
