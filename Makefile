@@ -40,6 +40,10 @@ envtest: ## Build the control plane and node binaries (kube-apiserver … kubele
 envoy-validate: ## Build the Envoy bootstrap validator (Envoy's API schema, no Envoy) into the cache (reused).
 	@echo "envoy-validate: $$(hack/envoy-validate/build.sh)"
 
+.PHONY: promql-check
+promql-check: ## Build the PromQL checker (promtool's rule-file check, from Prometheus' Go module) into the cache (reused).
+	@echo "promql-check: $$(hack/promql-check/build.sh)"
+
 ##@ Development
 
 .PHONY: generate
@@ -91,7 +95,7 @@ demo: build envtest ## Start a local control plane, the operator, and inject a s
 ##@ Test
 
 .PHONY: test
-test: deps system-deps envtest envoy-validate build images ## Run every test: unit, integration (real control plane), then e2e (real node).
+test: deps system-deps envtest envoy-validate promql-check build images ## Run every test: unit, integration (real control plane), then e2e (real node).
 	node --version
 	npx vitest run --project unit --project integration
 	npx vitest run --project e2e
@@ -105,7 +109,7 @@ test-unit: deps ## Run the unit tests only (no control plane).
 	npx vitest run --project unit
 
 .PHONY: test-integration
-test-integration: deps system-deps envtest envoy-validate build ## Run the integration tests (real kube-apiserver + etcd).
+test-integration: deps system-deps envtest envoy-validate promql-check build ## Run the integration tests (real kube-apiserver + etcd).
 	npx vitest run --project integration
 
 .PHONY: helm-lint

@@ -226,6 +226,11 @@ describe('reconcile loop against a real API server', () => {
       { what: 'Conflict on the younger policy' },
     );
     expect(condition(y, 'Conflict')?.message).toContain(`${b} (governed by ${mesh})`);
+    // It lost every namespace it selects: in force nowhere, so not Ready. The loser above keeps one.
+    const lost = await waitReady(kc, younger, 'False');
+    expect(condition(lost, 'Ready')).toMatchObject({ reason: 'NamespaceConflict' });
+    expect(condition(lost, 'Ready')?.message).toContain(`${b} (governed by ${mesh})`);
+    expect(condition(await getPolicy(kc, mesh), 'Ready')?.status).toBe('True');
     expect((await readNs(b)).metadata?.labels?.['sidecar.dev/policy']).toBe(mesh);
     await deletePolicies(kc, [younger]);
   });

@@ -823,6 +823,7 @@ describe('SidecarPolicy with kubectl', () => {
     expect(header!.split(/\s+/)).toEqual([
       'NAME',
       'READY',
+      'CONFLICT',
       'ADMISSIBLE',
       'MODE',
       'NAMESPACES',
@@ -832,6 +833,21 @@ describe('SidecarPolicy with kubectl', () => {
     ]);
     expect(row).toMatch(new RegExp(`^${name}\\s+Native\\s+\\S+$`));
     const wide = await kubectl('get', 'sidecarpolicies.sidecar.dev', name, '-o', 'wide');
-    expect(wide.stdout.split('\n')[0]).toMatch(/INTERCEPTION\s+PRIORITY/);
+    expect(wide.stdout.split('\n')[0]!.split(/\s+/)).toEqual([
+      'NAME',
+      'READY',
+      'REASON',
+      'CONFLICT',
+      'ADMISSIBLE',
+      'MODE',
+      'INTERCEPTION',
+      'PRIORITY',
+      'NAMESPACES',
+      'INJECTED',
+      'OUTDATED',
+      'UNINJECTED',
+      'REVISION',
+      'AGE',
+    ]);
   });
 });

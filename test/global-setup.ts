@@ -9,26 +9,30 @@ declare module 'vitest' {
     envtest: ControlPlaneInfo;
     /** The Envoy bootstrap validator (hack/envoy-validate): its path, or why it could not be built. */
     envoyValidate: { path?: string; error?: string };
+    /** The PromQL checker (hack/promql-check): its path, or why it could not be built. */
+    promqlCheck: { path?: string; error?: string };
   }
 }
 
 /**
- * Builds (or finds in the cache) the Envoy bootstrap validator; a machine that starts cold builds it
- * here, once. A failure is handed to the tests that need it rather than failing every suite.
+ * Builds (or finds in the cache) one of the Go checkers under hack/ (the Envoy bootstrap validator,
+ * the PromQL checker); a machine that starts cold builds it here, once. A failure is handed to the
+ * tests that need it rather than failing every suite.
  */
-function envoyValidate(): { path?: string; error?: string } {
-  const script = join(import.meta.dirname, '..', 'hack', 'envoy-validate', 'build.sh');
+function goTool(name: string): { path?: string; error?: string } {
+  const script = join(import.meta.dirname, '..', 'hack', name, 'build.sh');
   const r = spawnSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const path = r.stdout?.trim();
   if (r.status === 0 && path) return { path };
   return {
-    error: `hack/envoy-validate/build.sh failed (exit ${r.status ?? r.error?.message}): see its output above`,
+    error: `hack/${name}/build.sh failed (exit ${r.status ?? r.error?.message}): see its output above`,
   };
 }
 
 /** One control plane per test run; every integration test file shares it, isolated by namespace. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  project.provide('envoyValidate', envoyValidate());
+  project.provide('envoyValidate', goTool('envoy-validate'));
+  project.provide('promqlCheck', goTool('promql-check'));
   const started = Date.now();
   const cp = new ControlPlane({
     controllerManager: process.env.ENVTEST_CONTROLLER_MANAGER !== 'false',

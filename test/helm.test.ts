@@ -39,7 +39,7 @@ const CLUSTER_NAME = `${FULLNAME}-${NS}`;
 const HOOK = `${FULLNAME}-uninstall`;
 const POLICY = `helm-test-${id}`;
 /** Kinds whose CRDs (cert-manager, prometheus-operator) the offline API server does not have. */
-const FOREIGN_KINDS = new Set(['Certificate', 'Issuer', 'ServiceMonitor']);
+const FOREIGN_KINDS = new Set(['Certificate', 'Issuer', 'ServiceMonitor', 'PrometheusRule']);
 
 interface Run {
   code: number;
@@ -171,7 +171,7 @@ describe('chart', () => {
     if (label.startsWith('cert-manager'))
       expect(foreign.map((d) => d.kind).sort()).toEqual(['Certificate', 'Certificate', 'Issuer', 'Issuer']);
     if (label.startsWith('every-option'))
-      expect(foreign.map((d) => d.kind).sort()).toEqual(['Certificate', 'ServiceMonitor']);
+      expect(foreign.map((d) => d.kind).sort()).toEqual(['Certificate', 'PrometheusRule', 'ServiceMonitor']);
     if (label === 'default values') expect(foreign).toEqual([]);
     // No webhook configuration ever comes from the chart: the operator owns them.
     expect(all.map((d) => d.kind)).not.toContain('MutatingWebhookConfiguration');

@@ -5,6 +5,7 @@ import { serviceHosts, type ServingHosts } from '../certs/authority.js';
 import type { ServingMaterial } from '../certs/secret-format.js';
 import { CertificateLoop } from '../controllers/certificates/loop.js';
 import { Controller } from '../controllers/policy/controller.js';
+import { registerPolicyMetrics } from '../controllers/policy/metrics.js';
 import { createControllerMetrics, LeaderElector, type EventRecorder } from '../kube/index.js';
 import { caBundlesOf, type WebhookTarget } from '../render/webhook-configuration.js';
 import type { ResolvedConfig } from './config.js';
@@ -70,6 +71,7 @@ export function leaderJobs(
   });
   const leaderGauge = createControllerMetrics(o.registry).leader.labels(c.leaseName);
   leaderGauge.set(0);
+  registerPolicyMetrics(o.registry, () => controller?.cachedPolicies());
   return {
     controller: () => controller,
     async lead() {

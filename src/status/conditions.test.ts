@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { conditionChanged, setCondition, setConditions } from './conditions.js';
+import { policyConditions, type PolicyFacts } from './policy-conditions.js';
 import { statusChanged, summarizeReady } from './summary.js';
 
 const t0 = new Date('2026-01-01T00:00:00.123Z');
@@ -68,6 +69,41 @@ describe('Ready summary', () => {
       message: 'NamespacesSynced: forbidden',
     });
     expect(summarizeReady(all.slice(0, 3))).toMatchObject({ status: 'Unknown', reason: 'Reconciling' });
+  });
+
+  const facts = (governed: number, conflicts: PolicyFacts['conflicts']): PolicyFacts => ({
+    revision: 'r1',
+    webhook: { state: 'Applied' },
+    namespaces: { governed, failed: [] },
+    conflicts,
+    certificate: { state: 'Valid', notAfter: t1 },
+  });
+
+  it('is False with NamespaceConflict when every selected namespace is lost to another policy', () => {
+    const lost = summarizeReady(policyConditions(facts(0, [{ namespace: 'a', winner: 'strong' }])));
+    expect(lost).toEqual({
+      type: 'Ready',
+      status: 'False',
+      reason: 'NamespaceConflict',
+      message: 'governs no namespace: selected namespaces governed by another policy: a (governed by strong)',
+    });
+  });
+
+  it('stays True when some namespaces are lost, or when nothing is selected', () => {
+    const some = summarizeReady(policyConditions(facts(1, [{ namespace: 'a', winner: 'strong' }])));
+    expect(some).toMatchObject({ status: 'True', reason: 'Reconciled' });
+    expect(summarizeReady(policyConditions(facts(0, [])))).toMatchObject({ status: 'True' });
+  });
+
+  it('lets a failed dependency speak before a conflict', () => {
+    const f = {
+      ...facts(0, [{ namespace: 'a', winner: 'strong' }]),
+      webhook: { state: 'WaitingForCertificate' as const },
+    };
+    expect(summarizeReady(policyConditions(f))).toMatchObject({
+      status: 'False',
+      reason: 'WaitingForCertificate',
+    });
   });
 
   it('compares status ignoring key order', () => {

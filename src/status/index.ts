@@ -26,3 +26,4 @@ export {
   type NamespaceVerdict,
   type RefusingPodSecurity,
 } from './admission-condition.js';
+export { POD_STATES, policyGauges, type PodState, type PolicyGauges } from './policy-gauges.js';

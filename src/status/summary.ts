@@ -18,9 +18,27 @@ export const READY_DEPENDENCIES: readonly string[] = [
 export const READY_BLOCKERS: readonly string[] = [ConditionType.PodsAdmissible];
 
 /**
+ * A policy that selects namespaces but governs none of them, every one lost to a policy of higher
+ * precedence: it is in force nowhere, so it is not Ready (reason NamespaceConflict). A policy that
+ * loses only some keeps Ready and shows Conflict=True; one that selects nothing is Ready (nothing
+ * to do).
+ */
+function lostEverything(conditions: readonly ConditionInput[]): ConditionInput | undefined {
+  const conflict = conditions.find((x) => x.type === ConditionType.Conflict);
+  const namespaces = conditions.find((x) => x.type === ConditionType.NamespacesSynced);
+  if (conflict?.status !== 'True' || namespaces?.reason !== Reason.NoNamespacesSelected) return undefined;
+  return {
+    type: ConditionType.Ready,
+    status: 'False',
+    reason: Reason.NamespaceConflict,
+    message: `governs no namespace: ${conflict.message}`,
+  };
+}
+
+/**
  * The summary `Ready` condition: the first dependency that is not True decides (its reason and
- * message carried up, so `kubectl get` shows the actual cause), then the first blocker that is
- * False, else Reconciled.
+ * message carried up, so `kubectl get` shows the actual cause), then a policy that lost every
+ * namespace it selects (NamespaceConflict), then the first blocker that is False, else Reconciled.
  */
 export function summarizeReady(conditions: readonly ConditionInput[]): ConditionInput {
   for (const type of READY_DEPENDENCIES) {
@@ -42,6 +60,8 @@ export function summarizeReady(conditions: readonly ConditionInput[]): Condition
       };
     }
   }
+  const lost = lostEverything(conditions);
+  if (lost) return lost;
   for (const type of READY_BLOCKERS) {
     const c = conditions.find((x) => x.type === type);
     if (c?.status === 'False')

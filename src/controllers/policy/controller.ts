@@ -195,6 +195,11 @@ export class Controller {
     return all.filter((w) => this.policies.get(w.metadata?.name ?? '') !== undefined);
   }
 
+  /** The policies this controller reconciles, as cached with their status; undefined until synced. */
+  cachedPolicies(): SidecarPolicy[] | undefined {
+    return this.policies.hasSynced ? this.policies.list() : undefined;
+  }
+
   /** Queues every policy (resync, a new certificate). */
   enqueueAll(): void {
     this.enqueue('all');
