@@ -1,4 +1,4 @@
-import { ConditionType, CRD_NAME, type SidecarPolicy } from '../api/index.js';
+import { ConditionType, CRD_NAME, Reason, type SidecarPolicy } from '../api/index.js';
 import { fail, pass, warn, type CheckResult } from './check.js';
 import type { DoctorInputs } from './inputs.js';
 
@@ -129,7 +129,13 @@ function checkPolicy(p: SidecarPolicy, inputs: DoctorInputs): CheckResult {
     );
   }
   if (ready.status !== 'True')
-    return fail('SO142', name, `Ready=${ready.status} ${ready.reason}: ${ready.message}`, fix);
+    return fail(
+      'SO142',
+      name,
+      `Ready=${ready.status} ${ready.reason}: ${ready.message}`,
+      // Every namespace it selects is governed by another policy: precedence, not a fault.
+      ready.reason === Reason.NamespaceConflict ? 'raise spec.priority, or narrow one of the selectors' : fix,
+    );
   const template = inputs.templates?.templates.get(policy);
   if (inputs.templates !== undefined && template === undefined)
     return fail('SO143', name, 'Ready, but no injector template ConfigMap holds its template', fix);
