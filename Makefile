@@ -128,6 +128,10 @@ bench-scale: build envtest ## The operator at cluster size (bench/scale: pods ov
 bench-replica: build envtest ## One replica's memory: compiled tree, shipped bundle, chart settings (bench/replica; minutes).
 	bench/replica/run.sh
 
+.PHONY: bench-soak
+bench-soak: build envtest ## One replica as shipped in a 256 MiB memory cgroup under 30 min of valid, fuzzed and hostile reviews (bench/soak; root, cgroup v1).
+	bench/soak/run.sh
+
 .PHONY: bench-workers
 bench-workers: build ## One webhook process against node:cluster workers sharing its port (bench/workers; a minute or two).
 	bench/workers/run.sh

@@ -85,7 +85,7 @@ const COVERED_ELSEWHERE: { command: RegExp; test: string; contains: string }[] =
   {
     command: /^sidecar-operator doctor --output json$/,
     test: 'test/doctor.test.ts',
-    contains: "'--output',\n    'json',",
+    contains: "doctorArgs('--output', 'json'",
   },
 ];
 

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
+import { hostileBody, hostileShapes } from '../lib/hostile.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -38,21 +39,7 @@ const template = compileTemplate(
 const templates = new Map([['mesh', template]]);
 const ctx = { operatorNamespace: 'sidecar-system' };
 
-const basePod = () => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: {
-    generateName: 'web-7c9f8d6b5-',
-    namespace: 'apps',
-    labels: { app: 'web' },
-    annotations: {},
-    ownerReferences: [
-      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7c9f8d6b5', uid: 'r-1', controller: true },
-    ],
-  },
-  spec: { containers: [{ name: 'app', image: 'registry.example/web:1', ports: [{ containerPort: 8080 }] }] },
-});
-
+// The review as these figures were first taken: no userInfo, a fixed namespace.
 const review = (pod) =>
   JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
@@ -66,62 +53,7 @@ const review = (pod) =>
       object: pod,
     },
   });
-
-/** Entries sized so that the body is about `n` characters. */
-const keys = (count, value = '') =>
-  Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, value]));
-
-/** Each shape builds a pod whose review is about `n` characters. */
-const shapes = {
-  'annotations: a string': (n, p) => ((p.metadata.annotations = 'a'.repeat(n)), p),
-  'labels: a string': (n, p) => ((p.metadata.labels = 'a'.repeat(n)), p),
-  'spec.containers: a string': (n, p) => ((p.spec.containers = 'a'.repeat(n)), p),
-  'annotations: n/10 keys': (n, p) => ((p.metadata.annotations = keys(Math.floor(n / 10))), p),
-  'labels: n/10 keys': (n, p) => ((p.metadata.labels = keys(Math.floor(n / 10))), p),
-  'containers: n/25': (n, p) => (
-    (p.spec.containers = Array.from({ length: Math.floor(n / 25) }, (_, i) => ({ name: `c${i}` }))),
-    p
-  ),
-  'container ports: n/25': (n, p) => (
-    (p.spec.containers[0].ports = Array.from({ length: Math.floor(n / 25) }, (_, i) => ({
-      containerPort: (i % 60000) + 1,
-    }))),
-    p
-  ),
-  'env vars: n/25': (n, p) => (
-    (p.spec.containers[0].env = Array.from({ length: Math.floor(n / 25) }, (_, i) => ({ name: `V${i}` }))),
-    p
-  ),
-  'ownerReferences: n/25': (n, p) => (
-    (p.metadata.ownerReferences = Array.from({ length: Math.floor(n / 25) }, (_, i) => ({ name: `o${i}` }))),
-    p
-  ),
-  'status annotation naming n/10 containers': (n, p) => (
-    (p.metadata.annotations['sidecar.dev/status'] = JSON.stringify({
-      policy: 'mesh',
-      revision: template.revision,
-      initContainers: [],
-      containers: Array.from({ length: Math.floor(n / 10) }, (_, i) => `c${i}`),
-      volumes: [],
-    })),
-    p
-  ),
-  'override: a run of n colons': (n, p) => (
-    (p.metadata.annotations['traffic.sidecar.dev/excludeOutboundIPRanges'] = ':'.repeat(n)),
-    p
-  ),
-  'override: n/15 CIDRs': (n, p) => (
-    (p.metadata.annotations['traffic.sidecar.dev/excludeOutboundIPRanges'] = Array.from(
-      { length: Math.floor(n / 15) },
-      (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`,
-    ).join(',')),
-    p
-  ),
-  'unknown field nested n/2 deep': (n, p) => ((p.spec.x = '@'), p),
-};
-/** JSON cannot be built this deep by JSON.stringify (it recurses); splice the nesting in as text. */
-const nested = (body, n) =>
-  body.replace('"@"', '['.repeat(Math.floor(n / 2)) + ']'.repeat(Math.floor(n / 2)));
+const shapes = hostileShapes(template.revision);
 
 function admit(body) {
   const decoded = decodeAdmissionReview(body);
@@ -150,10 +82,9 @@ function time(body, runs) {
 
 const rows = [];
 let worst = 0;
-for (const [name, build] of Object.entries(shapes).filter(([n]) => !ONLY || ONLY.includes(n))) {
+for (const name of Object.keys(shapes).filter((n) => !ONLY || ONLY.includes(n))) {
   const points = SIZES.map((n) => {
-    let body = review(build(n, basePod()));
-    if (name.startsWith('unknown field')) body = nested(body, n);
+    const body = hostileBody(shapes, name, n, review);
     admit(body); // warm-up
     return { n, chars: body.length, ...time(body, n >= 1_000_000 ? 5 : 9) };
   });
