@@ -23,13 +23,15 @@ import {
   startOperator,
   treeCommand,
 } from '../lib/operator.js';
+import { MemoryCgroup, MiB } from '../lib/cgroup.js';
 import { memory, resetPeak, steadyRss, until } from '../lib/process.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const SIZES = (process.env.BENCH_SIZES ?? '10000,30000,50000').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? '10000,50000,150000').split(',').map(Number);
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 10000);
-// 100 policies' templates overflow the one injector ConfigMap (1 MiB): 80 fit.
-const POLICIES = Number(process.env.BENCH_POLICIES ?? 80);
+const POLICIES = Number(process.env.BENCH_POLICIES ?? 100);
+/** Each replica runs in a cgroup v1 memory cgroup of this many bytes (the chart's limit); 0: none. */
+const LIMIT = Number(process.env.BENCH_LIMIT ?? 256 * MiB);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const COMPARE = process.env.BENCH_COMPARE;
@@ -171,18 +173,44 @@ async function allReady(kc, op, pods, timeoutMs = 600_000) {
       );
     },
     timeoutMs,
+    op.gone,
   );
 }
 
-async function measure({ info, kc, variant, pods, run }) {
-  const out = {};
-  const a = await startOperator(variant.command, info.adminKubeconfigPath, `bench-a-${run}`, {
+/**
+ * A replica of `variant` named `identity`, in its own memory cgroup when LIMIT is set; `gone`
+ * also reports an OOM kill in it.
+ */
+async function replica(variant, kubeconfigPath, identity) {
+  const cg = LIMIT > 0 ? new MemoryCgroup(`sidecar-scale-${process.pid}-${identity}`, LIMIT) : undefined;
+  const op = await startOperator(cg ? cg.wrap(variant.command) : variant.command, kubeconfigPath, identity, {
     env: variant.env,
   });
+  const gone = op.gone;
+  op.cgroup = cg;
+  op.gone = () => {
+    const oom = cg?.sample().oomKill;
+    return oom ? `OOM-killed in its ${LIMIT / MiB} MiB cgroup` : gone();
+  };
+  const stop = op.stop;
+  op.stop = async () => {
+    await stop();
+    if (cg && !(await cg.remove())) log(`could not remove ${cg.path}`);
+  };
+  if (cg && !cg.has(op.pid)) throw new Error(`the replica (${op.pid}) is not in ${cg.path}`);
+  return op;
+}
+/** The cgroup's peak usage (MiB: RSS and page cache charged to it), or undefined without one. */
+const cgroupPeak = (op) => (op.cgroup ? Math.round(op.cgroup.sample().maxUsage / MiB) : undefined);
+
+async function measure({ info, kc, variant, pods, run }) {
+  const out = {};
+  const a = await replica(variant, info.adminKubeconfigPath, `bench-a-${run}`);
   try {
     await allReady(kc, a, pods);
     out.startToReady = (performance.now() - a.started) / 1000;
     out.startPeak = mib(memory(a.pid).hwm);
+    out.startCgroupPeak = cgroupPeak(a);
     await sleep(5_000);
     out.steady = mib(await steadyRss(a.pid, 5_000));
     // A periodic resync (every 20 s): from the first to the last of its POLICIES reconciles.
@@ -217,13 +245,19 @@ async function measure({ info, kc, variant, pods, run }) {
           return ready(p) && p.status?.revision !== before;
         },
         60_000,
-      );
+        a.gone,
+      ).catch(async (err) => {
+        const p = await requestJson(kc, { path: policyPath(name) }).catch(() => undefined);
+        log(`edit of ${name} not Ready: ${JSON.stringify(p?.status)}`);
+        throw err;
+      });
       out.edits.push((performance.now() - t0) / 1000);
     }
     // Every watch lost twice in a row (its connections to the API server reset by `ss -K`): an
     // informer whose watch fails twice lists again (from the last resourceVersion) while holding
     // its cache, as after a watch expiry.
     resetPeak(a.pid);
+    a.cgroup?.resetPeak();
     const apiPort = new URL(info.server).port;
     const marks = a.lines.length;
     for (let i = 0; i < 3; i++) {
@@ -233,14 +267,13 @@ async function measure({ info, kc, variant, pods, run }) {
     const back = performance.now();
     await sleep(20_000);
     out.relistPeak = mib(memory(a.pid).hwm);
+    out.relistCgroupPeak = cgroupPeak(a);
     out.relistWarnings = a.lines.slice(marks).filter((l) => /relist|watch failed/.test(l)).length;
     out.afterRelist = mib(memory(a.pid).rss);
     await allReady(kc, a, pods, 120_000);
     out.readyAfterRelist = (performance.now() - back) / 1000;
     // Leader handover: a second replica waits on the Lease; the leader is stopped (it releases it).
-    const b = await startOperator(variant.command, info.adminKubeconfigPath, `bench-b-${run}`, {
-      env: variant.env,
-    });
+    const b = await replica(variant, info.adminKubeconfigPath, `bench-b-${run}`);
     try {
       await until('the standby serving', () => metrics(b.metricsPort), 60_000);
       await sleep(3_000);
@@ -254,15 +287,18 @@ async function measure({ info, kc, variant, pods, run }) {
           return m && m.leader === 1 && m.reconciles >= POLICIES;
         },
         300_000,
+        b.gone,
       );
       out.handover = (performance.now() - t0) / 1000;
       out.handoverPeak = mib(memory(b.pid).hwm);
+      out.handoverCgroupPeak = cgroupPeak(b);
     } finally {
       await b.stop();
     }
   } catch (err) {
     log(`operator ${a.pid}, last lines:\n${a.lines.slice(-15).join('\n')}`);
     log(`measured before it failed: ${JSON.stringify(out)}`);
+    err.partial = out;
     throw err;
   } finally {
     await a.stop();
@@ -285,6 +321,7 @@ async function main() {
   const info = await cp.start();
   const kc = loadKubeConfig({ kubeconfigYaml: info.adminKubeconfig });
   const results = [];
+  const failures = [];
   const rates = {};
   try {
     await requestJson(kc, {
@@ -350,23 +387,26 @@ async function main() {
         ...(COMPARE && size <= COMPARE_MAX ? [['compare', { command: treeCommand(COMPARE), env: {} }]] : []),
       ]) {
         for (let run = 0; run < RUNS; run++) {
-          const r = await measure({ info, kc, variant: spec, pods: size, run }).catch((err) => {
-            log(`${variant} ${size}: ${err.message}`);
-            return undefined;
-          });
-          if (!r) continue;
-          log(`${variant} ${size}: ${JSON.stringify(r)}`);
-          results.push({ variant, size, ...r });
+          await measure({ info, kc, variant: spec, pods: size, run }).then(
+            (r) => {
+              log(`${variant} ${size}: ${JSON.stringify(r)}`);
+              results.push({ variant, size, ...r });
+            },
+            (err) => {
+              log(`${variant} ${size}: ${err.message}`);
+              failures.push({ variant, size, run, why: err.message, partial: err.partial });
+            },
+          );
         }
       }
     }
   } finally {
     await cp.stop();
   }
-  report(info, rates, results);
+  report(info, rates, results, failures);
 }
 
-function report(info, rates, results) {
+function report(info, rates, results, failures) {
   const cpu = cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? 'unknown CPU';
   const rows = [];
   const LABEL = {
@@ -383,8 +423,9 @@ function report(info, rates, results) {
           rs.map((r) => r[k]),
           d,
         );
+      const cg = (k) => (rs.every((r) => r[k] !== undefined) ? ` / ${col(k)}` : '');
       rows.push(
-        `| ${LABEL[variant]} | ${size.toLocaleString('en')} | ${col('startToReady', 1)} | ${col('startPeak')} | ${col('steady')} | ${col('relistPeak')} | ${col('handover', 1)} | ${col('handoverPeak')} | ${range(
+        `| ${LABEL[variant]} | ${size.toLocaleString('en')} | ${col('startToReady', 1)} | ${col('startPeak')}${cg('startCgroupPeak')} | ${col('steady')} | ${col('relistPeak')}${cg('relistCgroupPeak')} | ${col('handover', 1)} | ${col('handoverPeak')}${cg('handoverCgroupPeak')} | ${range(
           rs.flatMap((r) => r.edits),
           2,
         )} | ${col('resync', 2)} |`,
@@ -414,13 +455,15 @@ transactions in flight (the API server itself admitted about 50 pods/s on this l
 is the real \`sidecar-operator run\` process as the image runs it (\`hack/bundle.ts\`, with the chart's
 \`${Object.entries(SHIPPED.env)
     .map(([k, v]) => `${k}=${v}`)
-    .join(' ')}\`; leader election on, 4 workers, resync every 20 s); RSS is
-its VmRSS and VmHWM from /proc. Times in seconds, memory in MiB; median (min–max) where runs repeat.
+    .join(
+      ' ',
+    )}\`; leader election on, 4 workers, resync every 20 s)${LIMIT > 0 ? `, each replica in its own cgroup v1 memory cgroup limited to ${LIMIT / MiB} MiB (the chart's limit)` : ''}; RSS is
+its VmRSS and VmHWM from /proc${LIMIT > 0 ? ', "a / b" is VmHWM / the cgroup\'s peak usage (RSS and page cache charged to it)' : ''}. Times in seconds, memory in MiB; median (min–max) where runs repeat.
 
 | build | pods | start → all Ready | peak at start | steady | peak at relist | handover → new leader reconciled | its peak | edit → Ready | resync |
 |---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
-
+${failures.length ? `\nRuns that did not finish: ${failures.map((f) => `${LABEL[f.variant]} at ${f.size.toLocaleString('en')} pods: ${f.why}${f.partial && Object.keys(f.partial).length ? ` (measured before: ${JSON.stringify(f.partial)})` : ''}`).join('; ')}.\n` : ''}
 Slope of the steady RSS: ${slope('this', 'steady')} MiB per 10,000 pods now${results.some((r) => r.variant === 'compare') ? `, ${slope('compare', 'steady')} before` : ''}; of the peak at start: ${slope('this', 'startPeak')} now${results.some((r) => r.variant === 'compare') ? `, ${slope('compare', 'startPeak')} before` : ''}.
 `;
   const doc = join(root, 'docs', 'benchmarks.md');

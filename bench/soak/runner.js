@@ -9,7 +9,7 @@
 // usage, peak, failcnt and OOM kills. Fails on any 5xx, an OOM kill or the replica exiting.
 // Env: DURATION (1800), RATE (60), LIMIT (268435456), SEED (1), BENCH_WRITE=false (print only; else
 // the "Soak" section of docs/benchmarks.md).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Buffer } from 'node:buffer';
 import { Agent, request } from 'node:https';
 import { cpus, tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { connect } from 'node:tls';
 import { policyPath } from '../../dist/api/index.js';
 import { ControlPlane } from '../../dist/dev/envtest/index.js';
 import { loadKubeConfig, requestJson } from '../../dist/kube/index.js';
+import { MemoryCgroup, MiB } from '../lib/cgroup.js';
 import { hostileBody, hostileShapes } from '../lib/hostile.js';
 import { bundleCommand, metrics, OP_NS, shippedEnvironment, startOperator } from '../lib/operator.js';
 import { median, memory, sleep, until } from '../lib/process.js';
@@ -38,9 +39,7 @@ const SEED = Number(process.env.SEED ?? 1);
 const SOCKETS = 20;
 const NS = 'soak-apps';
 const POLICY = 'soak';
-const CG = `/sys/fs/cgroup/memory/sidecar-soak-${process.pid}`;
 const log = (msg) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-const MiB = 1024 * 1024;
 
 const inNs = (pod) => ({ ...pod, metadata: { ...pod.metadata, namespace: NS } });
 // Built once: the same text each time, and the generator's CPU is better left to the replica.
@@ -61,43 +60,6 @@ function hostile() {
   const key = `${name} ${n}`;
   if (!hostileCache.has(key)) hostileCache.set(key, Buffer.from(hostileBody(shapes, name, n, review, NS)));
   return hostileCache.get(key);
-}
-
-// ---- the cgroup ----
-function createCgroup() {
-  mkdirSync(CG);
-  writeFileSync(join(CG, 'memory.limit_in_bytes'), String(LIMIT));
-  try {
-    writeFileSync(join(CG, 'memory.swappiness'), '0');
-  } catch {
-    // Not writable on every kernel: the limit is what matters.
-  }
-}
-const cgRead = (f) => readFileSync(join(CG, f), 'utf8');
-function cgroupSample() {
-  const oom = Object.fromEntries(
-    cgRead('memory.oom_control')
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' ')),
-  );
-  return {
-    usage: Number(cgRead('memory.usage_in_bytes')),
-    maxUsage: Number(cgRead('memory.max_usage_in_bytes')),
-    failcnt: Number(cgRead('memory.failcnt')),
-    oomKill: Number(oom.oom_kill ?? 0),
-    underOom: Number(oom.under_oom ?? 0),
-  };
-}
-async function removeCgroup() {
-  for (let i = 0; i < 50 && existsSync(CG); i++) {
-    try {
-      rmdirSync(CG);
-    } catch {
-      await sleep(200);
-    }
-  }
-  if (existsSync(CG)) log(`could not remove ${CG}`);
 }
 
 // ---- traffic ----
@@ -243,12 +205,13 @@ let op;
 const samples = [];
 let failure;
 let finalCgroup;
+let cg;
 /** Why the replica stopped before the tear-down (an exit, an OOM kill), if it did. */
 let replicaExit;
 let logLines = 0;
 let errorLines = [];
 try {
-  createCgroup();
+  cg = new MemoryCgroup(`sidecar-soak-${process.pid}`, LIMIT);
   const info = await cp.start();
   const kc = loadKubeConfig({ kubeconfigYaml: info.adminKubeconfig });
   const post = (path, body) => requestJson(kc, { method: 'POST', path, body });
@@ -263,7 +226,7 @@ try {
       injection: { failurePolicy: 'Ignore' },
     },
   });
-  const command = ['sh', '-c', `echo $$ > ${CG}/cgroup.procs && exec "$@"`, 'sh', node, main];
+  const command = cg.wrap([node, main]);
   op = await startOperator(command, info.adminKubeconfigPath, 'soak-a', { env: shippedEnv });
   await until(
     'the replica leading and reconciling the policy',
@@ -280,10 +243,9 @@ try {
     120_000,
     op.gone,
   );
-  const inCg = cgRead('cgroup.procs').split('\n').includes(String(op.pid));
-  if (!inCg) throw new Error(`the replica (${op.pid}) is not in ${CG}`);
+  if (!cg.has(op.pid)) throw new Error(`the replica (${op.pid}) is not in ${cg.path}`);
   log(
-    `replica ${op.pid} in ${CG} (limit ${LIMIT / MiB} MiB), env ${JSON.stringify(shippedEnv)}; ${DURATION} s at ${RATE}/s`,
+    `replica ${op.pid} in ${cg.path} (limit ${LIMIT / MiB} MiB), env ${JSON.stringify(shippedEnv)}; ${DURATION} s at ${RATE}/s`,
   );
 
   let nextSample = 0;
@@ -300,15 +262,15 @@ try {
     if (t < nextSample) return;
     nextSample += 5;
     const gone = op.gone();
-    const cg = cgroupSample();
+    const now = cg.sample();
     const mem = gone ? { rss: 0, hwm: 0 } : memory(op.pid);
-    samples.push({ t, ...mem, ...cg, alive: !gone });
+    samples.push({ t, ...mem, ...now, alive: !gone });
     if (samples.length % 12 === 1)
       log(
-        `t=${Math.round(t)} s sent ${sent} rss ${(mem.rss / 1024).toFixed(0)} MiB hwm ${(mem.hwm / 1024).toFixed(0)} cg ${(cg.usage / MiB).toFixed(0)}/${(cg.maxUsage / MiB).toFixed(0)} MiB failcnt ${cg.failcnt} oom ${cg.oomKill} ${JSON.stringify(counts).slice(0, 400)}`,
+        `t=${Math.round(t)} s sent ${sent} rss ${(mem.rss / 1024).toFixed(0)} MiB hwm ${(mem.hwm / 1024).toFixed(0)} cg ${(now.usage / MiB).toFixed(0)}/${(now.maxUsage / MiB).toFixed(0)} MiB failcnt ${now.failcnt} oom ${now.oomKill} ${JSON.stringify(counts).slice(0, 400)}`,
       );
-    if (gone || cg.oomKill > 0) {
-      failure = replicaExit = gone ?? `OOM kill in the cgroup (oom_kill ${cg.oomKill})`;
+    if (gone || now.oomKill > 0) {
+      failure = replicaExit = gone ?? `OOM kill in the cgroup (oom_kill ${now.oomKill})`;
       throw new Error(failure);
     }
   });
@@ -319,10 +281,10 @@ try {
   log(`failed: ${failure}\nlast lines:\n${op?.lines.slice(-15).join('\n')}`);
 } finally {
   // The cgroup's last word (an OOM kill after the last sample counts too).
-  if (existsSync(CG)) finalCgroup = cgroupSample();
+  if (cg && existsSync(cg.path)) finalCgroup = cg.sample();
   await op?.stop();
   await cp.stop();
-  await removeCgroup();
+  if (cg && !(await cg.remove())) log(`could not remove ${cg.path}`);
   rmSync(tmp, { recursive: true, force: true });
 }
 logLines += op?.lines.length ?? 0;
