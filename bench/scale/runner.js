@@ -197,7 +197,13 @@ async function replica(variant, kubeconfigPath, identity) {
     await stop();
     if (cg && !(await cg.remove())) log(`could not remove ${cg.path}`);
   };
-  if (cg && !cg.has(op.pid)) throw new Error(`the replica (${op.pid}) is not in ${cg.path}`);
+  if (cg)
+    await until(`the replica (${op.pid}) in ${cg.path}`, () => cg.has(op.pid), 10_000, gone).catch(
+      async (err) => {
+        await op.stop();
+        throw err;
+      },
+    );
   return op;
 }
 /** The cgroup's peak usage (MiB: RSS and page cache charged to it), or undefined without one. */
