@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 
-/** What is held in memory before the rest goes to a temporary file. */
-const MEMORY_LIMIT = 8 * 2 ** 20;
+/**
+ * What is held in memory before the rest goes to a temporary file: most manifests fit, and a large
+ * one (1,000 injected documents are some 14 MiB) costs its reader no more than this.
+ */
+const MEMORY_LIMIT = 2 ** 20;
 
 /**
  * Output held back until the whole input has been read, so that nothing is written when a later
- * document turns out to be refused: in memory up to 8 MiB, past that in a temporary file (removed
+ * document turns out to be refused: in memory up to 1 MiB, past that in a temporary file (removed
  * from its directory as soon as it is open, so it goes with the process whatever happens).
  */
 export class OutputSpool {
@@ -31,21 +34,22 @@ export class OutputSpool {
 
   /** Write everything held to `out`, in order, minding its back-pressure; then let it go. */
   async drainTo(out: Writable): Promise<void> {
-    const write = async (chunk: string | Buffer) => {
-      if (!out.write(chunk)) await once(out, 'drain');
-    };
     if (this.fd === undefined) {
-      await write(this.parts.join(''));
+      if (!out.write(this.parts.join(''))) await once(out, 'drain');
       this.parts = [];
       return;
     }
+    // One buffer, reused once `out` has written what it was given: the spilled output costs 1 MiB
+    // of memory here, not its size in copies waiting for a collection.
     const buffer = Buffer.alloc(2 ** 20);
     let position = 0;
     for (;;) {
       const n = readSync(this.fd, buffer, 0, buffer.length, position);
       if (n === 0) break;
       position += n;
-      await write(Buffer.from(buffer.subarray(0, n)));
+      await new Promise<void>((resolve, reject) =>
+        out.write(buffer.subarray(0, n), (err) => (err ? reject(err) : resolve())),
+      );
     }
     this.discard();
   }
@@ -64,7 +68,7 @@ export class OutputSpool {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    writeSync(this.fd, this.parts.join(''));
+    for (const part of this.parts) writeSync(this.fd, part);
     this.parts = [];
   }
 }
