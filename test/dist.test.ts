@@ -124,6 +124,42 @@ describe('the single-file executable', () => {
   });
 });
 
+describe('each command, loaded from the executable when it runs', () => {
+  // The executable compiles a command's own file on first use, sharing commander and the CLI's
+  // errors with its entry: a failure must read and exit as it does from the compiled tree.
+  const cases: [string, string[]][] = [
+    ['an argument error raised by the command', ['run', '--kubeconfig', '/nonexistent']],
+    [
+      'a CliError with its exit code',
+      ['inject', '-f', '/nonexistent.yaml', '--policy', 'examples/bookinfo.yaml'],
+    ],
+    ["commander's own error", ['iptables', '--no-such-flag']],
+    ['an invalid choice', ['doctor', '-o', 'sideways']],
+  ];
+  it.each(cases)('%s: the same message and exit code as the compiled tree', async (_what, argv) => {
+    const exe = await run(['sidecar-operator', ...argv]);
+    const tree = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...argv], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+    });
+    expect(exe.code).not.toBe(0);
+    expect({ code: exe.code, stderr: exe.stderr }).toEqual({ code: tree.status, stderr: tree.stderr });
+  });
+
+  it('runs every command it lists (each one’s help)', async () => {
+    const help = await run(['sidecar-operator', '--help']);
+    const commands = help.stdout.slice(help.stdout.indexOf('Commands:'));
+    const names = [...commands.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]!).filter((n) => n !== 'help');
+    expect(names.length).toBeGreaterThan(8);
+    for (const name of names) {
+      const res = await run(['sidecar-operator', name, '--help']);
+      expect({ name, code: res.code, stderr: res.stderr }).toEqual({ name, code: 0, stderr: '' });
+      expect(res.stdout).toContain(`Usage: sidecar-operator ${name}`);
+    }
+  });
+});
+
 describe('version against a cluster', () => {
   let ns: string;
   beforeAll(async () => {

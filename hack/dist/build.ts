@@ -1,6 +1,7 @@
 // Builds the CLI as a single-file executable per platform (Node's single executable applications):
-// hack/bundle.ts bundles src/cli/main.ts and what it imports into one CommonJS file, `node
-// --experimental-sea-config` turns that into a blob, and postject puts the blob into a copy of the
+// hack/bundle.ts bundles src/cli/main.ts into a CommonJS entry and each subcommand into a file of its
+// own (compiled by the entry only when that command runs), `node --experimental-sea-config` turns
+// them into a blob (the entry as its main, the commands as its assets), and postject puts the blob into a copy of the
 // pinned Node binary for the platform. The result needs no Node on the machine that runs it.
 //
 //   node hack/dist/build.ts [linux-amd64|linux-arm64 …]   (default: both)
@@ -28,7 +29,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
-import { bundle } from '../bundle.ts';
+import { bundle, COMMAND_PARAMETERS, commandNames } from '../bundle.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OUT = join(ROOT, 'release');
@@ -107,7 +108,25 @@ function strip(file: string, t: Target): void {
   process.stderr.write(`dist: ${t.name}: not stripped (none of ${tools.join(', ')} works here)\n`);
 }
 
-function buildTarget(t: Target, bundleFile: string, hash: string): string {
+/**
+ * V8's code cache of each command's file (`commands/<name>.cache`), made by the Node binary the
+ * executable carries (a cache is refused by any other build of V8), compiled as the entry compiles
+ * it: the command then starts without parsing its file.
+ */
+function commandCaches(bundleDir: string): void {
+  const host = TARGETS.find((x) => x.arch === process.arch);
+  if (!host) return;
+  const script = `const vm = require('node:vm'); const fs = require('node:fs');
+for (const f of process.argv.slice(1)) {
+  const fn = vm.compileFunction(fs.readFileSync(f, 'utf8'), ${JSON.stringify(COMMAND_PARAMETERS)}, { produceCachedData: true });
+  if (!fn.cachedDataProduced) throw new Error('no code cache for ' + f);
+  fs.writeFileSync(f.slice(0, -'.cjs'.length) + '.cache', fn.cachedData);
+}`;
+  const files = commandNames().map((name) => join(bundleDir, 'commands', `${name}.cjs`));
+  execFileSync(nodeBinary(host), ['-e', script, ...files], { stdio: 'pipe' });
+}
+
+function buildTarget(t: Target, bundleDir: string, hash: string): string {
   const exe = join(OUT, `sidecar-operator-${t.name}`);
   const stamp = join(WORK, `${t.name}.inputs`);
   if (existsSync(exe) && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) {
@@ -116,13 +135,20 @@ function buildTarget(t: Target, bundleFile: string, hash: string): string {
   }
   const native = t.arch === process.arch;
   // The code cache is V8's compiled bundle, for this platform only: an executable for another gets
-  // the bundle alone, compiled at start-up.
+  // the bundle alone, compiled at start-up. The commands' files get theirs as assets beside them.
+  if (native) commandCaches(bundleDir);
   const blob = join(WORK, `${t.name}.blob`);
   const config = join(WORK, `${t.name}.sea.json`);
   writeFileSync(
     config,
     JSON.stringify({
-      main: bundleFile,
+      main: join(bundleDir, 'main.cjs'),
+      assets: Object.fromEntries(
+        commandNames().flatMap((name) => [
+          [`commands/${name}.cjs`, join(bundleDir, 'commands', `${name}.cjs`)] as const,
+          ...(native ? [[`commands/${name}.cache`, join(bundleDir, 'commands', `${name}.cache`)] as const] : []),
+        ]),
+      ),
       output: blob,
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
@@ -170,16 +196,17 @@ for (const w of wanted)
   if (!TARGETS.some((t) => t.name === w)) throw new Error(`dist: no target ${w} (${TARGETS.map((t) => t.name).join(', ')})`);
 mkdirSync(WORK, { recursive: true });
 const hash = inputsHash();
-const bundleFile = join(WORK, 'sidecar-operator.cjs');
+const bundleDir = join(WORK, 'bundle');
 let bundled = false;
 for (const t of TARGETS.filter((x) => wanted.length === 0 || wanted.includes(x.name))) {
   const stamp = join(WORK, `${t.name}.inputs`);
   const current = existsSync(stamp) && readFileSync(stamp, 'utf8') === hash;
   if (!current && !bundled) {
-    await bundle({ shape: 'single', outfile: bundleFile }, Number(NODE_VERSION.split('.')[0]));
+    rmSync(bundleDir, { recursive: true, force: true });
+    await bundle({ shape: 'executable', outdir: bundleDir }, Number(NODE_VERSION.split('.')[0]));
     bundled = true;
   }
-  const exe = buildTarget(t, bundleFile, hash);
+  const exe = buildTarget(t, bundleDir, hash);
   if (t.arch === process.arch) linkHost(exe);
 }
 writeSums();
